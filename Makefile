@@ -1,0 +1,57 @@
+# h5tier -- the two commands a new user needs:
+#   make demo   build, then show the main job at work
+#   make test   build, then run the whole suite
+# Both install missing Debian packages first (as root; otherwise they print
+# the apt-get command).  Other targets: bench, bench-quick, test-asan,
+# test-tsan, install, clean.
+BUILD   ?= build
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+PREFIX  ?= /usr/local
+CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 600
+
+.PHONY: all deps build demo test bench bench-quick test-asan test-tsan install clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	scripts/demo.sh $(BUILD)
+
+test: build
+	cd $(BUILD) && ctest $(CTEST_FLAGS)
+
+bench: build
+	bench/run.sh full $(BUILD)
+
+bench-quick: build
+	bench/run.sh quick $(BUILD)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DH5TIER_SANITIZE=address,undefined -DH5TIER_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS)
+
+# The concurrent parts (labels shm and ring) under ThreadSanitizer.
+test-tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DH5TIER_SANITIZE=thread -DH5TIER_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build build-tsan -j$(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  setarch $$(uname -m) -R ctest $(CTEST_FLAGS) -L 'concurrent'
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan

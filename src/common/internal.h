@@ -1,0 +1,124 @@
+/*
+ * common/internal.h -- helpers shared by every h5tier area, written once:
+ * error recording, HDF5 error-stack pushes, full-length I/O loops, page maps,
+ * shm name checks.  Not installed.
+ */
+#ifndef H5TIER_COMMON_INTERNAL_H
+#define H5TIER_COMMON_INTERNAL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <hdf5.h>
+
+#include "h5tier.h"
+#include "h5tier_sys.h"
+
+#define H5TIER_LIKELY(x) __builtin_expect(!!(x), 1)
+#define H5TIER_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define H5TIER_CACHELINE 64
+
+/* ---- errors (error.c) --------------------------------------------------- */
+
+/* Record "fmt..." as this thread's h5tier_errmsg() and return -err (err is a
+ * positive errno or H5TIER_E* value). */
+int h5tier__fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Areas, for the HDF5 error stack's major message. */
+typedef enum {
+    H5TIER_AREA_COMMON,
+    H5TIER_AREA_SHM,
+    H5TIER_AREA_RING,
+    H5TIER_AREA_PERSIST,
+    H5TIER_AREA_TIER,
+    H5TIER_AREA_MULTIFILE,
+    H5TIER_AREA_N
+} h5tier_area_t;
+
+/* Push "fmt...: <strerror(err)>" on the HDF5 error stack under the h5tier
+ * class (major = area, minor chosen from err) and record it as errmsg.
+ * Returns -err.  Used inside driver callbacks, which then return FAIL. */
+int h5tier__h5push(h5tier_area_t area, const char *file, const char *func, unsigned line, int err,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+#define H5TIER_PUSH(area, err, ...) h5tier__h5push((area), __FILE__, __func__, __LINE__, (err), __VA_ARGS__)
+
+/* The h5tier HDF5 error class (registered on first use). */
+hid_t h5tier__h5e_class(void);
+
+/* ---- I/O loops (io.c) --------------------------------------------------- */
+
+/* Read up to len bytes at off, retrying EINTR and short reads, in pieces of
+ * at most 1 GiB.  *got receives the bytes read (less than len only at EOF).
+ * Returns 0 or -errno. */
+int h5tier__pread_full(int fd, void *buf, size_t len, off_t off, size_t *got);
+
+/* Like h5tier__pread_full but zero-fills the part past EOF. */
+int h5tier__pread_zero(int fd, void *buf, size_t len, off_t off);
+
+/* Write exactly len bytes at off (EINTR, short writes, 1 GiB pieces).
+ * Returns 0 or -errno (-EIO when the kernel writes nothing). */
+int h5tier__pwrite_full(int fd, const void *buf, size_t len, off_t off);
+
+/* fsync with EINTR retry.  Returns 0 or -errno. */
+int h5tier__fsync(int fd);
+
+/* fsync the directory holding path (after a create or rename). */
+int h5tier__fsync_dir(const char *path);
+
+/* Reserve [0, len) (posix_fallocate semantics through the table). 0 or -errno. */
+int h5tier__reserve(int fd, off_t len);
+
+/* ---- page map: one bit per page (pagemap.c) ----------------------------- */
+
+typedef struct h5tier_pagemap {
+    uint64_t *bits;   /* one bit per page, 1 = dirty */
+    size_t npages;    /* pages the bitmap covers */
+    size_t page_size; /* bytes per page, a power of two */
+    unsigned shift;   /* log2(page_size) */
+    size_t ndirty;    /* pages currently marked */
+} h5tier_pagemap_t;
+
+int h5tier__pagemap_init(h5tier_pagemap_t *pm, size_t page_size, uint64_t bytes);
+void h5tier__pagemap_free(h5tier_pagemap_t *pm);
+/* Mark [off, off+len) dirty, growing the map as needed.  0 or -ENOMEM. */
+int h5tier__pagemap_mark(h5tier_pagemap_t *pm, uint64_t off, uint64_t len);
+/* Mark everything in [0, bytes) dirty. */
+int h5tier__pagemap_mark_all(h5tier_pagemap_t *pm, uint64_t bytes);
+/* Find the next run of dirty pages at or after *page: returns true and sets
+ * *page (first page) and *count (pages in the run), or false at the end. */
+bool h5tier__pagemap_next_run(const h5tier_pagemap_t *pm, size_t *page, size_t *count);
+void h5tier__pagemap_clear(h5tier_pagemap_t *pm);
+
+/* ---- shm names (name.c) ------------------------------------------------- */
+
+#define H5TIER_SHM_NAME_MAX 240
+
+/* Validate a POSIX shm name and write its canonical form "/name" to out
+ * (size >= H5TIER_SHM_NAME_MAX + 2).  Accepted: an optional leading '/',
+ * then 1..240 of [A-Za-z0-9._+@-], not starting with '.'.  Returns 0 or
+ * -EINVAL with an errmsg naming the problem. */
+int h5tier__shm_name_canon(const char *name, char *out, size_t outlen);
+
+/* Derive an shm name from a file name given to H5Fcreate/H5Fopen:
+ * "shm:NAME" -> NAME, "/dev/shm/NAME" -> NAME, "dir/file.h5" -> "file.h5".
+ * Writes the canonical "/name" form.  0 or -EINVAL. */
+int h5tier__shm_name_from_path(const char *path, char *out, size_t outlen);
+
+/* ---- processes (proc.c) ------------------------------------------------ */
+
+/* Start time of pid (clock ticks since boot, /proc/PID/stat field 22), or 0. */
+uint64_t h5tier__proc_start_time(pid_t pid);
+/* True if pid exists and, when start_time != 0, is the same process. */
+bool h5tier__pid_alive(pid_t pid, uint64_t start_time);
+
+/* ---- HDF5 signature check (h5sig.c) ------------------------------------- */
+
+/* Look for the HDF5 signature at 0, 512, 1024, ... within [0, len) of an
+ * image in memory.  Returns its offset, or -1 when absent. */
+long long h5tier__h5_signature_offset(const void *image, uint64_t len);
+
+#endif /* H5TIER_COMMON_INTERNAL_H */
