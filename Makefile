@@ -43,12 +43,12 @@ test-asan: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS)
 
-# The concurrent parts (labels shm and ring) under ThreadSanitizer.
+# The concurrent tests (names containing _mt or _concurrent) under ThreadSanitizer.
 test-tsan: deps
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DH5TIER_SANITIZE=thread -DH5TIER_BUILD_BENCH=OFF $(CMAKE_FLAGS)
 	cmake --build build-tsan -j$(JOBS)
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  setarch $$(uname -m) -R ctest $(CTEST_FLAGS) -L 'concurrent'
+	  setarch $$(uname -m) -R ctest $(CTEST_FLAGS) -R '_mt|_concurrent'
 
 install: build
 	cmake --install $(BUILD)
