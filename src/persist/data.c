@@ -304,7 +304,7 @@ static int copy_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
     int sparse = 0;
     hsize_t nch = 0, chunk[H5S_MAX_RANK];
     if (H5Pget_layout(sdcpl) == H5D_CHUNKED && H5Pget_chunk(sdcpl, plan->rank, chunk) == plan->rank &&
-        H5Dget_num_chunks(sdset, H5S_ALL, &nch) >= 0) {
+        H5Dget_num_chunks(sdset, x.sfs, &nch) >= 0) {
         double per = (double)x.tsize;
         for (int i = 0; i < plan->rank; i++)
             per *= (double)chunk[i];
@@ -319,7 +319,7 @@ static int copy_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
         unsigned mask;
         haddr_t addr;
         hsize_t size;
-        if (H5Dget_chunk_info(sdset, H5S_ALL, c, off, &mask, &addr, &size) < 0) {
+        if (H5Dget_chunk_info(sdset, x.sfs, c, off, &mask, &addr, &size) < 0) {
             rc = h5tier__fail(H5TIER_EHDF5, "%s: cannot read chunk %llu's position", what, (unsigned long long)c);
             goto done;
         }

@@ -207,10 +207,10 @@ int h5tier__persist_plan_dataset(h5tier__pctx_t *ctx, hid_t dset, const char *ds
 
     /* sparse chunked source: fewer bytes allocated than half the data */
     int sparse = 0;
+    hsize_t c[H5S_MAX_RANK];
     if (H5Pget_layout(dcpl) == H5D_CHUNKED && plan->bytes > 0) {
         hsize_t nch = 0;
-        hsize_t c[H5S_MAX_RANK];
-        if (H5Dget_num_chunks(dset, H5S_ALL, &nch) >= 0 && H5Pget_chunk(dcpl, rank, c) == rank) {
+        if (H5Dget_num_chunks(dset, space, &nch) >= 0 && H5Pget_chunk(dcpl, rank, c) == rank) {
             uint64_t per = tsize;
             for (int i = 0; i < rank; i++)
                 per *= c[i];
@@ -239,7 +239,15 @@ int h5tier__persist_plan_dataset(h5tier__pctx_t *ctx, hid_t dset, const char *ds
             snprintf(rbuf, rlen, "above %s", h5tier_format_size(ctx->o.contiguous_max, b, sizeof b));
         if (rbuf[0]) {
             plan->layout = H5TIER_LAYOUT_CHUNKED;
-            h5tier_persist_chunk_shape(rank, plan->dims, tsize, ctx->o.chunk_bytes, plan->chunk);
+            if (sparse) {
+                /* what is allocated follows the source's chunk grid: keep that grid
+                 * (clipped to the extent; split if a source chunk exceeds chunk_bytes) */
+                for (int i = 0; i < rank; i++)
+                    c[i] = c[i] < plan->dims[i] ? c[i] : plan->dims[i];
+                h5tier_persist_chunk_shape(rank, c, tsize, ctx->o.chunk_bytes, plan->chunk);
+            } else {
+                h5tier_persist_chunk_shape(rank, plan->dims, tsize, ctx->o.chunk_bytes, plan->chunk);
+            }
             if (compress) {
                 plan->compress_level = ctx->o.compress_level;
                 plan->shuffle = ctx->shuffle_ok && tsize > 1 && H5Tdetect_class(type, H5T_VLEN) <= 0 &&
