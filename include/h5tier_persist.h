@@ -114,6 +114,9 @@ typedef struct h5tier_persist_opts {
     int keep_growable;          /* keep unlimited/larger maxdims (CHUNKED); default 0 */
     uint64_t memory;            /* slab buffer budget in bytes; default 64 MiB, minimum 4 KiB */
     int force;                  /* replace an existing destination file */
+    int earliest_format;        /* h5tier_persist only: 1 = the oldest HDF5 file format (readable
+                                   by HDF5 1.6); 0 (default) = the 1.8 format: smaller object
+                                   headers and compact groups, readable by HDF5 1.8 and later */
     int dry_run;                /* only decide and call plan_cb; write nothing */
     /* Called once per object, in creation order, with the decision.  A
      * non-zero return stops the run; h5tier_persist returns that value
