@@ -235,17 +235,28 @@ static int grow(shm_file_t *f, uint64_t need)
         if (target > (uint64_t)SIZE_MAX || target > (uint64_t)INT64_MAX)
             return H5TIER_PUSH(H5TIER_AREA_SHM, EFBIG, "shm object '%s': %llu bytes do not fit the address space",
                                f->canon, (unsigned long long)target);
-        /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch. */
-        for (;;) {
-            if (h5tier_sys.fallocate(f->fd, (off_t)f->size, (off_t)(target - f->size)) == 0)
+        /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch.
+         * When the generous target does not fit, try the increment, then the
+         * bare need: a nearly full /dev/shm still takes what fits. */
+        uint64_t cand[3] = {target, round_up(need, inc), round_up(need, f->pagesz)}, tried = 0;
+        int e = 0;
+        for (int i = 0; i < 3; i++) {
+            if (i > 0 && cand[i] >= tried)
+                continue; /* not smaller than what just failed */
+            tried = cand[i];
+            while ((e = h5tier_sys.fallocate(f->fd, (off_t)f->size, (off_t)(tried - f->size)) == 0 ? 0 : errno) == EINTR)
+                ;
+            if (e == 0) {
+                target = tried;
                 break;
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot grow from %llu to %llu bytes%s", f->canon,
-                               (unsigned long long)f->size, (unsigned long long)target,
-                               e == ENOSPC ? " (/dev/shm is full)" : "");
+            }
+            if (e != ENOSPC && e != EDQUOT)
+                break;
         }
+        if (e)
+            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot grow from %llu to %llu bytes%s", f->canon,
+                               (unsigned long long)f->size, (unsigned long long)tried,
+                               e == ENOSPC ? " (/dev/shm is full)" : "");
         f->size = target;
     }
     size_t old = f->maplen;

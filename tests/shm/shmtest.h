@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "h5tier_shm.h"
+#include "h5tier_sys.h"
 #include "tutil.h"
 
 /* A fapl selecting the shm driver for `name` (NULL: derive from the file name). */
