@@ -63,6 +63,15 @@ typedef struct shm_file {
 } shm_file_t;
 
 static const H5FD_class_t shm_class;
+
+/* Push the message recorded by the last failing h5tier__* call (errmsg) on
+ * the HDF5 stack; copies it first, since pushing rewrites errmsg.  -err. */
+static int push_last(int rc)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", h5tier_errmsg());
+    return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "%s", msg);
+}
 static hid_t shm_driver = H5I_INVALID_HID;
 static pthread_mutex_t shm_driver_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -96,7 +105,11 @@ static int config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out
         char canon[H5TIER_SHM_NAME_MAX + 2];
         int rc = h5tier__shm_name_canon(out->name, canon, sizeof canon);
         if (rc < 0)
-            return h5tier__fail(-rc, "shm object '%s': bad name (%s)", out->name, h5tier_errmsg());
+        {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", h5tier_errmsg());
+            return h5tier__fail(-rc, "shm object '%s': bad name (%s)", out->name, why);
+        }
     }
     if (out->page_size == 0)
         out->page_size = SHM_DEFAULT_PAGE_SIZE;
@@ -130,9 +143,7 @@ herr_t H5Pset_fapl_shm(hid_t fapl_id, const h5tier_shm_config_t *cfg)
     h5tier_shm_config_t c;
     int rc = config_check(cfg, &c);
     if (rc < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", h5tier_errmsg());
-        H5TIER_PUSH(H5TIER_AREA_SHM, -rc, "%s", msg);
+        push_last(rc);
         return -1;
     }
     hid_t id = h5tier_shm_driver_id();
@@ -224,17 +235,28 @@ static int grow(shm_file_t *f, uint64_t need)
         if (target > (uint64_t)SIZE_MAX || target > (uint64_t)INT64_MAX)
             return H5TIER_PUSH(H5TIER_AREA_SHM, EFBIG, "shm object '%s': %llu bytes do not fit the address space",
                                f->canon, (unsigned long long)target);
-        /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch. */
-        for (;;) {
-            if (h5tier_sys.fallocate(f->fd, (off_t)f->size, (off_t)(target - f->size)) == 0)
+        /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch.
+         * When the generous target does not fit, try the increment, then the
+         * bare need: a nearly full /dev/shm still takes what fits. */
+        uint64_t cand[3] = {target, round_up(need, inc), round_up(need, f->pagesz)}, tried = 0;
+        int e = 0;
+        for (int i = 0; i < 3; i++) {
+            if (i > 0 && cand[i] >= tried)
+                continue; /* not smaller than what just failed */
+            tried = cand[i];
+            while ((e = h5tier_sys.fallocate(f->fd, (off_t)f->size, (off_t)(tried - f->size)) == 0 ? 0 : errno) == EINTR)
+                ;
+            if (e == 0) {
+                target = tried;
                 break;
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot grow from %llu to %llu bytes%s", f->canon,
-                               (unsigned long long)f->size, (unsigned long long)target,
-                               e == ENOSPC ? " (/dev/shm is full)" : "");
+            }
+            if (e != ENOSPC && e != EDQUOT)
+                break;
         }
+        if (e)
+            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot grow from %llu to %llu bytes%s", f->canon,
+                               (unsigned long long)f->size, (unsigned long long)tried,
+                               e == ENOSPC ? " (/dev/shm is full)" : "");
         f->size = target;
     }
     size_t old = f->maplen;
@@ -378,7 +400,7 @@ static int open_writer(shm_file_t *f, unsigned flags)
     }
     rc = h5tier__shmc_open(f->canon, 1, 0, f->cfg.mode, &f->ctl_fd, &f->ctl);
     if (rc < 0)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "%s", h5tier_errmsg());
+        return push_last(rc);
     rc = h5tier__shmc_writer_acquire(f->ctl_fd, f->ctl, f->canon);
     if (rc == -EBUSY && atomic_load(&f->ctl->writer_pid) == getpid() &&
         !(flags & (H5F_ACC_TRUNC | H5F_ACC_EXCL))) {
@@ -386,7 +408,7 @@ static int open_writer(shm_file_t *f, unsigned flags)
          * time to detect that); this handle shares the file without the role. */
         rc = 0;
     } else if (rc < 0)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "%s", h5tier_errmsg());
+        return push_last(rc);
     else
         f->owner = 1;
     if (creat) {
@@ -478,7 +500,7 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t
     if (fapl_id != H5P_DEFAULT && fapl_id != H5P_FILE_ACCESS_DEFAULT)
         fa = H5Pget_driver_info(fapl_id);
     if (config_check(fa, &f->cfg) < 0) {
-        H5TIER_PUSH(H5TIER_AREA_SHM, EINVAL, "shm file '%s': %s", name ? name : "", h5tier_errmsg());
+        push_last(EINVAL);
         goto fail;
     }
     int rc = f->cfg.name[0] ? h5tier__shm_name_canon(f->cfg.name, f->canon, sizeof f->canon)
