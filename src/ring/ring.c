@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "h5tier_shm.h"
 #include "ring/ring_internal.h"
+#include "shm/shm_internal.h"
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -215,14 +217,23 @@ int h5tier__ring_find_stream(const ring_map_t *m, const char *stream)
 
 int h5tier__ring_copy_attrs(hid_t src, hid_t dst); /* schema.c */
 
-static int create_hdf5(const char *path, const h5tier_ring_stream_spec_t *streams, unsigned n, uint64_t ub,
-                       uint64_t *offsets)
+/* Write the HDF5 part of a new ring through the shm driver: the userblock
+ * (left for the control block), one contiguous, early-allocated dataset per
+ * stream (never filled: the writer fills it), the schema's attributes. */
+static int create_hdf5(const char *path, const char *canon, mode_t mode, const h5tier_ring_stream_spec_t *streams,
+                       unsigned n, uint64_t ub, uint64_t *offsets)
 {
     int r = 0;
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
+    h5tier_shm_config_t cfg;
+    h5tier_shm_config_init(&cfg);
+    snprintf(cfg.name, sizeof cfg.name, "%s", canon);
+    cfg.increment = 1u << 20;
+    cfg.mode = mode;
+    cfg.on_close = H5TIER_SHM_KEEP;
     fcpl = H5Pcreate(H5P_FILE_CREATE);
     fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fcpl < 0 || fapl < 0 || H5Pset_userblock(fcpl, ub) < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
+    if (fcpl < 0 || fapl < 0 || H5Pset_userblock(fcpl, ub) < 0 || H5Pset_fapl_shm(fapl, &cfg) < 0 ||
         H5Pset_alignment(fapl, RING_DATA_ALIGN, RING_DATA_ALIGN) < 0) {
         r = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot set up HDF5 property lists", path);
         goto done;
@@ -268,6 +279,15 @@ done:
     if (fapl >= 0)
         H5Pclose(fapl);
     return r;
+}
+
+/* Unlink the object and the shm driver's control object next to it. */
+static void unlink_both(const char *canon)
+{
+    char cname[H5TIER_SHM_NAME_MAX + 16];
+    h5tier_sys.shm_unlink(canon);
+    if (h5tier__shmc_name(canon, cname, sizeof cname) == 0)
+        h5tier_sys.shm_unlink(cname);
 }
 
 int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *streams, unsigned nstreams, mode_t mode,
@@ -316,7 +336,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
         if (r < 0 && r != -H5TIER_EMAGIC && r != -ENOENT)
             return r;
         if (r == -H5TIER_EMAGIC)
-            h5tier_sys.shm_unlink(canon);
+            unlink_both(canon);
         fd = h5tier_sys.shm_open(canon, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode ? mode : 0600);
     }
     if (fd < 0) {
@@ -326,7 +346,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
         return h5tier__fail(errno, "ring '%s': cannot create /dev/shm%s: %s", name, canon, strerror(errno));
     }
     void *ctl = NULL;
-    r = create_hdf5(path, streams, nstreams, ub, offsets);
+    r = create_hdf5(path, canon, mode ? mode : 0600, streams, nstreams, ub, offsets);
     if (r < 0)
         goto fail;
     struct stat sb;
@@ -340,6 +360,10 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
         if (end > size)
             size = end;
     }
+    /* The shm driver (as of f998ef5) checks an image's length against base + end-of-file address,
+       while HDF5 1.10 stores an absolute end-of-file address: keep ub bytes of slack so both agree
+       that the object is long enough. */
+    size += ub;
     size = (size + 4095) & ~(uint64_t)4095;
     r = h5tier__reserve(fd, (off_t)size);
     if (r < 0) {
@@ -378,7 +402,7 @@ fail:
     if (ctl)
         h5tier_sys.munmap(ctl, ub);
     h5tier_sys.close(fd);
-    h5tier_sys.shm_unlink(canon);
+    unlink_both(canon);
     return r;
 }
 
@@ -397,6 +421,7 @@ int h5tier_ring_remove(const char *name, int force)
     h5tier__ring_unmap(&m);
     if (h5tier_sys.shm_unlink(m.name) < 0)
         return h5tier__fail(errno, "ring '%s': shm_unlink: %s", name, strerror(errno));
+    unlink_both(m.name);
     return 0;
 }
 
@@ -409,9 +434,11 @@ hid_t h5tier_ring_open_hdf5(const char *name)
     snprintf(path, sizeof path, "/dev/shm%s", canon);
     if (access(path, F_OK) < 0)
         return h5tier__fail(ENOENT, "ring '%s': no such shm object (%s)", name, path);
+    h5tier_shm_config_t cfg;
+    h5tier_shm_config_init(&cfg);
+    snprintf(cfg.name, sizeof cfg.name, "%s", canon);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_sec2(fapl);
-    /* The ring is written through its mapping, never through HDF5: no file locking needed. */
+    H5Pset_fapl_shm(fapl, &cfg);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     if (f < 0)
