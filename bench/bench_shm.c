@@ -1,0 +1,235 @@
+/*
+ * bench/bench_shm.c -- the shm driver against its anchors, side by side in
+ * one run (issue 2):
+ *
+ *   1. A dataset of SIZE bytes (1 GiB; 64 MiB with --quick) written with
+ *      H5Dwrite in 1 MiB and in 4 KiB blocks: first write, rewrite, read,
+ *      through the shm driver, the core driver, sec2 on a file in /dev/shm,
+ *      and a warm memcpy of the same blocks (the limit).
+ *      Goals: first write >= 1.5x core; every rewrite >= 1.0x core and
+ *      >= 2x sec2-on-/dev/shm.
+ *   2. Persisting a backing file in which 1% of the pages changed (journal
+ *      of dirty pages) vs persisting all of it (whole temp file + rename).
+ *      Goal: the 1%-dirty persist takes <= 5% of the full persist's time.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "benchutil.h"
+#include "h5tier_shm.h"
+
+enum { DRV_SHM, DRV_CORE, DRV_SEC2, DRV_N };
+static const char *const drv_names[DRV_N] = {"shm", "core", "sec2 on /dev/shm"};
+enum { PH_FIRST, PH_REWRITE, PH_READ, PH_N };
+static const char *const ph_names[PH_N] = {"first write", "rewrite", "read"};
+
+static char shm_name[128], sec2_path[256];
+
+static hid_t make_fapl(int drv)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (drv == DRV_SHM) {
+        h5tier_shm_config_t cfg;
+        h5tier_shm_config_init(&cfg);
+        snprintf(cfg.name, sizeof cfg.name, "%s", shm_name);
+        cfg.on_close = H5TIER_SHM_UNLINK;
+        if (H5Pset_fapl_shm(fapl, &cfg) < 0) {
+            fprintf(stderr, "H5Pset_fapl_shm: %s\n", h5tier_errmsg());
+            exit(1);
+        }
+    } else if (drv == DRV_CORE) {
+        H5Pset_fapl_core(fapl, 64 << 20, 0);
+    } else {
+        H5Pset_fapl_sec2(fapl);
+    }
+    return fapl;
+}
+
+/* One driver, one block size: seconds for each phase. */
+static void run_driver(int drv, uint64_t size, size_t block, const unsigned char *src, unsigned char *dst,
+                       double t[PH_N])
+{
+    hid_t fapl = make_fapl(drv);
+    const char *fname = drv == DRV_SEC2 ? sec2_path : drv == DRV_SHM ? shm_name : "core-bench.h5";
+    hid_t f = H5Fcreate(fname, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (f < 0) {
+        fprintf(stderr, "cannot create the %s file: %s\n", drv_names[drv], h5tier_errmsg());
+        exit(1);
+    }
+    hsize_t dims = size;
+    hid_t space = H5Screate_simple(1, &dims, NULL);
+    hid_t d = H5Dcreate2(f, "data", H5T_NATIVE_UCHAR, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t cnt = block;
+    hid_t mem = H5Screate_simple(1, &cnt, NULL);
+    for (int ph = 0; ph < PH_N; ph++) {
+        double t0 = bench_now();
+        for (uint64_t off = 0; off < size; off += block) {
+            hsize_t start = off;
+            H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
+            herr_t r = ph == PH_READ ? H5Dread(d, H5T_NATIVE_UCHAR, mem, space, H5P_DEFAULT, dst + off)
+                                     : H5Dwrite(d, H5T_NATIVE_UCHAR, mem, space, H5P_DEFAULT, src + off);
+            if (r < 0) {
+                fprintf(stderr, "%s %s failed at %llu\n", drv_names[drv], ph_names[ph], (unsigned long long)off);
+                exit(1);
+            }
+        }
+        t[ph] = bench_now() - t0;
+    }
+    if (memcmp(src, dst, size)) {
+        fprintf(stderr, "%s: data read back differs\n", drv_names[drv]);
+        exit(1);
+    }
+    H5Sclose(mem);
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+    H5Pclose(fapl);
+    if (drv == DRV_SEC2)
+        unlink(sec2_path);
+}
+
+static double memcpy_time(uint64_t size, size_t block, unsigned char *dst, const unsigned char *src)
+{
+    memcpy(dst, src, size); /* warm */
+    double t0 = bench_now();
+    for (uint64_t off = 0; off < size; off += block)
+        memcpy(dst + off, src + off, block);
+    return bench_now() - t0;
+}
+
+static void io_rows(uint64_t size)
+{
+    unsigned char *src = malloc(size), *dst = malloc(size);
+    if (!src || !dst) {
+        fprintf(stderr, "out of memory for %llu-byte buffers\n", (unsigned long long)size);
+        exit(1);
+    }
+    bench_fill(src, size, 42);
+    memset(dst, 0, size);
+    const size_t blocks[2] = {1 << 20, 4096};
+    for (int b = 0; b < 2; b++) {
+        double t[DRV_N][PH_N];
+        for (int drv = 0; drv < DRV_N; drv++)
+            run_driver(drv, size, blocks[b], src, dst, t[drv]);
+        double tm = memcpy_time(size, blocks[b], dst, src);
+        double gb = (double)size / 1e9;
+        for (int ph = 0; ph < PH_N; ph++) {
+            char c[128];
+            double shm = gb / t[DRV_SHM][ph];
+            const char *bs = b == 0 ? "1 MiB" : "4 KiB";
+            snprintf(c, sizeof c, "%s blocks, %s: shm vs core", bs, ph_names[ph]);
+            bench_result("shm", c, shm, "GB/s", "core driver", gb / t[DRV_CORE][ph],
+                         ph == PH_FIRST ? GOAL_GE : ph == PH_REWRITE ? GOAL_GE : GOAL_NONE,
+                         ph == PH_FIRST ? 1.5 : 1.0);
+            snprintf(c, sizeof c, "%s blocks, %s: shm vs sec2", bs, ph_names[ph]);
+            bench_result("shm", c, shm, "GB/s", "sec2 on /dev/shm", gb / t[DRV_SEC2][ph],
+                         ph == PH_REWRITE ? GOAL_GE : GOAL_NONE, 2.0);
+            snprintf(c, sizeof c, "%s blocks, %s: shm vs memcpy", bs, ph_names[ph]);
+            bench_result("shm", c, shm, "GB/s", "warm memcpy", gb / tm, GOAL_NONE, 0);
+        }
+    }
+    free(src);
+    free(dst);
+}
+
+/* Persist: the same file, the same 1% of pages changed, persisted through
+ * the journal (dirty pages only) and through a full rewrite + rename. */
+static double persist_once(const char *backing, uint64_t size, int rename_mode, int first)
+{
+    h5tier_shm_config_t cfg;
+    h5tier_shm_config_init(&cfg);
+    snprintf(cfg.name, sizeof cfg.name, "%s-p", shm_name);
+    snprintf(cfg.backing_file, sizeof cfg.backing_file, "%s", backing);
+    cfg.on_close = H5TIER_SHM_UNLINK;
+    cfg.flags |= rename_mode ? H5TIER_SHM_RENAME_SAVE : 0;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_shm(fapl, &cfg);
+    hid_t f = first ? H5Fcreate("persist.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
+                    : H5Fopen("persist.h5", H5F_ACC_RDWR, fapl);
+    if (f < 0) {
+        fprintf(stderr, "persist bench: cannot open: %s\n", h5tier_errmsg());
+        exit(1);
+    }
+    hsize_t dims = size;
+    hid_t space = H5Screate_simple(1, &dims, NULL);
+    hid_t d = first ? H5Dcreate2(f, "data", H5T_NATIVE_UCHAR, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)
+                    : H5Dopen2(f, "data", H5P_DEFAULT);
+    unsigned char *buf = malloc(size);
+    double t = 0;
+    if (first) {
+        bench_fill(buf, size, 7);
+        H5Dwrite(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+    } else {
+        /* change 1% of the 64 KiB pages, spread over the file */
+        const uint64_t page = 65536, npages = size / page, nchg = npages / 100 ? npages / 100 : 1;
+        hsize_t cnt = 4096;
+        hid_t mem = H5Screate_simple(1, &cnt, NULL);
+        bench_fill(buf, 4096, (uint64_t)rename_mode + 99);
+        for (uint64_t i = 0; i < nchg; i++) {
+            hsize_t start = (i * (npages / nchg)) * page + 128;
+            if (start + cnt > size)
+                break;
+            H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
+            H5Dwrite(d, H5T_NATIVE_UCHAR, mem, space, H5P_DEFAULT, buf);
+        }
+        H5Sclose(mem);
+        double t0 = bench_now();
+        if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) {
+            fprintf(stderr, "persist bench: flush failed: %s\n", h5tier_errmsg());
+            exit(1);
+        }
+        t = bench_now() - t0;
+    }
+    free(buf);
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+    H5Pclose(fapl);
+    return t;
+}
+
+static void persist_rows(uint64_t size)
+{
+    char backing[256];
+    snprintf(backing, sizeof backing, "%s/h5tier-bench-persist-%d.h5",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    unlink(backing);
+    persist_once(backing, size, 0, 1);
+    double journal = 0, full = 0;
+    const int reps = 3;
+    for (int i = 0; i < reps; i++) {
+        journal += persist_once(backing, size, 0, 0);
+        full += persist_once(backing, size, 1, 0);
+    }
+    journal /= reps;
+    full /= reps;
+    char c[128], sz[32];
+    snprintf(c, sizeof c, "persist %s file, 1%% pages dirty: journal vs full rewrite",
+             h5tier_format_size(size, sz, sizeof sz));
+    bench_result("shm", c, journal, "s", "full persist (temp + rename)", full, GOAL_LE, 0.05);
+    bench_note("shm", "persist rows: backing file on %s (the disk under TMPDIR, fsync included); "
+                      "64 KiB write-tracking pages; mean of %d flushes each",
+               getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", reps);
+    unlink(backing);
+}
+
+int main(int argc, char **argv)
+{
+    int quick = bench_quick(argc, argv);
+    uint64_t size = quick ? (64ull << 20) : (1ull << 30);
+    snprintf(shm_name, sizeof shm_name, "h5tier-bench-shm-%d", (int)getpid());
+    snprintf(sec2_path, sizeof sec2_path, "/dev/shm/h5tier-bench-sec2-%d.h5", (int)getpid());
+    char sz[32];
+    bench_note("shm", "dataset of %s, contiguous uint8, written with H5Dwrite in 1 MiB and 4 KiB hyperslab "
+                      "blocks; every driver in the same run, one after the other",
+               h5tier_format_size(size, sz, sizeof sz));
+    io_rows(size);
+    persist_rows(quick ? (64ull << 20) : (1ull << 30));
+    return 0;
+}

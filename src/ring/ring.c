@@ -1,0 +1,812 @@
+/*
+ * ring/ring.c -- rings as HDF5 files in shared memory: creation (HDF5
+ * metadata + control block in the userblock), mapping and checking the
+ * control block, removal, inspection, and the writer (put, put_many,
+ * claim/commit, tethers, heartbeat).  Readers are in reader.c, schemas in
+ * schema.c.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "h5tier_shm.h"
+#include "ring/ring_internal.h"
+#include "shm/shm_internal.h"
+
+/* ---- small helpers -------------------------------------------------------- */
+
+uint64_t h5tier__ring_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int h5tier__futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms)
+{
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    long r = syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT, val, timeout_ms < 0 ? NULL : &ts, NULL, 0);
+    return r < 0 ? -errno : 0;
+}
+
+void h5tier__futex_wake(_Atomic uint32_t *addr)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+int h5tier__ring_writer_state(ring_hdr_t *hdr, int dead_after_ms)
+{
+    pid_t pid = atomic_load_explicit(&hdr->writer_pid, memory_order_acquire);
+    if (pid == 0)
+        return 0;
+    uint64_t start = atomic_load_explicit(&hdr->writer_start, memory_order_relaxed);
+    if (!h5tier__pid_alive(pid, start))
+        return -1;
+    if (dead_after_ms > 0) {
+        uint64_t hb = atomic_load_explicit(&hdr->heartbeat_ns, memory_order_relaxed);
+        uint64_t now = h5tier__ring_now_ns();
+        if (hb && now > hb && now - hb > (uint64_t)dead_after_ms * 1000000u)
+            return -1;
+    }
+    return 1;
+}
+
+int h5tier__ring_check_stream_name(const char *name)
+{
+    size_t len = name ? strlen(name) : 0;
+    if (len == 0)
+        return h5tier__fail(EINVAL, "stream name is empty");
+    if (len > H5TIER_RING_STREAM_NAME_MAX)
+        return h5tier__fail(EINVAL, "stream name '%s' is longer than %d characters", name,
+                            H5TIER_RING_STREAM_NAME_MAX);
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-' || (c == '.' && i > 0)))
+            return h5tier__fail(EINVAL, "stream name '%s': character %zu is not one of [A-Za-z0-9_.-]", name, i);
+    }
+    return 0;
+}
+
+static bool is_pow2(uint64_t x) { return x >= 2 && (x & (x - 1)) == 0; }
+
+/* ---- mapping and checking ------------------------------------------------- */
+
+static int check_stream_block(const char *name, const ring_hdr_t *h, ring_stream_t *st, unsigned i)
+{
+    if (memchr(st->name, 0, sizeof st->name) == NULL || st->name[0] == 0)
+        return h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted (stream %u has no name)", name, i);
+    if (!is_pow2(st->capacity) || st->record_size == 0 || st->record_size > (UINT64_C(1) << 40))
+        return h5tier__fail(H5TIER_EMAGIC,
+                            "ring '%s': control block corrupted (stream '%s': capacity %llu, record size %llu)",
+                            name, st->name, (unsigned long long)st->capacity, (unsigned long long)st->record_size);
+    uint64_t bytes = st->record_size * st->capacity;
+    if (bytes / st->capacity != st->record_size || st->data_offset < h->userblock || st->data_offset > h->size ||
+        bytes > h->size - st->data_offset)
+        return h5tier__fail(H5TIER_EMAGIC,
+                            "ring '%s': control block corrupted (stream '%s': data [%llu, +%llu) outside the "
+                            "%llu-byte object)",
+                            name, st->name, (unsigned long long)st->data_offset, (unsigned long long)bytes,
+                            (unsigned long long)h->size);
+    return 0;
+}
+
+int h5tier__ring_map(const char *name, bool writer, ring_map_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->fd = -1;
+    int r = h5tier__shm_name_canon(name, m->name, sizeof m->name);
+    if (r < 0)
+        return r;
+    m->fd = h5tier_sys.shm_open(m->name, O_RDWR | O_CLOEXEC, 0);
+    if (m->fd < 0) {
+        r = -errno;
+        if (r == -ENOENT)
+            return h5tier__fail(ENOENT, "ring '%s': no such shm object (/dev/shm%s)", name, m->name);
+        return h5tier__fail(-r, "ring '%s': cannot open the shm object read-write: %s", name, strerror(-r));
+    }
+    struct stat sb;
+    if (h5tier_sys.fstat(m->fd, &sb) < 0) {
+        r = h5tier__fail(errno, "ring '%s': fstat: %s", name, strerror(errno));
+        goto fail;
+    }
+    m->size = (uint64_t)sb.st_size;
+    ring_hdr_t hdr;
+    size_t got = 0;
+    memset(&hdr, 0, sizeof hdr);
+    r = h5tier__pread_full(m->fd, &hdr, sizeof hdr, 0, &got);
+    if (r < 0) {
+        h5tier__fail(-r, "ring '%s': cannot read the control block: %s", name, strerror(-r));
+        goto fail;
+    }
+    if (got < sizeof hdr || hdr.magic != RING_MAGIC) {
+        char sig[8];
+        size_t g2 = 0;
+        bool h5 = false;
+        for (uint64_t off = 0; off < m->size && off <= (UINT64_C(1) << 20) && !h5; off = off ? off * 2 : 512)
+            if (h5tier__pread_full(m->fd, sig, 8, (off_t)off, &g2) == 0 && g2 == 8 &&
+                memcmp(sig, "\211HDF\r\n\032\n", 8) == 0)
+                h5 = true;
+        r = h5tier__fail(H5TIER_EMAGIC,
+                         h5 ? "shm object '%s' is an HDF5 file but not a ring (no ring magic in its userblock)"
+                            : "shm object '%s' is not a ring (no ring magic at offset 0; %llu bytes)",
+                         name, (unsigned long long)m->size);
+        goto fail;
+    }
+    if (hdr.version != H5TIER_RING_FORMAT_VERSION) {
+        r = h5tier__fail(H5TIER_EVERSION, "ring '%s': control block format version %u, this library speaks %u", name,
+                         hdr.version, H5TIER_RING_FORMAT_VERSION);
+        goto fail;
+    }
+    if (hdr.nstreams == 0 || hdr.nstreams > H5TIER_RING_MAX_STREAMS || !is_pow2(hdr.userblock) ||
+        hdr.userblock < RING_HDR_BYTES + (uint64_t)hdr.nstreams * RING_STREAM_BYTES || hdr.userblock > m->size ||
+        hdr.size > m->size) {
+        r = h5tier__fail(H5TIER_EMAGIC,
+                         "ring '%s': control block corrupted (%u streams, userblock %llu, size %llu of %llu)", name,
+                         hdr.nstreams, (unsigned long long)hdr.userblock, (unsigned long long)hdr.size,
+                         (unsigned long long)m->size);
+        goto fail;
+    }
+    m->userblock = hdr.userblock;
+    m->size = hdr.size;
+    m->writable = writer;
+    m->all = h5tier_sys.mmap(NULL, m->size, writer ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, m->fd, 0);
+    if (m->all == MAP_FAILED) {
+        m->all = NULL;
+        r = h5tier__fail(errno, "ring '%s': mmap of %llu bytes: %s", name, (unsigned long long)m->size,
+                         strerror(errno));
+        goto fail;
+    }
+    if (writer) {
+        m->ctl = m->all;
+    } else {
+        m->ctl = h5tier_sys.mmap(NULL, m->userblock, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+        if (m->ctl == MAP_FAILED) {
+            m->ctl = NULL;
+            r = h5tier__fail(errno, "ring '%s': mmap of the control block: %s", name, strerror(errno));
+            goto fail;
+        }
+    }
+    for (unsigned i = 0; i < hdr.nstreams; i++) {
+        r = check_stream_block(name, &hdr, ring__stream_at(m->ctl, i), i);
+        if (r < 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    h5tier__ring_unmap(m);
+    return r;
+}
+
+void h5tier__ring_unmap(ring_map_t *m)
+{
+    if (m->ctl && m->ctl != m->all)
+        h5tier_sys.munmap(m->ctl, m->userblock);
+    if (m->all)
+        h5tier_sys.munmap(m->all, m->size);
+    if (m->fd >= 0)
+        h5tier_sys.close(m->fd);
+    m->ctl = m->all = NULL;
+    m->fd = -1;
+}
+
+int h5tier__ring_find_stream(const ring_map_t *m, const char *stream)
+{
+    ring_hdr_t *h = m->ctl;
+    if (!stream || !*stream)
+        return 0;
+    for (unsigned i = 0; i < h->nstreams; i++)
+        if (!strcmp(ring__stream_at(m->ctl, i)->name, stream))
+            return (int)i;
+    char list[512] = "";
+    size_t n = 0;
+    for (unsigned i = 0; i < h->nstreams && n < sizeof list - 64; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", ring__stream_at(m->ctl, i)->name);
+    return h5tier__fail(ENOENT, "ring '%s': no stream '%s' (streams: %s)", m->name + 1, stream, list);
+}
+
+/* ---- creation -------------------------------------------------------------- */
+
+int h5tier__ring_copy_attrs(hid_t src, hid_t dst); /* schema.c */
+
+/* Write the HDF5 part of a new ring through the shm driver: the userblock
+ * (left for the control block), one contiguous, early-allocated dataset per
+ * stream (never filled: the writer fills it), the schema's attributes. */
+static int create_hdf5(const char *path, const char *canon, mode_t mode, const h5tier_ring_stream_spec_t *streams,
+                       unsigned n, uint64_t ub, uint64_t *offsets)
+{
+    int r = 0;
+    hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
+    h5tier_shm_config_t cfg;
+    h5tier_shm_config_init(&cfg);
+    snprintf(cfg.name, sizeof cfg.name, "%s", canon);
+    cfg.increment = 1u << 20;
+    cfg.mode = mode;
+    cfg.on_close = H5TIER_SHM_KEEP;
+    fcpl = H5Pcreate(H5P_FILE_CREATE);
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fcpl < 0 || fapl < 0 || H5Pset_userblock(fcpl, ub) < 0 || H5Pset_fapl_shm(fapl, &cfg) < 0 ||
+        H5Pset_alignment(fapl, RING_DATA_ALIGN, RING_DATA_ALIGN) < 0) {
+        r = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot set up HDF5 property lists", path);
+        goto done;
+    }
+    file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    if (file < 0) {
+        r = h5tier__fail(H5TIER_EHDF5, "ring '%s': H5Fcreate failed", path);
+        goto done;
+    }
+    for (unsigned i = 0; i < n && r == 0; i++) {
+        const h5tier_ring_stream_spec_t *s = &streams[i];
+        hsize_t dims[H5TIER_RING_MAX_RANK + 1];
+        dims[0] = s->capacity;
+        for (int k = 0; k < s->rank; k++)
+            dims[k + 1] = s->dims[k];
+        hid_t space = H5Screate_simple(s->rank + 1, dims, NULL);
+        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        hid_t dset = H5I_INVALID_HID;
+        if (space >= 0 && dcpl >= 0 && H5Pset_layout(dcpl, H5D_CONTIGUOUS) >= 0 &&
+            H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
+            dset = H5Dcreate2(file, s->name, s->type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        if (dset < 0) {
+            r = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot create the dataset of stream '%s'", path, s->name);
+        } else {
+            haddr_t off = H5Dget_offset(dset);
+            if (off == HADDR_UNDEF)
+                r = h5tier__fail(H5TIER_EHDF5, "ring '%s': stream '%s' has no data offset", path, s->name);
+            offsets[i] = (uint64_t)off;
+            if (r == 0 && s->attr_source > 0 && H5Iis_valid(s->attr_source) > 0)
+                r = h5tier__ring_copy_attrs(s->attr_source, dset);
+            H5Dclose(dset);
+        }
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
+        if (space >= 0)
+            H5Sclose(space);
+    }
+done:
+    if (file >= 0 && H5Fclose(file) < 0 && r == 0)
+        r = h5tier__fail(H5TIER_EHDF5, "ring '%s': H5Fclose failed", path);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return r;
+}
+
+/* Unlink the object and the shm driver's control object next to it. */
+static void unlink_both(const char *canon)
+{
+    char cname[H5TIER_SHM_NAME_MAX + 16];
+    h5tier_sys.shm_unlink(canon);
+    if (h5tier__shmc_name(canon, cname, sizeof cname) == 0)
+        h5tier_sys.shm_unlink(cname);
+}
+
+int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *streams, unsigned nstreams, mode_t mode,
+                       unsigned flags)
+{
+    char canon[H5TIER_SHM_NAME_MAX + 2], path[H5TIER_SHM_NAME_MAX + 16];
+    uint64_t offsets[H5TIER_RING_MAX_STREAMS];
+    int r = h5tier__shm_name_canon(name, canon, sizeof canon);
+    if (r < 0)
+        return r;
+    if (!streams || nstreams == 0 || nstreams > H5TIER_RING_MAX_STREAMS)
+        return h5tier__fail(EINVAL, "ring '%s': %u streams (1 to %d allowed)", name, nstreams,
+                            H5TIER_RING_MAX_STREAMS);
+    for (unsigned i = 0; i < nstreams; i++) {
+        const h5tier_ring_stream_spec_t *s = &streams[i];
+        if ((r = h5tier__ring_check_stream_name(s->name)) < 0)
+            return r;
+        for (unsigned j = 0; j < i; j++)
+            if (!strcmp(streams[j].name, s->name))
+                return h5tier__fail(EINVAL, "ring '%s': stream '%s' given twice", name, s->name);
+        if (!is_pow2(s->capacity))
+            return h5tier__fail(ERANGE, "ring '%s': stream '%s': capacity %llu is not a power of two >= 2", name,
+                                s->name, (unsigned long long)s->capacity);
+        if (s->rank < 0 || s->rank > H5TIER_RING_MAX_RANK)
+            return h5tier__fail(ERANGE, "ring '%s': stream '%s': record rank %d (0 to %d allowed)", name, s->name,
+                                s->rank, H5TIER_RING_MAX_RANK);
+        if (H5Tdetect_class(s->type, H5T_VLEN) > 0 || H5Tis_variable_str(s->type) > 0)
+            return h5tier__fail(H5TIER_ESCHEMA,
+                                "ring '%s': stream '%s': variable-length types cannot live in a ring (records "
+                                "need a fixed size)",
+                                name, s->name);
+        uint64_t rs = h5tier_ring_spec_record_size(s);
+        if (rs == 0 || rs > (UINT64_C(1) << 40) || rs * s->capacity / s->capacity != rs)
+            return h5tier__fail(ERANGE, "ring '%s': stream '%s': record size %llu x capacity %llu is out of range",
+                                name, s->name, (unsigned long long)rs, (unsigned long long)s->capacity);
+    }
+    uint64_t ub = 8192;
+    while (ub < RING_HDR_BYTES + (uint64_t)nstreams * RING_STREAM_BYTES)
+        ub *= 2;
+    snprintf(path, sizeof path, "/dev/shm%s", canon);
+
+    /* Create the object ourselves (0600, O_EXCL), then let HDF5 write into it. */
+    int fd = h5tier_sys.shm_open(canon, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode ? mode : 0600);
+    if (fd < 0 && errno == EEXIST && (flags & H5TIER_RING_CREATE_FORCE)) {
+        r = h5tier_ring_remove(name, 0);
+        if (r < 0 && r != -H5TIER_EMAGIC && r != -ENOENT)
+            return r;
+        if (r == -H5TIER_EMAGIC)
+            unlink_both(canon);
+        fd = h5tier_sys.shm_open(canon, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode ? mode : 0600);
+    }
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return h5tier__fail(EEXIST, "ring '%s': /dev/shm%s already exists (remove it with 'h5tier ring rm %s')",
+                                name, canon, canon + 1);
+        return h5tier__fail(errno, "ring '%s': cannot create /dev/shm%s: %s", name, canon, strerror(errno));
+    }
+    void *ctl = NULL;
+    r = create_hdf5(path, canon, mode ? mode : 0600, streams, nstreams, ub, offsets);
+    if (r < 0)
+        goto fail;
+    struct stat sb;
+    if (h5tier_sys.fstat(fd, &sb) < 0) {
+        r = h5tier__fail(errno, "ring '%s': fstat: %s", name, strerror(errno));
+        goto fail;
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    for (unsigned i = 0; i < nstreams; i++) {
+        uint64_t end = offsets[i] + h5tier_ring_spec_record_size(&streams[i]) * streams[i].capacity;
+        if (end > size)
+            size = end;
+    }
+    /* The shm driver (as of f998ef5) checks an image's length against base + end-of-file address,
+       while HDF5 1.10 stores an absolute end-of-file address: keep ub bytes of slack so both agree
+       that the object is long enough. */
+    size += ub;
+    size = (size + 4095) & ~(uint64_t)4095;
+    r = h5tier__reserve(fd, (off_t)size);
+    if (r < 0) {
+        r = h5tier__fail(-r, "ring '%s': cannot reserve %llu bytes in /dev/shm: %s", name, (unsigned long long)size,
+                         strerror(-r));
+        goto fail;
+    }
+    ctl = h5tier_sys.mmap(NULL, ub, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (ctl == MAP_FAILED) {
+        ctl = NULL;
+        r = h5tier__fail(errno, "ring '%s': mmap of the control block: %s", name, strerror(errno));
+        goto fail;
+    }
+    memset(ctl, 0, ub);
+    ring_hdr_t *h = ctl;
+    h->version = H5TIER_RING_FORMAT_VERSION;
+    h->nstreams = nstreams;
+    h->userblock = ub;
+    h->size = size;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    h->create_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    for (unsigned i = 0; i < nstreams; i++) {
+        ring_stream_t *st = ring__stream_at(ctl, i);
+        snprintf(st->name, sizeof st->name, "%s", streams[i].name);
+        st->record_size = h5tier_ring_spec_record_size(&streams[i]);
+        st->capacity = streams[i].capacity;
+        st->data_offset = offsets[i];
+    }
+    atomic_thread_fence(memory_order_release);
+    h->magic = RING_MAGIC;
+    h5tier_sys.munmap(ctl, ub);
+    h5tier_sys.close(fd);
+    return 0;
+fail:
+    if (ctl)
+        h5tier_sys.munmap(ctl, ub);
+    h5tier_sys.close(fd);
+    unlink_both(canon);
+    return r;
+}
+
+int h5tier_ring_remove(const char *name, int force)
+{
+    ring_map_t m;
+    int r = h5tier__ring_map(name, false, &m);
+    if (r < 0)
+        return r;
+    ring_hdr_t *h = m.ctl;
+    pid_t pid = atomic_load(&h->writer_pid);
+    if (!force && pid && h5tier__ring_writer_state(h, 0) > 0) {
+        h5tier__ring_unmap(&m);
+        return h5tier__fail(EBUSY, "ring '%s': writer pid %d is alive (stop it, or force)", name, (int)pid);
+    }
+    h5tier__ring_unmap(&m);
+    if (h5tier_sys.shm_unlink(m.name) < 0)
+        return h5tier__fail(errno, "ring '%s': shm_unlink: %s", name, strerror(errno));
+    unlink_both(m.name);
+    return 0;
+}
+
+hid_t h5tier_ring_open_hdf5(const char *name)
+{
+    char canon[H5TIER_SHM_NAME_MAX + 2], path[H5TIER_SHM_NAME_MAX + 16];
+    int r = h5tier__shm_name_canon(name, canon, sizeof canon);
+    if (r < 0)
+        return r;
+    snprintf(path, sizeof path, "/dev/shm%s", canon);
+    if (access(path, F_OK) < 0)
+        return h5tier__fail(ENOENT, "ring '%s': no such shm object (%s)", name, path);
+    h5tier_shm_config_t cfg;
+    h5tier_shm_config_init(&cfg);
+    snprintf(cfg.name, sizeof cfg.name, "%s", canon);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_shm(fapl, &cfg);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (f < 0)
+        return h5tier__fail(H5TIER_EHDF5, "ring '%s': H5Fopen of %s failed", name, path);
+    return f;
+}
+
+/* ---- inspection -------------------------------------------------------------- */
+
+int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_stream_info_t *streams, unsigned max)
+{
+    ring_map_t m;
+    int r = h5tier__ring_map(name, false, &m);
+    if (r < 0)
+        return r;
+    ring_hdr_t *h = m.ctl;
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%.250s", m.name + 1);
+    info->version = h->version;
+    info->generation = atomic_load(&h->generation);
+    info->writer_pid = atomic_load(&h->writer_pid);
+    info->writer_alive = h5tier__ring_writer_state(h, 0) > 0;
+    uint64_t hb = atomic_load(&h->heartbeat_ns);
+    info->heartbeat_age_s = hb ? (double)(h5tier__ring_now_ns() - hb) / 1e9 : -1.0;
+    info->nstreams = h->nstreams;
+    info->userblock = h->userblock;
+    info->size = h->size;
+    for (unsigned i = 0; streams && i < h->nstreams && i < max; i++) {
+        ring_stream_t *st = ring__stream_at(m.ctl, i);
+        h5tier_ring_stream_info_t *si = &streams[i];
+        memset(si, 0, sizeof *si);
+        snprintf(si->name, sizeof si->name, "%s", st->name);
+        si->record_size = st->record_size;
+        si->capacity = st->capacity;
+        si->data_offset = st->data_offset;
+        si->tail = atomic_load(&st->tail);
+        si->tail_intent = atomic_load(&st->tail_intent);
+        si->oldest = si->tail > st->capacity ? si->tail - st->capacity : 0;
+        si->waiters = atomic_load(&st->waiters);
+        for (unsigned t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
+            ring_tether_t *te = &st->tethers[t];
+            if (!atomic_load(&te->active))
+                continue;
+            h5tier_ring_tether_info_t *ti = &si->tethers[si->ntethers++];
+            snprintf(ti->name, sizeof ti->name, "%.*s", (int)sizeof te->name - 1, te->name);
+            ti->pid = atomic_load(&te->pid);
+            ti->alive = ti->pid && h5tier__pid_alive(ti->pid, atomic_load(&te->start));
+            ti->position = atomic_load(&te->pos);
+        }
+        for (unsigned k = 0; k < H5TIER_RING_MAX_READERS; k++) {
+            ring_rslot_t *rs = &st->readers[k];
+            pid_t pid = atomic_load(&rs->pid);
+            if (!pid)
+                continue;
+            h5tier_ring_reader_info_t *ri = &si->readers[si->nreaders++];
+            ri->pid = pid;
+            ri->alive = h5tier__pid_alive(pid, atomic_load(&rs->start));
+            ri->tethered = atomic_load(&rs->tethered);
+            ri->position = atomic_load(&rs->pos);
+            ri->records = atomic_load(&rs->records);
+            ri->lost = atomic_load(&rs->lost);
+            ri->laps = atomic_load(&rs->laps);
+        }
+    }
+    h5tier__ring_unmap(&m);
+    return 0;
+}
+
+/* ---- writer ------------------------------------------------------------------- */
+
+typedef struct wstream {
+    ring_stream_t *st;
+    char *data;
+    uint64_t rsize, cap, mask;
+    uint64_t tail;   /* local copy of the published tail */
+    uint64_t hold;   /* tail_intent left by a dead writer: intent never goes below it */
+    uint64_t limit;  /* cached: puts below this sequence number need no tether check */
+    int claimed;
+    uint32_t hb_every, hb_count;
+} wstream_t;
+
+struct h5tier_ring {
+    ring_map_t m;
+    ring_hdr_t *hdr;
+    h5tier_ring_writer_opts_t opts;
+    unsigned n;
+    pid_t pid;
+    wstream_t s[];
+};
+
+void h5tier_ring_writer_opts_init(h5tier_ring_writer_opts_t *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->tether_timeout_ms = 5000;
+}
+
+int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *opts, h5tier_ring_t **out)
+{
+    *out = NULL;
+    ring_map_t m;
+    int r = h5tier__ring_map(name, true, &m);
+    if (r < 0)
+        return r;
+    ring_hdr_t *h = m.ctl;
+    pid_t me = getpid();
+    uint64_t my_start = h5tier__proc_start_time(me);
+    for (;;) {
+        int32_t cur = atomic_load(&h->writer_pid);
+        if (cur == me)
+            break;
+        if (cur != 0 && h5tier__ring_writer_state(h, 0) > 0) {
+            h5tier__ring_unmap(&m);
+            return h5tier__fail(EBUSY, "ring '%s': writer pid %d is attached and alive", name, (int)cur);
+        }
+        if (atomic_compare_exchange_strong(&h->writer_pid, &cur, me))
+            break;
+    }
+    h5tier_ring_t *w = calloc(1, sizeof *w + h->nstreams * sizeof(wstream_t));
+    if (!w) {
+        atomic_store(&h->writer_pid, 0);
+        h5tier__ring_unmap(&m);
+        return h5tier__fail(ENOMEM, "ring '%s': out of memory", name);
+    }
+    w->m = m;
+    w->hdr = h;
+    w->n = h->nstreams;
+    w->pid = me;
+    if (opts)
+        w->opts = *opts;
+    else
+        h5tier_ring_writer_opts_init(&w->opts);
+    atomic_store(&h->writer_start, my_start);
+    atomic_fetch_add(&h->generation, 1);
+    atomic_store(&h->heartbeat_ns, h5tier__ring_now_ns());
+    for (unsigned i = 0; i < w->n; i++) {
+        wstream_t *ws = &w->s[i];
+        ws->st = ring__stream_at(m.ctl, i);
+        ws->data = (char *)m.all + ws->st->data_offset;
+        ws->rsize = ws->st->record_size;
+        ws->cap = ws->st->capacity;
+        ws->mask = ws->cap - 1;
+        ws->tail = atomic_load(&ws->st->tail);
+        ws->hold = atomic_load(&ws->st->tail_intent);
+        if (ws->hold < ws->tail)
+            ws->hold = ws->tail;
+        ws->limit = 0; /* check tethers at the first put */
+        uint64_t every = 65536 / ws->rsize;
+        ws->hb_every = every < 1 ? 1 : every > 256 ? 256 : (uint32_t)every;
+    }
+    *out = w;
+    return 0;
+}
+
+int h5tier_ring_close(h5tier_ring_t *w)
+{
+    if (!w)
+        return 0;
+    int32_t me = w->pid;
+    atomic_compare_exchange_strong(&w->hdr->writer_pid, &me, 0);
+    for (unsigned i = 0; i < w->n; i++) /* wake sleepers so they see the change */
+        if (atomic_load(&w->s[i].st->waiters)) {
+            atomic_fetch_add(&w->s[i].st->futex, 1);
+            h5tier__futex_wake(&w->s[i].st->futex);
+        }
+    h5tier__ring_unmap(&w->m);
+    free(w);
+    return 0;
+}
+
+unsigned h5tier_ring_nstreams(const h5tier_ring_t *w) { return w->n; }
+
+int h5tier_ring_stream_index(const h5tier_ring_t *w, const char *name) { return h5tier__ring_find_stream(&w->m, name); }
+
+size_t h5tier_ring_record_size(const h5tier_ring_t *w, int s)
+{
+    return s >= 0 && (unsigned)s < w->n ? (size_t)w->s[s].rsize : 0;
+}
+
+uint64_t h5tier_ring_capacity(const h5tier_ring_t *w, int s)
+{
+    return s >= 0 && (unsigned)s < w->n ? w->s[s].cap : 0;
+}
+
+uint64_t h5tier_ring_tail(const h5tier_ring_t *w, int s) { return s >= 0 && (unsigned)s < w->n ? w->s[s].tail : 0; }
+
+void h5tier_ring_heartbeat(h5tier_ring_t *w)
+{
+    atomic_store_explicit(&w->hdr->heartbeat_ns, h5tier__ring_now_ns(), memory_order_relaxed);
+}
+
+/* The slowest active tether position (UINT64_MAX if none), dropping dead
+ * ones when asked.  *who receives the slowest tether's index. */
+static uint64_t slowest_tether(h5tier_ring_t *w, wstream_t *ws, int *who)
+{
+    uint64_t min = UINT64_MAX;
+    *who = -1;
+    for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
+        ring_tether_t *te = &ws->st->tethers[t];
+        if (!atomic_load_explicit(&te->active, memory_order_acquire))
+            continue;
+        if (w->opts.flags & H5TIER_RING_DROP_DEAD_TETHERS) {
+            pid_t pid = atomic_load(&te->pid);
+            if (pid && !h5tier__pid_alive(pid, atomic_load(&te->start)))
+                continue;
+        }
+        uint64_t p = atomic_load_explicit(&te->pos, memory_order_acquire);
+        if (p < min) {
+            min = p;
+            *who = t;
+        }
+    }
+    return min;
+}
+
+/* Make sure sequence numbers below `need` may be written: wait for tethered
+ * readers.  Returns how many more records (>= 1) may be written from ws->tail,
+ * or -ETIMEDOUT. */
+static int64_t tether_room(h5tier_ring_t *w, wstream_t *ws, uint64_t need)
+{
+    int who;
+    uint64_t start_ns = 0;
+    int spins = 0;
+    for (;;) {
+        uint64_t min = slowest_tether(w, ws, &who);
+        ws->limit = min == UINT64_MAX ? UINT64_MAX : min + ws->cap;
+        if (ws->limit >= need || ws->limit > ws->tail)
+            return ws->limit == UINT64_MAX ? INT64_MAX : (int64_t)(ws->limit - ws->tail);
+        /* No room at all: wait for the slowest tether to move. */
+        uint64_t now = h5tier__ring_now_ns();
+        if (!start_ns)
+            start_ns = now;
+        uint64_t waited_ms = (now - start_ns) / 1000000u;
+        if (w->opts.tether_timeout_ms >= 0 && waited_ms >= (uint64_t)w->opts.tether_timeout_ms) {
+            ring_tether_t *te = &ws->st->tethers[who];
+            pid_t pid = atomic_load(&te->pid);
+            return h5tier__fail(ETIMEDOUT,
+                                "stream '%s': tethered reader '%.*s' (pid %d%s) is %llu records behind; waited %llu ms",
+                                ws->st->name, (int)sizeof te->name - 1, te->name, (int)pid,
+                                h5tier__pid_alive(pid, atomic_load(&te->start)) ? "" : ", dead",
+                                (unsigned long long)(ws->tail - min), (unsigned long long)waited_ms);
+        }
+        if (spins < 1000) {
+            spins++;
+            sched_yield();
+            continue;
+        }
+        uint32_t f = atomic_load(&ws->st->wfutex);
+        atomic_store(&ws->st->wwaiting, 1);
+        if (slowest_tether(w, ws, &who) + ws->cap <= ws->tail) {
+            int slice = 10;
+            if (w->opts.tether_timeout_ms >= 0 &&
+                (uint64_t)w->opts.tether_timeout_ms - waited_ms < (uint64_t)slice)
+                slice = (int)((uint64_t)w->opts.tether_timeout_ms - waited_ms) + 1;
+            h5tier__futex_wait(&ws->st->wfutex, f, slice);
+        }
+        atomic_store(&ws->st->wwaiting, 0);
+    }
+}
+
+static inline void publish(h5tier_ring_t *w, wstream_t *ws, uint64_t newtail)
+{
+    atomic_store_explicit(&ws->st->tail, newtail, memory_order_release);
+    ws->tail = newtail;
+    if (H5TIER_UNLIKELY(atomic_load_explicit(&ws->st->waiters, memory_order_relaxed))) {
+        atomic_fetch_add_explicit(&ws->st->futex, 1, memory_order_release);
+        h5tier__futex_wake(&ws->st->futex);
+    }
+    if (H5TIER_UNLIKELY(++ws->hb_count >= ws->hb_every)) {
+        ws->hb_count = 0;
+        h5tier_ring_heartbeat(w);
+    }
+}
+
+static inline void announce(wstream_t *ws, uint64_t intent)
+{
+    if (H5TIER_UNLIKELY(intent < ws->hold))
+        intent = ws->hold;
+    atomic_store_explicit(&ws->st->tail_intent, intent, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static inline int check_put(h5tier_ring_t *w, int s, size_t size)
+{
+    if (H5TIER_UNLIKELY(s < 0 || (unsigned)s >= w->n))
+        return h5tier__fail(EINVAL, "ring '%s': stream index %d out of range (%u streams)", w->m.name + 1, s, w->n);
+    if (H5TIER_UNLIKELY(size != w->s[s].rsize))
+        return h5tier__fail(H5TIER_ESCHEMA, "ring '%s': stream '%s': record of %zu bytes, the stream's records have %llu",
+                            w->m.name + 1, w->s[s].st->name, size, (unsigned long long)w->s[s].rsize);
+    if (H5TIER_UNLIKELY(w->s[s].claimed))
+        return h5tier__fail(EINVAL, "ring '%s': stream '%s': a claimed record is not committed yet", w->m.name + 1,
+                            w->s[s].st->name);
+    return 0;
+}
+
+int h5tier_ring_put(h5tier_ring_t *w, int s, const void *rec, size_t size)
+{
+    int r = check_put(w, s, size);
+    if (H5TIER_UNLIKELY(r < 0))
+        return r;
+    wstream_t *ws = &w->s[s];
+    uint64_t pos = ws->tail;
+    if (H5TIER_UNLIKELY(pos >= ws->limit)) {
+        int64_t room = tether_room(w, ws, pos + 1);
+        if (room < 0)
+            return (int)room;
+    }
+    announce(ws, pos + 1);
+    memcpy(ws->data + (pos & ws->mask) * size, rec, size);
+    publish(w, ws, pos + 1);
+    return 0;
+}
+
+int h5tier_ring_put_many(h5tier_ring_t *w, int s, const void *recs, size_t count, size_t size)
+{
+    int r = check_put(w, s, size);
+    if (H5TIER_UNLIKELY(r < 0))
+        return r;
+    wstream_t *ws = &w->s[s];
+    const char *src = recs;
+    while (count > 0) {
+        uint64_t pos = ws->tail;
+        uint64_t n = count < ws->cap ? count : ws->cap;
+        if (H5TIER_UNLIKELY(pos + n > ws->limit)) {
+            int64_t room = tether_room(w, ws, pos + n);
+            if (room < 0)
+                return (int)room;
+            if ((uint64_t)room < n)
+                n = (uint64_t)room;
+        }
+        announce(ws, pos + n);
+        uint64_t slot = pos & ws->mask;
+        uint64_t first = ws->cap - slot < n ? ws->cap - slot : n;
+        memcpy(ws->data + slot * size, src, first * size);
+        if (first < n)
+            memcpy(ws->data, src + first * size, (n - first) * size);
+        publish(w, ws, pos + n);
+        src += n * size;
+        count -= n;
+    }
+    return 0;
+}
+
+int h5tier_ring_claim(h5tier_ring_t *w, int s, void **slot, uint64_t *seq)
+{
+    int r = check_put(w, s, s >= 0 && (unsigned)s < w->n ? w->s[s].rsize : 0);
+    if (r < 0)
+        return r;
+    wstream_t *ws = &w->s[s];
+    uint64_t pos = ws->tail;
+    if (pos >= ws->limit) {
+        int64_t room = tether_room(w, ws, pos + 1);
+        if (room < 0)
+            return (int)room;
+    }
+    announce(ws, pos + 1);
+    ws->claimed = 1;
+    *slot = ws->data + (pos & ws->mask) * ws->rsize;
+    if (seq)
+        *seq = pos;
+    return 0;
+}
+
+int h5tier_ring_commit(h5tier_ring_t *w, int s)
+{
+    if (s < 0 || (unsigned)s >= w->n || !w->s[s].claimed)
+        return h5tier__fail(EINVAL, "ring '%s': commit of stream %d without a claim", w->m.name + 1, s);
+    wstream_t *ws = &w->s[s];
+    ws->claimed = 0;
+    publish(w, ws, ws->tail + 1);
+    return 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * ring/ring_internal.h -- the ring's shared-memory layout (the control block
+ * in the HDF5 userblock) and the handle structures, shared by ring.c,
+ * reader.c, schema.c and the archiver.  Not installed.
+ *
+ * Layout of the userblock (all little-endian host order; the ring is a
+ * same-machine structure):
+ *     [0, 4096)                       ring_hdr_t: magic, version, sizes,
+ *                                     generation, writer pid/start/heartbeat
+ *     [4096 * (1 + i), +4096)         ring_stream_t of stream i
+ *     ... up to the userblock size (a power of two >= 8192)
+ * Every field that one side writes often sits on its own 64-byte line.
+ */
+#ifndef H5TIER_RING_INTERNAL_H
+#define H5TIER_RING_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/internal.h"
+#include "h5tier_ring.h"
+
+#define RING_MAGIC UINT64_C(0x31474e4952543548) /* "H5TRING1" read as little-endian bytes */
+#define RING_HDR_BYTES 4096u
+#define RING_STREAM_BYTES 4096u
+#define RING_DATA_ALIGN 4096u
+
+#define RING_LINE H5TIER_CACHELINE
+
+typedef struct ring_hdr {
+    /* line 0: written once at creation */
+    uint64_t magic;
+    uint32_t version;
+    uint32_t nstreams;
+    uint64_t userblock;   /* bytes of control block = HDF5 userblock */
+    uint64_t size;        /* bytes of the shm object */
+    uint64_t create_ns;   /* CLOCK_REALTIME at creation */
+    uint8_t pad0[RING_LINE - 40];
+    /* line 1: writer identity */
+    _Atomic uint64_t generation;
+    _Atomic int32_t writer_pid; /* 0 = no writer attached */
+    int32_t pad1;
+    _Atomic uint64_t writer_start; /* h5tier__proc_start_time of writer_pid */
+    uint8_t pad1b[RING_LINE - 24];
+    /* line 2: writer heartbeat (CLOCK_MONOTONIC ns) */
+    _Atomic uint64_t heartbeat_ns;
+    uint8_t pad2[RING_LINE - 8];
+} ring_hdr_t;
+
+typedef struct ring_tether {
+    _Atomic uint64_t pos;      /* records below pos may be overwritten */
+    _Atomic int32_t pid;       /* last holder */
+    _Atomic uint32_t active;   /* 1 = in use (the writer respects it) */
+    _Atomic uint64_t start;    /* start time of pid */
+    char name[H5TIER_RING_TETHER_NAME_MAX + 1];
+    uint8_t pad[RING_LINE - 24 - (H5TIER_RING_TETHER_NAME_MAX + 1)];
+} ring_tether_t;
+
+typedef struct ring_rslot {
+    _Atomic int32_t pid; /* 0 = free */
+    _Atomic int32_t tethered;
+    _Atomic uint64_t start;
+    _Atomic uint64_t pos, records, lost, laps;
+    uint8_t pad[RING_LINE - 48];
+} ring_rslot_t;
+
+typedef struct ring_stream {
+    /* line 0-1: configuration, written once at creation */
+    char name[H5TIER_RING_STREAM_NAME_MAX + 1];
+    uint64_t record_size;
+    uint64_t capacity;
+    uint64_t data_offset;
+    uint8_t pad0[2 * RING_LINE - (H5TIER_RING_STREAM_NAME_MAX + 1) - 24];
+    /* line 2: positions, written by the writer per publication.  tail_intent and tail share one
+       line on purpose (as in Aeron's broadcast trailer): a reader that loads tail and later
+       tail_intent misses once, not twice. */
+    _Atomic uint64_t tail_intent;
+    _Atomic uint64_t tail;
+    uint8_t pad2[RING_LINE - 16];
+    /* line 3: readers' futex: the writer bumps `futex` and wakes only when waiters > 0 */
+    _Atomic uint32_t futex;
+    _Atomic uint32_t waiters;
+    uint8_t pad3[RING_LINE - 8];
+    /* line 4: the writer's futex, when it waits for a tethered reader */
+    _Atomic uint32_t wfutex;
+    _Atomic uint32_t wwaiting;
+    uint8_t pad4[RING_LINE - 8];
+    ring_tether_t tethers[H5TIER_RING_MAX_TETHERS];
+    ring_rslot_t readers[H5TIER_RING_MAX_READERS];
+} ring_stream_t;
+
+_Static_assert(sizeof(ring_hdr_t) == 3 * RING_LINE, "ring_hdr_t layout");
+_Static_assert(sizeof(ring_tether_t) == RING_LINE, "ring_tether_t layout");
+_Static_assert(sizeof(ring_rslot_t) == RING_LINE, "ring_rslot_t layout");
+_Static_assert(sizeof(ring_stream_t) <= RING_STREAM_BYTES, "ring_stream_t fits its block");
+
+static inline ring_stream_t *ring__stream_at(void *ctl, unsigned i)
+{
+    return (ring_stream_t *)((char *)ctl + RING_HDR_BYTES + (size_t)i * RING_STREAM_BYTES);
+}
+
+/* A mapped ring, as both handles see it. */
+typedef struct ring_map {
+    char name[H5TIER_SHM_NAME_MAX + 2]; /* canonical "/name" */
+    int fd;
+    uint64_t size;      /* bytes of the object */
+    uint64_t userblock; /* bytes of control block */
+    void *ctl;          /* read-write mapping of [0, userblock) (readers) or of everything (writer) */
+    void *all;          /* mapping of [0, size): read-only (readers) or read-write (writer) */
+    bool writable;      /* all is read-write (then ctl == all) */
+} ring_map_t;
+
+/* Open and map ring `name`, checking the control block.  writer: map all
+ * read-write.  0, -ENOENT, -H5TIER_EMAGIC, -H5TIER_EVERSION, -errno. */
+int h5tier__ring_map(const char *name, bool writer, ring_map_t *m);
+void h5tier__ring_unmap(ring_map_t *m);
+/* Find a stream by name in a mapped ring (NULL/"" = 0); -ENOENT with a list. */
+int h5tier__ring_find_stream(const ring_map_t *m, const char *stream);
+
+/* Monotonic clock in ns. */
+uint64_t h5tier__ring_now_ns(void);
+
+/* futex helpers (shared, not PRIVATE: the word lives in a shared mapping). */
+int h5tier__futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms);
+void h5tier__futex_wake(_Atomic uint32_t *addr);
+
+/* Is the writer recorded in hdr alive?  1 alive, 0 none attached, -1 dead. */
+int h5tier__ring_writer_state(ring_hdr_t *hdr, int dead_after_ms);
+
+/* Validate a stream name ([A-Za-z0-9_.-]+, <= 47). */
+int h5tier__ring_check_stream_name(const char *name);
+
+#endif /* H5TIER_RING_INTERNAL_H */

@@ -1,0 +1,945 @@
+/*
+ * shm/H5FDshm.c -- the HDF5 virtual file driver "h5tier_shm": the bytes of
+ * an HDF5 file in a named POSIX shared-memory object /dev/shm/NAME, from
+ * offset 0, so that the object is a valid HDF5 file for every tool.
+ *
+ * One writer (H5F_ACC_RDWR) maps the object read-write; its ownership is an
+ * flock on the control object (control.c), released by the kernel if it
+ * dies.  Readers in any number of processes map it PROT_READ and follow its
+ * growth by remapping on demand.  Space is reserved with fallocate before it
+ * is mapped, so a full /dev/shm is an ENOSPC error, never a SIGBUS; the
+ * object is never shrunk while a registered reader is alive.
+ *
+ * SWMR: each write is a memcpy into the shared mapping followed by a release
+ * fence, each read an acquire fence then a memcpy: writes become visible in
+ * order, there is no driver cache, reads past EOA are allowed (zero past the
+ * object's end), and lock/unlock are flock on the data object.
+ *
+ * With a backing file the object is loaded from it at open when it does not
+ * exist yet, and the pages written since the last commit are persisted on
+ * flush and close (persist.c).
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shm/shm_internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+#define SHM_DEFAULT_INCREMENT ((size_t)64 << 20)
+#define SHM_DEFAULT_PAGE_SIZE ((size_t)64 << 10)
+/* Largest address: off_t is signed 64-bit. */
+#define SHM_MAXADDR ((haddr_t)INT64_MAX - 1)
+
+typedef struct shm_file {
+    H5FD_t pub;                  /* public part; must be first */
+    h5tier_shm_config_t cfg;     /* configuration, defaults filled in */
+    char canon[H5TIER_SHM_NAME_MAX + 2]; /* "/name" */
+    int fd;                      /* the data object */
+    int writer;                  /* opened H5F_ACC_RDWR */
+    int owner;                   /* holds the writer role (flock on the control object) */
+    unsigned char *map;          /* mapping of [0, maplen), NULL when maplen == 0 */
+    size_t maplen;
+    uint64_t size;               /* writer: physical (reserved) size of the object */
+    haddr_t eoa;                 /* end of allocated space, set by the library */
+    haddr_t eof;                 /* writer: logical end of the file */
+    int touched;                 /* writer: wrote or truncated, so close may shrink */
+    int ctl_fd;                  /* control object, -1 if none */
+    h5tier_shmc_t *ctl;
+    int reader_slot;             /* reader: slot in ctl, -1 if unregistered */
+    dev_t dev;                   /* identity, for cmp */
+    ino_t ino;
+    size_t pagesz;               /* system page size */
+    int backed;                  /* cfg.backing_file is set */
+    h5tier_pagemap_t dirty;      /* pages written since the last backing commit */
+    int full_commit;             /* next commit writes everything (shm not loaded from the backing file) */
+    uint64_t committed_eof;      /* eof of the last commit (or of the loaded file) */
+} shm_file_t;
+
+static const H5FD_class_t shm_class;
+
+/* Push the message recorded by the last failing h5tier__* call (errmsg) on
+ * the HDF5 stack; copies it first, since pushing rewrites errmsg.  -err. */
+static int push_last(int rc)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", h5tier_errmsg());
+    return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "%s", msg);
+}
+static hid_t shm_driver = H5I_INVALID_HID;
+static pthread_mutex_t shm_driver_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- configuration ------------------------------------------------------ */
+
+void h5tier_shm_config_init(h5tier_shm_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->version = H5TIER_SHM_CONFIG_VERSION;
+    cfg->increment = SHM_DEFAULT_INCREMENT;
+    cfg->page_size = SHM_DEFAULT_PAGE_SIZE;
+    cfg->on_close = H5TIER_SHM_KEEP;
+    cfg->mode = 0600;
+    cfg->flags = H5TIER_SHM_POPULATE;
+}
+
+/* Check cfg and fill defaults into *out.  0 or -errno with errmsg set. */
+static int config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out)
+{
+    if (!cfg) {
+        h5tier_shm_config_init(out);
+        return 0;
+    }
+    if (cfg->version != H5TIER_SHM_CONFIG_VERSION)
+        return h5tier__fail(EINVAL, "shm config: version %u is not supported (want %u)", cfg->version,
+                            H5TIER_SHM_CONFIG_VERSION);
+    *out = *cfg;
+    if (memchr(out->name, 0, sizeof out->name) == NULL || memchr(out->backing_file, 0, sizeof out->backing_file) == NULL)
+        return h5tier__fail(EINVAL, "shm config: name or backing file is not NUL-terminated");
+    if (out->name[0]) {
+        char canon[H5TIER_SHM_NAME_MAX + 2];
+        int rc = h5tier__shm_name_canon(out->name, canon, sizeof canon);
+        if (rc < 0)
+        {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", h5tier_errmsg());
+            return h5tier__fail(-rc, "shm object '%s': bad name (%s)", out->name, why);
+        }
+    }
+    if (out->page_size == 0)
+        out->page_size = SHM_DEFAULT_PAGE_SIZE;
+    if (out->page_size < 4096 || (out->page_size & (out->page_size - 1)))
+        return h5tier__fail(EINVAL, "shm config: page size %zu is not a power of two >= 4096", out->page_size);
+    if (out->increment == 0)
+        out->increment = SHM_DEFAULT_INCREMENT;
+    if (out->on_close != H5TIER_SHM_KEEP && out->on_close != H5TIER_SHM_UNLINK)
+        return h5tier__fail(EINVAL, "shm config: on_close %d is neither KEEP nor UNLINK", (int)out->on_close);
+    if (out->mode == 0)
+        out->mode = 0600;
+    if (out->mode & ~(mode_t)0777)
+        return h5tier__fail(EINVAL, "shm config: mode %o has bits beyond 0777", (unsigned)out->mode);
+    if (out->flags & ~(H5TIER_SHM_POPULATE | H5TIER_SHM_RENAME_SAVE | H5TIER_SHM_NO_PERSIST_ON_FLUSH))
+        return h5tier__fail(EINVAL, "shm config: unknown flags 0x%x", out->flags);
+    return 0;
+}
+
+hid_t h5tier_shm_driver_id(void)
+{
+    pthread_mutex_lock(&shm_driver_lock);
+    if (shm_driver < 0 || H5Iget_type(shm_driver) != H5I_VFL)
+        shm_driver = H5FDregister(&shm_class);
+    hid_t id = shm_driver;
+    pthread_mutex_unlock(&shm_driver_lock);
+    return id;
+}
+
+herr_t H5Pset_fapl_shm(hid_t fapl_id, const h5tier_shm_config_t *cfg)
+{
+    h5tier_shm_config_t c;
+    int rc = config_check(cfg, &c);
+    if (rc < 0) {
+        push_last(rc);
+        return -1;
+    }
+    hid_t id = h5tier_shm_driver_id();
+    if (id < 0) {
+        H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_EHDF5, "shm driver: cannot register with HDF5");
+        return -1;
+    }
+    if (H5Pset_driver(fapl_id, id, &c) < 0) {
+        H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_EHDF5, "shm driver: H5Pset_driver failed (not a file access list?)");
+        return -1;
+    }
+    return 0;
+}
+
+herr_t H5Pget_fapl_shm(hid_t fapl_id, h5tier_shm_config_t *cfg)
+{
+    hid_t id = h5tier_shm_driver_id();
+    if (id < 0 || H5Pget_driver(fapl_id) != id) {
+        H5TIER_PUSH(H5TIER_AREA_SHM, EINVAL, "shm driver: file access list does not use the shm driver");
+        return -1;
+    }
+    const h5tier_shm_config_t *c = H5Pget_driver_info(fapl_id);
+    if (!c) {
+        H5TIER_PUSH(H5TIER_AREA_SHM, EINVAL, "shm driver: file access list has no shm configuration");
+        return -1;
+    }
+    *cfg = *c;
+    return 0;
+}
+
+static void *vfd_fapl_get(H5FD_t *_f)
+{
+    shm_file_t *f = (shm_file_t *)_f;
+    h5tier_shm_config_t *c = malloc(sizeof *c);
+    if (c)
+        *c = f->cfg;
+    return c;
+}
+
+static void *vfd_fapl_copy(const void *old)
+{
+    h5tier_shm_config_t *c = malloc(sizeof *c);
+    if (c)
+        memcpy(c, old, sizeof *c);
+    return c;
+}
+
+static herr_t vfd_fapl_free(void *fa)
+{
+    free(fa);
+    return 0;
+}
+
+/* ---- mapping and growth ------------------------------------------------- */
+
+static uint64_t round_up(uint64_t x, uint64_t to) { return (x + to - 1) / to * to; }
+
+/* Map (or remap) [0, len) of the object.  0 or -errno (pushed). */
+static int map_to(shm_file_t *f, size_t len)
+{
+    if (len == f->maplen)
+        return 0;
+    void *p;
+    if (f->map)
+        p = h5tier_sys.mremap(f->map, f->maplen, len, MREMAP_MAYMOVE);
+    else
+        p = h5tier_sys.mmap(NULL, len, f->writer ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, f->fd, 0);
+    if (p == MAP_FAILED)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot map %zu bytes (was %zu)", f->canon, len,
+                           f->maplen);
+    f->map = p;
+    f->maplen = len;
+    return 0;
+}
+
+/* Writer: make sure [0, need) is reserved and mapped.  Growth is rounded to
+ * the increment and at least a quarter of the current size (geometric for big
+ * files, so a file of N bytes costs O(log N) remaps). */
+static int grow(shm_file_t *f, uint64_t need)
+{
+    if (need <= f->maplen)
+        return 0;
+    if (need > f->size) {
+        uint64_t inc = round_up(f->cfg.increment, f->pagesz);
+        uint64_t target = need;
+        if (f->size > 0 && target < f->size + f->size / 4)
+            target = f->size + f->size / 4;
+        target = round_up(target, inc);
+        if (target > (uint64_t)SIZE_MAX || target > (uint64_t)INT64_MAX)
+            return H5TIER_PUSH(H5TIER_AREA_SHM, EFBIG, "shm object '%s': %llu bytes do not fit the address space",
+                               f->canon, (unsigned long long)target);
+        /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch.
+         * When the generous target does not fit, try the increment, then the
+         * bare need: a nearly full /dev/shm still takes what fits. */
+        uint64_t cand[3] = {target, round_up(need, inc), round_up(need, f->pagesz)}, tried = 0;
+        int e = 0;
+        for (int i = 0; i < 3; i++) {
+            if (i > 0 && cand[i] >= tried)
+                continue; /* not smaller than what just failed */
+            tried = cand[i];
+            while ((e = h5tier_sys.fallocate(f->fd, (off_t)f->size, (off_t)(tried - f->size)) == 0 ? 0 : errno) == EINTR)
+                ;
+            if (e == 0) {
+                target = tried;
+                break;
+            }
+            if (e != ENOSPC && e != EDQUOT)
+                break;
+        }
+        if (e)
+            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot grow from %llu to %llu bytes%s", f->canon,
+                               (unsigned long long)f->size, (unsigned long long)tried,
+                               e == ENOSPC ? " (/dev/shm is full)" : "");
+        f->size = target;
+    }
+    size_t old = f->maplen;
+    int rc = map_to(f, (size_t)f->size);
+    if (rc < 0)
+        return rc;
+    if ((f->cfg.flags & H5TIER_SHM_POPULATE) && f->maplen > old)
+        h5tier_sys.madvise(f->map + old, f->maplen - old, MADV_POPULATE_WRITE); /* best effort: EINVAL before 5.14 */
+    return 0;
+}
+
+/* Reader: follow the writer's growth.  0 or -errno (pushed). */
+static int reader_refresh(shm_file_t *f)
+{
+    struct stat st;
+    if (h5tier_sys.fstat(f->fd, &st) < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': fstat", f->canon);
+    if ((uint64_t)st.st_size > f->maplen && (uint64_t)st.st_size <= SIZE_MAX)
+        return map_to(f, (size_t)st.st_size);
+    return 0;
+}
+
+/* ---- checks of an existing image ---------------------------------------- */
+
+static uint64_t le_get(const unsigned char *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* Check that [0, len) of an existing object holds an HDF5 file whose
+ * superblock's end-of-file address fits.  *end receives that address (0 when
+ * it cannot be read).  0, -H5TIER_ENOTHDF5 or -H5TIER_ETRUNC (pushed). */
+static int check_image(const char *canon, const unsigned char *img, uint64_t len, uint64_t *end)
+{
+    *end = 0;
+    if (len == 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5, "shm object '%s' is not an HDF5 file (the object is empty)",
+                           canon);
+    long long sig = h5tier__h5_signature_offset(img, len);
+    if (sig < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5,
+                           "shm object '%s' is not an HDF5 file (no signature at 0, 512, 1024, ... in %llu bytes)",
+                           canon, (unsigned long long)len);
+    const unsigned char *sb = img + sig;
+    uint64_t avail = len - (uint64_t)sig;
+    if (avail < 9)
+        goto short_sb;
+    unsigned ver = sb[8], osz, at;
+    if (ver <= 1) {
+        if (avail < 16)
+            goto short_sb;
+        osz = sb[13];
+        at = (ver == 0 ? 24 : 28) + 2 * osz; /* base, free-space, then end-of-file address */
+    } else if (ver <= 3) {
+        if (avail < 12)
+            goto short_sb;
+        osz = sb[9];
+        at = 12 + 2 * osz; /* base, extension, then end-of-file address */
+    } else
+        return 0; /* a newer superblock: leave the checks to the library */
+    if (osz != 2 && osz != 4 && osz != 8)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5,
+                           "shm object '%s' is not an HDF5 file (superblock says offsets are %u bytes)", canon, osz);
+    if (avail < (uint64_t)at + osz)
+        goto short_sb;
+    uint64_t base = le_get(sb + at - 2 * osz, osz);
+    uint64_t eofa = le_get(sb + at, osz);
+    uint64_t undef = osz == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * osz)) - 1;
+    if (eofa == undef)
+        return 0;
+    if (base == undef)
+        base = 0;
+    /* the base address is absolute; a userblock puts the superblock at base */
+    if (base + eofa < base)
+        return 0;
+    *end = base + eofa;
+    if (*end > len)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ETRUNC,
+                           "shm object '%s' is truncated: superblock says %llu bytes, object has %llu", canon,
+                           (unsigned long long)*end, (unsigned long long)len);
+    return 0;
+short_sb:
+    return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ETRUNC,
+                       "shm object '%s' is truncated: it ends inside the superblock (%llu bytes)", canon,
+                       (unsigned long long)len);
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+static void file_free(shm_file_t *f)
+{
+    if (f->map)
+        h5tier_sys.munmap(f->map, f->maplen);
+    if (f->ctl) {
+        if (f->reader_slot >= 0)
+            h5tier__shmc_reader_remove(f->ctl, f->reader_slot);
+        if (f->owner)
+            h5tier__shmc_writer_release(f->ctl_fd, f->ctl);
+    }
+    h5tier__shmc_close(f->ctl_fd, f->ctl);
+    if (f->fd >= 0)
+        h5tier_sys.close(f->fd);
+    if (f->backed)
+        h5tier__pagemap_free(&f->dirty);
+    free(f);
+}
+
+/* Open the data object.  0 or -errno; pushes a message naming the object
+ * unless the error is ENOENT and quiet_enoent. */
+static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
+{
+    int fd = h5tier_sys.shm_open(f->canon, oflags | O_CLOEXEC | O_NOFOLLOW, f->cfg.mode);
+    if (fd >= 0) {
+        f->fd = fd;
+        return 0;
+    }
+    int e = errno;
+    switch (e) {
+    case ENOENT:
+        if (quiet_enoent)
+            return -ENOENT;
+        if (f->cfg.backing_file[0])
+            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'",
+                               f->canon, f->canon, f->cfg.backing_file);
+        return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' does not exist (/dev/shm%s)", f->canon, f->canon);
+    case EEXIST:
+        return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' already exists (H5F_ACC_EXCL)", f->canon);
+    case EACCES:
+        return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': permission denied opening it %s", f->canon,
+                           (oflags & O_ACCMODE) == O_RDONLY ? "for reading" : "for writing");
+    default:
+        return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot open", f->canon);
+    }
+}
+
+/* Fill the freshly created, empty object f->fd (mapped read-write by the
+ * caller's role) from the backing file.  0, -ENOENT when there is no backing
+ * file (nothing pushed), or -errno pushed. */
+static int load_backing(shm_file_t *f, int fd, int writable_map)
+{
+    uint64_t bsize = 0;
+    int rc = h5tier__backing_size(f->cfg.backing_file, &bsize); /* recovers a leftover journal first */
+    if (rc == -ENOENT)
+        return -ENOENT;
+    if (rc < 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", h5tier_errmsg());
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, why);
+    }
+    if (bsize == 0 || bsize > (uint64_t)SIZE_MAX || bsize > (uint64_t)INT64_MAX)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5, "shm object '%s': backing file '%s' has an unusable size %llu",
+                           f->canon, f->cfg.backing_file, (unsigned long long)bsize);
+    uint64_t len = round_up(bsize, f->pagesz);
+    if ((rc = h5tier__reserve(fd, (off_t)len)) < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot reserve %llu bytes to load backing file '%s'%s",
+                           f->canon, (unsigned long long)len, f->cfg.backing_file,
+                           rc == -ENOSPC ? " (/dev/shm is full)" : "");
+    void *p = h5tier_sys.mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot map %llu bytes to load", f->canon,
+                           (unsigned long long)len);
+    rc = h5tier__backing_load(f->cfg.backing_file, p, bsize, NULL, NULL);
+    if (rc < 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", h5tier_errmsg());
+        h5tier_sys.munmap(p, (size_t)len);
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, why);
+    }
+    atomic_thread_fence(memory_order_release);
+    if (writable_map) {
+        f->map = p;
+        f->maplen = (size_t)len;
+        f->size = len;
+    } else
+        h5tier_sys.munmap(p, (size_t)len);
+    f->committed_eof = bsize;
+    return 0;
+}
+
+/* Persist the image to the backing file if anything changed since the last
+ * commit.  0 or -errno pushed (naming the object and the backing file). */
+static int commit_backing(shm_file_t *f)
+{
+    if (!f->owner || !f->backed)
+        return 0;
+    if (!f->full_commit && f->dirty.ndirty == 0 && f->eof == f->committed_eof)
+        return 0;
+    h5tier_persist_stats_t stats = {0};
+    int rc = h5tier__backing_commit(f->cfg.backing_file, f->map, (uint64_t)f->eof, f->full_commit ? NULL : &f->dirty,
+                                    f->cfg.flags, f->cfg.mode, &stats);
+    if (rc < 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", h5tier_errmsg());
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': persist failed: %s", f->canon, why);
+    }
+    h5tier__pagemap_clear(&f->dirty);
+    f->full_commit = 0;
+    f->committed_eof = (uint64_t)f->eof;
+    return 0;
+}
+
+/* Writer side of open: take the writer role, create/truncate/load. */
+static int open_writer(shm_file_t *f, unsigned flags)
+{
+    int rc;
+    int creat = (flags & H5F_ACC_CREAT) != 0, excl = (flags & H5F_ACC_EXCL) != 0;
+    /* Probe without side effects first: no control object for a missing file. */
+    int may_create = creat || f->backed;
+    rc = open_data(f, O_RDWR, may_create);
+    if (rc < 0 && (rc != -ENOENT || !may_create))
+        return rc;
+    int exists = rc == 0;
+    if (exists && excl)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, EEXIST, "shm object '%s' already exists (H5F_ACC_EXCL)", f->canon);
+    rc = h5tier__shmc_open(f->canon, 1, 0, f->cfg.mode, &f->ctl_fd, &f->ctl);
+    if (rc < 0)
+        return push_last(rc);
+    rc = h5tier__shmc_writer_acquire(f->ctl_fd, f->ctl, f->canon);
+    if (rc == -EBUSY && atomic_load(&f->ctl->writer_pid) == getpid() && exists &&
+        !(flags & (H5F_ACC_TRUNC | H5F_ACC_EXCL))) {
+        /* This process already writes it (the library opens a file a second
+         * time to detect that); this handle shares the file without the role. */
+        rc = 0;
+    } else if (rc < 0)
+        return push_last(rc);
+    else
+        f->owner = 1;
+    int created = 0;
+    if (!exists) {
+        /* O_EXCL: we hold the writer role, so only a foreign creator can race us. */
+        if ((rc = open_data(f, O_RDWR | O_CREAT | O_EXCL, 0)) < 0)
+            return rc;
+        created = 1;
+        h5tier_sys.fchmod(f->fd, f->cfg.mode); /* the umask must not narrow the requested mode */
+        if (f->backed && !creat) {
+            rc = load_backing(f, f->fd, 1);
+            if (rc < 0) {
+                if (rc == -ENOENT)
+                    rc = H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT,
+                                     "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'", f->canon,
+                                     f->canon, f->cfg.backing_file);
+                h5tier_sys.shm_unlink(f->canon); /* leave nothing half-loaded behind */
+                return rc;
+            }
+        }
+    }
+    struct stat st;
+    if (h5tier_sys.fstat(f->fd, &st) < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': fstat", f->canon);
+    if ((flags & H5F_ACC_TRUNC) && st.st_size > 0) {
+        int readers = h5tier__shmc_live_readers(f->ctl);
+        if (readers > 0)
+            return H5TIER_PUSH(H5TIER_AREA_SHM, EBUSY,
+                               "shm object '%s' has %d live reader(s): refusing to truncate it under them", f->canon,
+                               readers);
+        if (f->map) {
+            h5tier_sys.munmap(f->map, f->maplen);
+            f->map = NULL;
+            f->maplen = 0;
+        }
+        if (h5tier_sys.ftruncate(f->fd, 0) < 0)
+            return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot truncate", f->canon);
+        st.st_size = 0;
+        f->committed_eof = 0;
+    }
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->size = (uint64_t)st.st_size;
+    /* The first commit writes everything unless the bytes came from the
+     * backing file just now (an older shm object may differ from it). */
+    f->full_commit = !(created && f->committed_eof > 0);
+    if (f->size > 0) {
+        /* Back every page: a hole left by another creator must not SIGBUS us later. */
+        if (!created && (rc = h5tier__reserve(f->fd, (off_t)f->size)) < 0)
+            return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot reserve %llu bytes", f->canon,
+                               (unsigned long long)f->size);
+        if ((rc = map_to(f, (size_t)f->size)) < 0)
+            return rc;
+        uint64_t end;
+        if ((rc = check_image(f->canon, f->map, f->size, &end)) < 0)
+            return rc;
+        f->eof = end ? end : f->size;
+    } else if (!creat) {
+        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5, "shm object '%s' is not an HDF5 file (the object is empty)",
+                           f->canon);
+    }
+    if (f->owner) {
+        f->ctl->flags = f->cfg.flags;
+        f->ctl->page_size = f->cfg.page_size;
+        snprintf(f->ctl->backing_file, sizeof f->ctl->backing_file, "%s", f->cfg.backing_file);
+        atomic_store(&f->ctl->eof, (uint64_t)f->eof);
+    }
+    return 0;
+}
+
+/* A reader of a missing object with a backing file loads it first, holding
+ * the writer role meanwhile so no writer sees a half-loaded object.  0 when
+ * the object now exists (loaded by us or by someone else), or -errno pushed. */
+static int reader_load(shm_file_t *f)
+{
+    int cfd = -1, fd = -1, rc;
+    h5tier_shmc_t *ctl = NULL;
+    rc = h5tier__shmc_open(f->canon, 1, 0, f->cfg.mode, &cfd, &ctl);
+    if (rc < 0)
+        return push_last(rc);
+    rc = h5tier__shmc_writer_acquire(cfd, ctl, f->canon);
+    if (rc == -EBUSY) { /* a writer is creating it: give it a moment */
+        for (int i = 0; i < 200 && (fd = h5tier_sys.shm_open(f->canon, O_RDONLY | O_CLOEXEC, 0)) < 0; i++)
+            usleep(10000);
+        if (fd >= 0)
+            h5tier_sys.close(fd);
+        h5tier__shmc_close(cfd, ctl);
+        return 0;
+    }
+    if (rc < 0) {
+        h5tier__shmc_close(cfd, ctl);
+        return push_last(rc);
+    }
+    fd = h5tier_sys.shm_open(f->canon, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, f->cfg.mode);
+    if (fd < 0) {
+        rc = errno == EEXIST ? 0 : H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot create to load it",
+                                               f->canon);
+    } else {
+        h5tier_sys.fchmod(fd, f->cfg.mode);
+        rc = load_backing(f, fd, 0);
+        if (rc < 0) {
+            if (rc == -ENOENT)
+                rc = H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT,
+                                 "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'", f->canon,
+                                 f->canon, f->cfg.backing_file);
+            h5tier_sys.shm_unlink(f->canon);
+        } else
+            atomic_store(&ctl->eof, f->committed_eof);
+        h5tier_sys.close(fd);
+    }
+    h5tier__shmc_writer_release(cfd, ctl);
+    h5tier__shmc_close(cfd, ctl);
+    return rc;
+}
+
+/* Reader side of open: read-only mapping, register in a reader slot. */
+static int open_reader(shm_file_t *f)
+{
+    int rc = open_data(f, O_RDONLY, f->backed);
+    if (rc == -ENOENT && f->backed) {
+        if ((rc = reader_load(f)) < 0)
+            return rc;
+        rc = open_data(f, O_RDONLY, 0);
+    }
+    if (rc < 0)
+        return rc;
+    struct stat st;
+    if (h5tier_sys.fstat(f->fd, &st) < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': fstat", f->canon);
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    /* Register before mapping, so a writer closing now does not shrink under us. */
+    if (h5tier__shmc_open(f->canon, 0, 0, 0, &f->ctl_fd, &f->ctl) == 0) {
+        int slot = h5tier__shmc_reader_add(f->ctl);
+        f->reader_slot = slot >= 0 ? slot : -1; /* all slots taken: read unregistered */
+    } else {
+        f->ctl_fd = -1; /* no control object, or not ours to write: read unregistered */
+        f->ctl = NULL;
+    }
+    if (h5tier_sys.fstat(f->fd, &st) < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': fstat", f->canon);
+    if (st.st_size > 0 && (rc = map_to(f, (size_t)st.st_size)) < 0)
+        return rc;
+    uint64_t end;
+    return check_image(f->canon, f->map, f->maplen, &end);
+}
+
+static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t maxaddr)
+{
+    (void)maxaddr;
+    shm_file_t *f = calloc(1, sizeof *f);
+    if (!f) {
+        H5TIER_PUSH(H5TIER_AREA_SHM, ENOMEM, "shm driver: out of memory opening '%s'", name ? name : "");
+        return NULL;
+    }
+    f->fd = f->ctl_fd = -1;
+    f->reader_slot = -1;
+    f->pagesz = (size_t)sysconf(_SC_PAGESIZE);
+    const h5tier_shm_config_t *fa = NULL;
+    if (fapl_id != H5P_DEFAULT && fapl_id != H5P_FILE_ACCESS_DEFAULT)
+        fa = H5Pget_driver_info(fapl_id);
+    if (config_check(fa, &f->cfg) < 0) {
+        push_last(EINVAL);
+        goto fail;
+    }
+    int rc = f->cfg.name[0] ? h5tier__shm_name_canon(f->cfg.name, f->canon, sizeof f->canon)
+                            : h5tier__shm_name_from_path(name, f->canon, sizeof f->canon);
+    if (rc < 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", h5tier_errmsg());
+        H5TIER_PUSH(H5TIER_AREA_SHM, -rc, "shm object '%s': bad name (%s)", f->cfg.name[0] ? f->cfg.name : (name ? name : ""),
+                    why);
+        goto fail;
+    }
+    f->writer = (flags & H5F_ACC_RDWR) != 0;
+    f->backed = f->cfg.backing_file[0] != 0;
+    if (f->backed && h5tier__pagemap_init(&f->dirty, f->cfg.page_size, 0) < 0) {
+        f->backed = 0;
+        H5TIER_PUSH(H5TIER_AREA_SHM, ENOMEM, "shm object '%s': out of memory for the page map", f->canon);
+        goto fail;
+    }
+    if ((f->writer ? open_writer(f, flags) : open_reader(f)) < 0)
+        goto fail;
+    f->eoa = 0;
+    return &f->pub;
+fail:
+    file_free(f);
+    return NULL;
+}
+
+static herr_t vfd_close(H5FD_t *_f)
+{
+    shm_file_t *f = (shm_file_t *)_f;
+    herr_t ret = 0;
+    if (f->owner) {
+        atomic_store(&f->ctl->eof, (uint64_t)f->eof);
+        if (commit_backing(f) < 0) /* nothing if the closing flush persisted everything */
+            ret = -1;
+        if (f->map) {
+            h5tier_sys.munmap(f->map, f->maplen);
+            f->map = NULL;
+            f->maplen = 0;
+        }
+        /* Shrink to the logical end only when no reader could be mapping past it. */
+        if (f->touched && f->size > f->eof && h5tier__shmc_live_readers(f->ctl) == 0) {
+            if (h5tier_sys.ftruncate(f->fd, (off_t)f->eof) < 0) {
+                H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot shrink to %llu bytes", f->canon,
+                            (unsigned long long)f->eof);
+                ret = -1;
+            }
+        }
+        if (f->cfg.on_close == H5TIER_SHM_UNLINK) {
+            char cname[H5TIER_SHM_NAME_MAX + 16];
+            h5tier_sys.shm_unlink(f->canon);
+            if (h5tier__shmc_name(f->canon, cname, sizeof cname) == 0)
+                h5tier_sys.shm_unlink(cname);
+        }
+    }
+    file_free(f);
+    return ret;
+}
+
+/* ---- the I/O callbacks --------------------------------------------------- */
+
+static int addr_check(const shm_file_t *f, haddr_t addr, size_t size)
+{
+    if (addr == HADDR_UNDEF || addr > SHM_MAXADDR || (haddr_t)size > SHM_MAXADDR - addr)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, EINVAL, "shm object '%s': address %llu + %zu is out of range", f->canon,
+                           (unsigned long long)addr, size);
+    return 0;
+}
+
+static herr_t vfd_read(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size, void *buf)
+{
+    (void)type;
+    (void)dxpl;
+    shm_file_t *f = (shm_file_t *)_f;
+    if (addr_check(f, addr, size) < 0)
+        return -1;
+    if (!f->writer && addr + size > f->maplen && reader_refresh(f) < 0)
+        return -1;
+    atomic_thread_fence(memory_order_acquire); /* see the writer's bytes in the order it wrote them */
+    size_t n = 0;
+    if (addr < f->maplen) {
+        n = f->maplen - (size_t)addr;
+        if (n > size)
+            n = size;
+        memcpy(buf, f->map + addr, n);
+    }
+    if (n < size) /* past the end: SWMR readers may read past EOA */
+        memset((unsigned char *)buf + n, 0, size - n);
+    return 0;
+}
+
+static herr_t vfd_write(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size, const void *buf)
+{
+    (void)type;
+    (void)dxpl;
+    shm_file_t *f = (shm_file_t *)_f;
+    if (!f->writer) {
+        H5TIER_PUSH(H5TIER_AREA_SHM, EBADF, "shm object '%s' is open read-only: a reader cannot write", f->canon);
+        return -1;
+    }
+    if (addr_check(f, addr, size) < 0)
+        return -1;
+    haddr_t end = addr + size;
+    if (end > f->maplen && grow(f, end) < 0)
+        return -1;
+    memcpy(f->map + addr, buf, size);
+    atomic_thread_fence(memory_order_release); /* SWMR: this write is visible before any later one */
+    if (f->backed && h5tier__pagemap_mark(&f->dirty, addr, size) < 0) {
+        H5TIER_PUSH(H5TIER_AREA_SHM, ENOMEM, "shm object '%s': out of memory tracking dirty pages", f->canon);
+        return -1;
+    }
+    f->touched = 1;
+    if (end > f->eof) {
+        f->eof = end;
+        if (f->owner)
+            atomic_store_explicit(&f->ctl->eof, (uint64_t)end, memory_order_release);
+    }
+    return 0;
+}
+
+static haddr_t vfd_get_eoa(const H5FD_t *_f, H5FD_mem_t type)
+{
+    (void)type;
+    return ((const shm_file_t *)_f)->eoa;
+}
+
+static herr_t vfd_set_eoa(H5FD_t *_f, H5FD_mem_t type, haddr_t addr)
+{
+    (void)type;
+    shm_file_t *f = (shm_file_t *)_f;
+    if (addr_check(f, addr, 0) < 0)
+        return -1;
+    /* A writer reserves allocated space at once: the object never ends before
+     * the EOA its superblock may record, and ENOSPC shows at allocation. */
+    if (f->writer && addr > f->maplen && grow(f, addr) < 0)
+        return -1;
+    f->eoa = addr;
+    return 0;
+}
+
+static haddr_t vfd_get_eof(const H5FD_t *_f, H5FD_mem_t type)
+{
+    (void)type;
+    const shm_file_t *f = (const shm_file_t *)_f;
+    if (f->writer)
+        return f->eof;
+    struct stat st;
+    if (h5tier_sys.fstat(f->fd, &st) < 0) {
+        H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': fstat", f->canon);
+        return HADDR_UNDEF;
+    }
+    return (haddr_t)st.st_size;
+}
+
+static herr_t vfd_get_handle(H5FD_t *_f, hid_t fapl, void **handle)
+{
+    (void)fapl;
+    shm_file_t *f = (shm_file_t *)_f;
+    if (!handle) {
+        H5TIER_PUSH(H5TIER_AREA_SHM, EINVAL, "shm object '%s': get_handle without an output pointer", f->canon);
+        return -1;
+    }
+    *handle = &f->fd;
+    return 0;
+}
+
+static herr_t vfd_flush(H5FD_t *_f, hid_t dxpl, hbool_t closing)
+{
+    (void)dxpl;
+    shm_file_t *f = (shm_file_t *)_f;
+    if (!f->owner)
+        return 0;
+    atomic_store_explicit(&f->ctl->eof, (uint64_t)f->eof, memory_order_release);
+    if (f->backed && (closing || !(f->cfg.flags & H5TIER_SHM_NO_PERSIST_ON_FLUSH)) && commit_backing(f) < 0)
+        return -1;
+    return 0;
+}
+
+static herr_t vfd_truncate(H5FD_t *_f, hid_t dxpl, hbool_t closing)
+{
+    (void)dxpl;
+    (void)closing;
+    shm_file_t *f = (shm_file_t *)_f;
+    if (!f->writer)
+        return 0;
+    /* The logical end becomes the EOA; the physical object is shrunk at close
+     * (never under a live reader). */
+    if (f->eoa > f->maplen && grow(f, f->eoa) < 0)
+        return -1;
+    if (f->eof != f->eoa)
+        f->touched = 1;
+    f->eof = f->eoa;
+    if (f->owner)
+        atomic_store_explicit(&f->ctl->eof, (uint64_t)f->eof, memory_order_release);
+    return 0;
+}
+
+static herr_t vfd_lock(H5FD_t *_f, hbool_t rw)
+{
+    shm_file_t *f = (shm_file_t *)_f;
+    int op = (rw ? LOCK_EX : LOCK_SH) | LOCK_NB;
+    while (h5tier_sys.flock(f->fd, op) < 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == ENOSYS) /* file system without flock: like sec2 when locks are disabled */
+            return 0;
+        int e = errno;
+        H5TIER_PUSH(H5TIER_AREA_SHM, e == EWOULDBLOCK ? EBUSY : e,
+                    "shm object '%s': cannot take the HDF5 file lock (%s); another process has it open%s", f->canon,
+                    rw ? "exclusive" : "shared", rw ? "" : " for writing");
+        return -1;
+    }
+    return 0;
+}
+
+static herr_t vfd_unlock(H5FD_t *_f)
+{
+    shm_file_t *f = (shm_file_t *)_f;
+    while (h5tier_sys.flock(f->fd, LOCK_UN) < 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == ENOSYS)
+            return 0;
+        H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot release the HDF5 file lock", f->canon);
+        return -1;
+    }
+    return 0;
+}
+
+static int vfd_cmp(const H5FD_t *_a, const H5FD_t *_b)
+{
+    const shm_file_t *a = (const shm_file_t *)_a, *b = (const shm_file_t *)_b;
+    if (a->dev != b->dev)
+        return a->dev < b->dev ? -1 : 1;
+    if (a->ino != b->ino)
+        return a->ino < b->ino ? -1 : 1;
+    return 0;
+}
+
+/* sec2's feature set plus SWMR.  Not H5FD_FEAT_POSIX_COMPAT_HANDLE, although
+ * get_handle returns the fd: with it the library lstat()s the name given to
+ * H5Fcreate/H5Fopen as a path ("shm:run1" or "run1.h5" need not exist on
+ * disk) and fails. */
+static herr_t vfd_query(const H5FD_t *_f, unsigned long *flags)
+{
+    (void)_f;
+    if (flags)
+        *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_ACCUMULATE_METADATA | H5FD_FEAT_DATA_SIEVE |
+                 H5FD_FEAT_AGGREGATE_SMALLDATA | H5FD_FEAT_SUPPORTS_SWMR_IO |
+                 H5FD_FEAT_DEFAULT_VFD_COMPATIBLE;
+    return 0;
+}
+
+/* ---- the class table ----------------------------------------------------- */
+
+static const H5FD_class_t shm_class = {
+#if defined(H5FD_CLASS_VERSION)
+    .version = H5FD_CLASS_VERSION,                 /* struct version (1.14+) */
+    .value = (H5FD_class_value_t)H5TIER_SHM_DRIVER_VALUE, /* driver value (1.14+) */
+#endif
+    .name = H5TIER_SHM_DRIVER_NAME,                /* name shown by H5Pget_driver_info etc. */
+    .maxaddr = SHM_MAXADDR,                        /* largest address: off_t range */
+    .fc_degree = H5F_CLOSE_WEAK,                   /* default file close degree, like sec2 */
+    .terminate = NULL,                             /* nothing global to release */
+    .sb_size = NULL,                               /* no driver info in the superblock: */
+    .sb_encode = NULL,                             /*   the image stays a plain sec2-compatible */
+    .sb_decode = NULL,                             /*   HDF5 file */
+    .fapl_size = sizeof(h5tier_shm_config_t),      /* size of the fapl driver info */
+    .fapl_get = vfd_fapl_get,                      /* configuration of an open file */
+    .fapl_copy = vfd_fapl_copy,                    /* copy the configuration */
+    .fapl_free = vfd_fapl_free,                    /* free a copy */
+    .dxpl_size = 0,                                /* no transfer properties */
+    .dxpl_copy = NULL,
+    .dxpl_free = NULL,
+    .open = vfd_open,                              /* map the object (writer or reader) */
+    .close = vfd_close,                            /* unmap, shrink/unlink per config, release roles */
+    .cmp = vfd_cmp,                                /* same object: st_dev/st_ino */
+    .query = vfd_query,                            /* feature flags (SWMR capable) */
+    .get_type_map = NULL,                          /* default type map */
+    .alloc = NULL,                                 /* library allocates at EOA */
+    .free = NULL,                                  /* library frees */
+    .get_eoa = vfd_get_eoa,                        /* end of allocated address space */
+    .set_eoa = vfd_set_eoa,                        /* set it; a writer reserves up to it */
+    .get_eof = vfd_get_eof,                        /* writer: logical end; reader: object size */
+    .get_handle = vfd_get_handle,                  /* pointer to the data object's fd */
+    .read = vfd_read,                              /* memcpy out (zero past the end) */
+    .write = vfd_write,                            /* grow, memcpy in, release fence */
+    .flush = vfd_flush,                            /* publish the logical end */
+    .truncate = vfd_truncate,                      /* logical end := EOA */
+    .lock = vfd_lock,                              /* flock on the data object */
+    .unlock = vfd_unlock,                          /* release it */
+    .fl_map = H5FD_FLMAP_DICHOTOMY,                /* free-list map, like sec2 */
+};
