@@ -172,7 +172,8 @@ H5TIER_API void h5tier_persist_opts_init(h5tier_persist_opts_t *opts);
  * and rename(2) remains).
  *
  * Caveats: the source is read, never modified, but it must not be written
- * concurrently.  Soft link values are copied verbatim (an absolute value
+ * concurrently.  A dry run reads no data, so it cannot see an object
+ * reference whose target is left out (the real run refuses it).  Soft link values are copied verbatim (an absolute value
  * keeps pointing at the same path in the new file).  Virtual and external
  * raw-data datasets are materialised as ordinary datasets.  Link and
  * attribute creation order tracking are not preserved (names are copied in

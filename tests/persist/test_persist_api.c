@@ -10,7 +10,8 @@
  * with deflate; h5tier_persist_to writes into an open group of an existing
  * file, merges overlapping --object paths, and refuses to overwrite an
  * existing dataset (-EEXIST naming it); h5tier_persist_chunk_shape fills
- * the fastest-varying dimensions first and clips to the extent.
+ * the fastest-varying dimensions first and clips to the extent; the output
+ * is in the 1.8 format (superblock 2) unless earliest_format asks for 0.
  */
 #include <errno.h>
 #include <string.h>
@@ -146,6 +147,12 @@ int main(void)
     CHECK(monotone && last_done == last_total && ncalls > 100);
     CHECKF(strstr(fallback_reason, "compact below 65000 B"), "%s", fallback_reason);
 
+    /* the oldest file format on request: same content */
+    const char *old16 = tu_path("old16.h5");
+    h5tier_persist_opts_init(&o);
+    o.earliest_format = 1;
+    CHECK(h5tier_persist(f, old16, &o) == 12);
+
     /* compression */
     const char *gz = tu_path("gz.h5");
     h5tier_persist_opts_init(&o);
@@ -187,6 +194,9 @@ int main(void)
     int r = tu_sh(buf, sizeof buf, "h5diff -r '%s' '%s'", srcpath, out);
     CHECKF(r == 0, "h5diff: %s", buf);
     CHECK(tu_sh(NULL, 0, "h5diff -r '%s' '%s'", srcpath, gz) == 0);
+    CHECK(tu_sh(NULL, 0, "h5diff -r '%s' '%s'", srcpath, old16) == 0);
+    CHECK(tu_sh(buf, sizeof buf, "h5dump -B -H '%s'", old16) == 0 && strstr(buf, "SUPERBLOCK_VERSION 0"));
+    CHECK(tu_sh(buf, sizeof buf, "h5dump -B -H '%s'", out) == 0 && strstr(buf, "SUPERBLOCK_VERSION 2"));
     CHECK(tu_sh(NULL, 0, "h5diff '%s' '%s' /a/b/x /into/here/a/b/x", srcpath, into) == 0);
     CHECK(tu_sh(NULL, 0, "h5dump -p -H -d /wide_type '%s' | grep -q COMPACT", out) == 0);
     CHECK(tu_sh(buf, sizeof buf, "h5dump -p -H -d /d1 '%s'", out) == 0 && strstr(buf, "H5T_IEEE_F64BE") &&
