@@ -35,6 +35,13 @@
 #endif
 
 #define SHM_DEFAULT_INCREMENT ((size_t)64 << 20)
+/* With H5TIER_SHM_POPULATE a write into never-touched space first faults in
+ * (MADV_POPULATE_WRITE) this much ahead in one call: one batched population
+ * costs about a third of the page faults it replaces.  Measured and rejected:
+ * pwrite into fresh pages (tmpfs skips zeroing whole pages: first writes
+ * ~1.4x faster) leaves the pages unmapped, so the next rewrite faults on
+ * every page and runs at ~0.4x of a mapped memcpy. */
+#define SHM_POPULATE_AHEAD ((uint64_t)4 << 20)
 #define SHM_DEFAULT_PAGE_SIZE ((size_t)64 << 10)
 /* Largest address: off_t is signed 64-bit. */
 #define SHM_MAXADDR ((haddr_t)INT64_MAX - 1)
@@ -49,6 +56,7 @@ typedef struct shm_file {
     unsigned char *map;          /* mapping of [0, maplen), NULL when maplen == 0 */
     size_t maplen;
     uint64_t size;               /* writer: physical (reserved) size of the object */
+    uint64_t fresh;              /* writer: [fresh, size) never touched since reserved (a hint only) */
     haddr_t eoa;                 /* end of allocated space, set by the library */
     haddr_t eof;                 /* writer: logical end of the file */
     int touched;                 /* writer: wrote or truncated, so close may shrink */
@@ -261,13 +269,7 @@ static int grow(shm_file_t *f, uint64_t need)
                                e == ENOSPC ? " (/dev/shm is full)" : "");
         f->size = target;
     }
-    size_t old = f->maplen;
-    int rc = map_to(f, (size_t)f->size);
-    if (rc < 0)
-        return rc;
-    if ((f->cfg.flags & H5TIER_SHM_POPULATE) && f->maplen > old)
-        h5tier_sys.madvise(f->map + old, f->maplen - old, MADV_POPULATE_WRITE); /* best effort: EINVAL before 5.14 */
-    return 0;
+    return map_to(f, (size_t)f->size);
 }
 
 /* Reader: follow the writer's growth.  0 or -errno (pushed). */
@@ -530,6 +532,7 @@ static int open_writer(shm_file_t *f, unsigned flags)
     f->dev = st.st_dev;
     f->ino = st.st_ino;
     f->size = (uint64_t)st.st_size;
+    f->fresh = f->size;
     /* The first commit writes everything unless the bytes came from the
      * backing file just now (an older shm object may differ from it). */
     f->full_commit = !(created && f->committed_eof > 0);
@@ -755,6 +758,19 @@ static herr_t vfd_write(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
     haddr_t end = addr + size;
     if (end > f->maplen && grow(f, end) < 0)
         return -1;
+    if (end > f->fresh) {
+        uint64_t to = round_up(end, f->pagesz);
+        if (f->cfg.flags & H5TIER_SHM_POPULATE) {
+            uint64_t from = f->fresh > addr ? f->fresh : addr & ~((uint64_t)f->pagesz - 1);
+            if (to < from + SHM_POPULATE_AHEAD)
+                to = round_up(from + SHM_POPULATE_AHEAD, f->pagesz);
+            if (to > f->maplen)
+                to = f->maplen;
+            /* best effort: EINVAL before Linux 5.14; the memcpy faults instead */
+            h5tier_sys.madvise(f->map + from, (size_t)(to - from), MADV_POPULATE_WRITE);
+        }
+        f->fresh = to;
+    }
     memcpy(f->map + addr, buf, size);
     atomic_thread_fence(memory_order_release); /* SWMR: this write is visible before any later one */
     if (f->backed && h5tier__pagemap_mark(&f->dirty, addr, size) < 0) {
