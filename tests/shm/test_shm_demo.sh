@@ -8,8 +8,9 @@ echo "$out" | tail -8
 grep -q 'stage 8 checked' <<<"$out"
 grep -q 'DATASET "data"' <<<"$out"
 grep -q '(1048570): 7339991' <<<"$out"
-if ls /dev/shm | grep -q "^h5tier-demo-"; then
-  ls -la /dev/shm/h5tier-demo-* /dev/shm/.h5tier-demo-* 2>/dev/null || true
-  # another demo may be running concurrently; only fail on our own leftovers
-  ! ls /dev/shm | grep -q "h5tier-demo-$$" || exit 1
+name=$(grep -o 'file /dev/shm/h5tier-demo-[0-9]*' <<<"$out" | head -1 | sed 's|file /dev/shm/||')
+[ -n "$name" ]
+if [ -e "/dev/shm/$name" ] || [ -e "/dev/shm/.$name.h5tier" ]; then
+  echo "demo left /dev/shm/$name behind"
+  exit 1
 fi
