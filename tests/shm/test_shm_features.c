@@ -5,7 +5,8 @@
  * reader out, with a message naming the object); the get_eof/get_eoa rules
  * (writer: logical end; reader: object size; reads past the end are zero);
  * truncate (logical end := EOA; the object shrinks at close only without a
- * live reader); the H5Pget_fapl_shm round trip; and fault injection on
+ * live reader; H5F_ACC_TRUNC is refused while a reader process has it
+ * open); the H5Pget_fapl_shm round trip; and fault injection on
  * fallocate, mremap and mmap during growth giving a clean HDF5 error that
  * leaves earlier data readable (a failing madvise is harmless).
  */
@@ -164,11 +165,11 @@ static void eof_eoa_truncate(void)
     free(name);
 }
 
-/* Child: hold the file open read-write through the library until released. */
-static int hold_rw(const char *name, const char *dir)
+/* Child: hold the file open (read-write or read-only) until released. */
+static int hold(const char *name, const char *dir, unsigned flags)
 {
     hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
-    hid_t f = H5Fopen("x.h5", H5F_ACC_RDWR, fapl);
+    hid_t f = H5Fopen("x.h5", flags, fapl);
     CHECK(f >= 0);
     char p[4400];
     snprintf(p, sizeof p, "%s/holding", dir);
@@ -203,6 +204,23 @@ static void locks(void)
     CHECK(H5FDlock(raw, 1) >= 0);  /* upgrade: nobody else holds it */
     CHECK(H5FDunlock(raw) >= 0);
     H5FDclose(raw);
+    check_d0(name, 10);
+
+    /* a live reader in another process: H5F_ACC_TRUNC is refused by the
+     * driver itself (even with HDF5's file locking off), nothing is lost */
+    dir = tu_path("ro");
+    CHECK(mkdir(dir, 0700) == 0);
+    c = tu_spawn_self("hold-ro", name, dir, NULL);
+    snprintf(p, sizeof p, "%s/holding", dir);
+    CHECK(st_wait_file(p, 30) == 0);
+    CHECK(H5Pset_file_locking(fapl, 0, 1) >= 0);
+    f = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    CHECK(f < 0);
+    es = st_errstack();
+    CHECKF(strstr(es, name) && strstr(es, "1 live reader(s): refusing to truncate"), "stack: %s", es);
+    snprintf(p, sizeof p, "%s/release", dir);
+    st_mark(p);
+    CHECK(tu_wait_timeout(c, 30) == 0);
     check_d0(name, 10);
     H5Pclose(fapl);
     free(name);
@@ -262,7 +280,9 @@ static void growth_faults(void)
 int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "hold-rw"))
-        return hold_rw(argv[2], argv[3]);
+        return hold(argv[2], argv[3], H5F_ACC_RDWR);
+    if (argc >= 4 && !strcmp(argv[1], "hold-ro"))
+        return hold(argv[2], argv[3], H5F_ACC_RDONLY);
     tu_h5_quiet();
     flags_and_cmp();
     eof_eoa_truncate();
