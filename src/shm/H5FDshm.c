@@ -732,14 +732,18 @@ static herr_t vfd_read(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, si
     if (!f->writer && addr + size > f->maplen && reader_refresh(f) < 0)
         return -1;
     atomic_thread_fence(memory_order_acquire); /* see the writer's bytes in the order it wrote them */
+    /* The writer knows [fresh, ...) was never written: zeros without touching
+     * (and faulting in) those pages -- the library's sieve buffer reads
+     * ahead of every small first write. */
+    size_t valid = f->writer && f->fresh < f->maplen ? (size_t)f->fresh : f->maplen;
     size_t n = 0;
-    if (addr < f->maplen) {
-        n = f->maplen - (size_t)addr;
+    if (addr < valid) {
+        n = valid - (size_t)addr;
         if (n > size)
             n = size;
         memcpy(buf, f->map + addr, n);
     }
-    if (n < size) /* past the end: SWMR readers may read past EOA */
+    if (n < size) /* past the end (SWMR readers may read past EOA) or never written */
         memset((unsigned char *)buf + n, 0, size - n);
     return 0;
 }
