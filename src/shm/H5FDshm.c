@@ -127,6 +127,8 @@ static int config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out
         return h5tier__fail(EINVAL, "shm config: page size %zu is not a power of two >= 4096", out->page_size);
     if (out->increment == 0)
         out->increment = SHM_DEFAULT_INCREMENT;
+    if ((uint64_t)out->increment > ((uint64_t)1 << 40))
+        return h5tier__fail(EINVAL, "shm config: increment %zu is larger than 1 TiB", out->increment);
     if (out->on_close != H5TIER_SHM_KEEP && out->on_close != H5TIER_SHM_UNLINK)
         return h5tier__fail(EINVAL, "shm config: on_close %d is neither KEEP nor UNLINK", (int)out->on_close);
     if (out->mode == 0)
@@ -465,6 +467,11 @@ static int commit_backing(shm_file_t *f)
     return 0;
 }
 
+/* Mode of a new control object: whoever may read the file may also write
+ * the control object, so every reader can take a reader slot (an
+ * unregistered reader is invisible to the writer's shrink check). */
+static mode_t ctl_mode(mode_t mode) { return mode | ((mode & 0444) >> 1); }
+
 /* Writer side of open: take the writer role, create/truncate/load. */
 static int open_writer(shm_file_t *f, unsigned flags)
 {
@@ -478,7 +485,7 @@ static int open_writer(shm_file_t *f, unsigned flags)
     int exists = rc == 0;
     if (exists && excl)
         return H5TIER_PUSH(H5TIER_AREA_SHM, EEXIST, "shm object '%s' already exists (H5F_ACC_EXCL)", f->canon);
-    rc = h5tier__shmc_open(f->canon, 1, 0, f->cfg.mode, &f->ctl_fd, &f->ctl);
+    rc = h5tier__shmc_open(f->canon, 1, 0, ctl_mode(f->cfg.mode), &f->ctl_fd, &f->ctl);
     if (rc < 0)
         return push_last(rc);
     rc = h5tier__shmc_writer_acquire(f->ctl_fd, f->ctl, f->canon);
@@ -567,7 +574,7 @@ static int reader_load(shm_file_t *f)
 {
     int cfd = -1, fd = -1, rc;
     h5tier_shmc_t *ctl = NULL;
-    rc = h5tier__shmc_open(f->canon, 1, 0, f->cfg.mode, &cfd, &ctl);
+    rc = h5tier__shmc_open(f->canon, 1, 0, ctl_mode(f->cfg.mode), &cfd, &ctl);
     if (rc < 0)
         return push_last(rc);
     rc = h5tier__shmc_writer_acquire(cfd, ctl, f->canon);
