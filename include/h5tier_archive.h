@@ -51,6 +51,7 @@
 #ifndef H5TIER_ARCHIVE_H
 #define H5TIER_ARCHIVE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -169,6 +170,72 @@ H5TIER_API int h5tier_archive_close(h5tier_archive_t *a);
 
 /* The archive's HDF5 file id (owned by a; for reading only). */
 H5TIER_API hid_t h5tier_archive_file(h5tier_archive_t *a);
+
+/* ==== the archiver: follow ring streams into an archive ==================== */
+
+typedef struct h5tier_archiver_stats {
+    uint64_t records;      /* records archived by this run (all streams) */
+    uint64_t bytes;        /* their bytes */
+    uint64_t lost_records; /* records recorded lost by this run */
+    uint64_t lost_ranges;  /* lost ranges recorded by this run */
+    uint64_t lag;          /* records in the ring not yet archived (sum over streams), last seen */
+    uint64_t unreleased;   /* lossless: records archived in memory but not yet released to the writer */
+    uint64_t first_seq;    /* where this run started (first stream) */
+    double seconds;        /* since the start of the run */
+    int writer_dead;       /* the ring's writer died (records up to its last were archived) */
+} h5tier_archiver_stats_t;
+
+typedef struct h5tier_archiver_opts {
+    const char *const *streams; /* stream names to archive; NULL = every stream of the ring */
+    unsigned nstreams;          /* entries in streams */
+    int lossless;               /* 1: a tethered reader: the writer waits for the archiver */
+    const char *tether;         /* tether name (lossless); NULL = "archive" */
+    int keep_tether;            /* lossless: keep the tether at a clean stop (a restart continues
+                                   losslessly; the writer waits for it meanwhile).  A killed archiver
+                                   always leaves it. */
+    double idle_timeout_s;      /* stop when no record arrived for this long; 0 = never */
+    uint64_t count;             /* stop after this many records in this run; 0 = no limit */
+    double duration_s;          /* stop after this long; 0 = no limit */
+    double flush_interval_s;    /* write partial chunks and release the tether at least this often;
+                                   0 = 0.25 s */
+    size_t chunk_bytes;         /* chunk size of new archive datasets; 0 = min(1 MiB, a quarter of
+                                   the ring stream's bytes) */
+    unsigned archive_flags;     /* H5TIER_ARCHIVE_PLAIN_WRITE (CREATE is implied) */
+    volatile sig_atomic_t *stop; /* if not NULL, polled: non-zero stops cleanly (signal handlers) */
+    void (*progress)(const h5tier_archiver_stats_t *stats, void *arg); /* about once a second */
+    void *progress_arg;
+} h5tier_archiver_opts_t;
+
+/* Defaults: every stream, lossy, tether "archive", run until stopped, flush
+ * every 0.25 s. */
+H5TIER_API void h5tier_archiver_opts_init(h5tier_archiver_opts_t *opts);
+
+/* Archive streams of ring `ring` into the HDF5 file `out` until a stop
+ * condition (opts) holds, then flush and close.  The archive is created
+ * with each stream's schema (h5tier_ring_open_hdf5: the ring dataset's type,
+ * record shape and attributes) or continued: the run resumes after the
+ * last archived record or lost range (no duplicate; in lossless mode no
+ * loss either, as the tether kept those records in the ring).
+ *
+ * Lossy: an ordinary reader; a jump in the sequence (lapped by the writer,
+ * or records gone before the archiver started) is recorded as a lost range.
+ * Lossless: a tethered reader with manual release; the tether is released
+ * only up to what is written to the file, so a killed archiver loses
+ * nothing.  Records are read as zero-copy views and whole chunks go from
+ * the ring mapping to H5Dwrite_chunk.
+ *
+ * stats (may be NULL) receives the run's counters.  Returns 0 or:
+ *   -ENOENT / -H5TIER_EMAGIC / -H5TIER_EVERSION  no such ring / not a ring
+ *   -ENOENT             unknown stream (errmsg lists the ring's streams)
+ *   -EBUSY              the tether is held by a live archiver, or another
+ *                       archiver writes `out`
+ *   -H5TIER_ESCHEMA     `out` holds a dataset at a stream's path with another
+ *                       type or record shape
+ *   -ERANGE             the archive continues beyond the ring's tail (the ring
+ *                       was re-created: archive into a new file)
+ *   the errors of h5tier_archive_open/append and of the ring reader. */
+H5TIER_API int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver_opts_t *opts,
+                                   h5tier_archiver_stats_t *stats);
 
 #ifdef __cplusplus
 }

@@ -130,7 +130,25 @@ static int add_root(h5tier__pctx_t *ctx, const char *spath)
     if (H5Oget_info_by_name2(ctx->src, spath, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
         return h5tier__fail(H5TIER_EHDF5, "group '%s': cannot read its object header", spath);
     int rc = push(ctx, spath, "", H5TIER_PERSIST_GROUP, oi.addr, NULL, NULL);
-    return rc < 0 ? rc : visit(ctx, spath, "");
+    if (rc < 0)
+        return rc;
+    /* children of "." get paths relative to src, or absolute when src is
+     * the file or its root group (clearer in messages) */
+    const char *base = spath;
+    if (!strcmp(spath, ".")) {
+        char name[4];
+        base = "";
+        if (H5Iget_type(ctx->src) == H5I_FILE ||
+            (H5Iget_name(ctx->src, name, sizeof name) == 1 && !strcmp(name, "/")))
+            base = "/";
+    }
+    visit_t vi = {ctx, base, "", 0};
+    herr_t r = H5Lvisit_by_name(ctx->src, spath, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &vi, H5P_DEFAULT);
+    if (vi.rc < 0)
+        return vi.rc;
+    if (r < 0)
+        return h5tier__fail(H5TIER_EHDF5, "group '%s': cannot list its links", spath);
+    return 0;
 }
 
 /* Does every component of path exist as a link?  (H5Lget_info on a path with

@@ -219,6 +219,12 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
                 H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf);
             goto done;
         }
+        if (h5tier__persist_out_error()) { /* the output file's driver met a write error */
+            rc = -h5tier__persist_out_error();
+            if (x->vlen)
+                H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf);
+            goto done;
+        }
         if (x->vlen && H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf) < 0) {
             rc = h5tier__fail(H5TIER_EHDF5, "%s: cannot release variable-length data", x->what);
             goto done;

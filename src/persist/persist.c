@@ -231,6 +231,8 @@ static int stage_datasets(h5tier__pctx_t *ctx, int create, int *count)
         } else if (rc == 0) {
             uint64_t before = ctx->done;
             rc = h5tier__persist_dataset_data(ctx, ob, d, &p);
+            if (rc == 0 && h5tier__persist_out_error())
+                rc = -h5tier__persist_out_error();
             ctx->done = before + p.bytes;
             if (rc == 0 && ctx->o.progress && ctx->total)
                 ctx->o.progress(ctx->done, ctx->total, ctx->o.arg);
@@ -340,7 +342,15 @@ done:
     return rc;
 }
 
+static int persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts);
+
 int h5tier_persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
+{
+    h5tier__persist_out_reset();
+    return persist_to(src, dst_group, opts);
+}
+
+static int persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
 {
     h5tier__pctx_t ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -367,7 +377,8 @@ done:
     return rc;
 }
 
-/* 1 if something (file, directory, dangling symlink) is at path. */
+/* 1 if something (file, directory, symlink, unreadable file) is at path,
+ * 0 if nothing, -errno if that cannot be told. */
 static int path_taken(const char *path)
 {
     int fd = h5tier_sys.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
@@ -375,14 +386,19 @@ static int path_taken(const char *path)
         h5tier_sys.close(fd);
         return 1;
     }
-    return errno != ENOENT;
+    int e = errno;
+    if (e == ENOENT)
+        return 0;
+    if (e == ELOOP || e == EACCES || e == EPERM || e == ENXIO || e == ETXTBSY)
+        return 1;
+    return h5tier__fail(e, "cannot tell whether destination '%s' exists", path);
 }
 
 int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t *opts)
 {
     char tmp[PATH_MAX], dcopy[PATH_MAX], bcopy[PATH_MAX];
     int rc, made_tmp = 0, fd = -1;
-    hid_t fid = H5I_INVALID_HID, root = H5I_INVALID_HID;
+    hid_t fid = H5I_INVALID_HID, root = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
     h5tier_persist_opts_t o;
     if (!dst_path || !*dst_path)
         return h5tier__fail(EINVAL, "persist: no destination path");
@@ -392,11 +408,13 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
         o = *opts;
     else
         h5tier_persist_opts_init(&o);
-    if (!o.force && path_taken(dst_path))
-        return h5tier__fail(EEXIST, "destination '%s' already exists (use force / --force to replace it)",
-                            dst_path);
+    if (!o.force && (rc = path_taken(dst_path)) != 0)
+        return rc < 0 ? rc
+                      : h5tier__fail(EEXIST, "destination '%s' already exists (use force / --force to replace it)",
+                                     dst_path);
     if (o.dry_run)
         return h5tier_persist_to(src, H5I_INVALID_HID, &o);
+    h5tier__persist_out_reset();
 
     strcpy(dcopy, dst_path);
     strcpy(bcopy, dst_path);
@@ -414,7 +432,11 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
     made_tmp = 1;
     h5tier_sys.close(fd);
     fd = -1;
-    if ((fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+    if ((fapl = h5tier__persist_out_fapl()) < 0) {
+        rc = (int)fapl;
+        goto done;
+    }
+    if ((fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
         rc = h5tier__fail(H5TIER_EHDF5, "cannot create the HDF5 file '%s'", tmp);
         goto done;
     }
@@ -423,15 +445,19 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
         goto done;
     }
     o.dry_run = 0;
-    if ((rc = h5tier_persist_to(src, root, &o)) < 0)
+    if ((rc = persist_to(src, root, &o)) < 0)
         goto done;
     int count = rc;
     H5Gclose(root);
     root = H5I_INVALID_HID;
     herr_t cr = H5Fclose(fid);
     fid = H5I_INVALID_HID;
+    if (h5tier__persist_out_error()) {
+        rc = -h5tier__persist_out_error(); /* errmsg names the file, offset and errno */
+        goto done;
+    }
     if (cr < 0) {
-        rc = h5tier__fail(H5TIER_EHDF5, "writing '%s' failed at close (disk full?)", tmp);
+        rc = h5tier__fail(H5TIER_EHDF5, "closing '%s' failed", tmp);
         goto done;
     }
     if ((fd = h5tier_sys.open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)) < 0) {
@@ -444,9 +470,10 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
     }
     h5tier_sys.close(fd);
     fd = -1;
-    if (!o.force && path_taken(dst_path)) {
-        rc = h5tier__fail(EEXIST, "destination '%s' appeared while persisting (use force to replace it)",
-                          dst_path);
+    if (!o.force && (rc = path_taken(dst_path)) != 0) {
+        if (rc > 0)
+            rc = h5tier__fail(EEXIST, "destination '%s' appeared while persisting (use force to replace it)",
+                              dst_path);
         goto done;
     }
     if (h5tier_sys.rename(tmp, dst_path) < 0) {
@@ -467,6 +494,8 @@ done:
         H5Gclose(root);
     if (fid >= 0)
         H5Fclose(fid);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (made_tmp)
         h5tier_sys.unlink(tmp);
     return rc;

@@ -79,4 +79,11 @@ int h5tier__persist_attrs(h5tier__pctx_t *ctx, hid_t sobj, hid_t dobj, const cha
  * Returns a new id to close, or a negative error. */
 hid_t h5tier__persist_dst_type(h5tier__pctx_t *ctx, hid_t stype);
 
+/* outfile.c: a file access property list selecting the output driver (close
+ * it), and the first write error it met in this thread (0 if none; the
+ * errmsg was recorded then).  Reset before each h5tier_persist. */
+hid_t h5tier__persist_out_fapl(void);
+int h5tier__persist_out_error(void);
+void h5tier__persist_out_reset(void);
+
 #endif /* H5TIER_PERSIST_INTERNAL_H */

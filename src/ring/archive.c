@@ -123,7 +123,9 @@ done:
     return rc;
 }
 
-static int ap_write_full(appender_t *ap, int plain)
+/* Write the chunk starting at row buf_start from src (the buffer, or the
+ * caller's rows when a whole chunk is available and nothing is buffered). */
+static int ap_write_full(appender_t *ap, int plain, const unsigned char *src)
 {
     uint64_t end = ap->buf_start + ap->chunk_n;
     int rc = ap_set_extent(ap, end > ap->dims[0] ? end : ap->dims[0]);
@@ -132,29 +134,40 @@ static int ap_write_full(appender_t *ap, int plain)
     if (ap->direct && !plain) {
         hsize_t off[H5TIER_ARCHIVE_MAX_RANK + 1] = {0};
         off[0] = ap->buf_start;
-        if (H5Dwrite_chunk(ap->dset, H5P_DEFAULT, 0, off, ap->chunk_n * ap->row_bytes, ap->buf) < 0)
+        if (H5Dwrite_chunk(ap->dset, H5P_DEFAULT, 0, off, ap->chunk_n * ap->row_bytes, src) < 0)
             return -H5TIER_EHDF5;
         ap->chunks_direct++;
     } else {
         uint64_t from = ap->written > ap->buf_start ? ap->written : ap->buf_start;
-        rc = ap_write_rows(ap, from, end - from, ap->buf + (from - ap->buf_start) * ap->row_bytes);
+        rc = ap_write_rows(ap, from, end - from, src + (from - ap->buf_start) * ap->row_bytes);
         if (rc < 0)
             return rc;
         ap->chunks_plain++;
     }
     if (ap->row_bytes == sizeof(uint64_t))
-        memcpy(&ap->prev_last, ap->buf + (ap->chunk_n - 1) * ap->row_bytes, sizeof(uint64_t));
+        memcpy(&ap->prev_last, src + (ap->chunk_n - 1) * ap->row_bytes, sizeof(uint64_t));
     ap->written = end;
     ap->buf_start = end;
     ap->buf_n = 0;
     return 0;
 }
 
-/* Buffer n rows, writing each chunk that fills.  *full counts chunks written. */
+/* Buffer n rows, writing each chunk that fills; whole chunks arriving with
+ * nothing buffered are written straight from the caller's memory.  *full
+ * counts chunks written. */
 static int ap_push(appender_t *ap, const void *rows, size_t n, int plain, int *full)
 {
     const unsigned char *p = rows;
     while (n > 0) {
+        if (ap->buf_n == 0 && n >= ap->chunk_n) {
+            int rc = ap_write_full(ap, plain, p);
+            if (rc < 0)
+                return rc;
+            (*full)++;
+            p += ap->chunk_n * ap->row_bytes;
+            n -= ap->chunk_n;
+            continue;
+        }
         size_t take = ap->chunk_n - ap->buf_n;
         if (take > n)
             take = n;
@@ -163,7 +176,7 @@ static int ap_push(appender_t *ap, const void *rows, size_t n, int plain, int *f
         p += take * ap->row_bytes;
         n -= take;
         if (ap->buf_n == ap->chunk_n) {
-            int rc = ap_write_full(ap, plain);
+            int rc = ap_write_full(ap, plain, ap->buf);
             if (rc < 0)
                 return rc;
             (*full)++;
@@ -819,6 +832,7 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
                 return h5tier__fail(EINVAL, "archive '%s': stream '%s' given twice", path, p);
     }
     int rc = 0, fd = -1, dfd = -1;
+    char *tmp = NULL;
     hid_t fapl = make_fapl();
     h5tier_archive_t *a = calloc(1, sizeof *a + nspecs * sizeof(stream_t));
     if (!a || fapl < 0 || !(a->path = strdup(path))) {
@@ -839,10 +853,18 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
             rc = h5tier__fail(ENOENT, "archive '%s' does not exist", path);
             goto fail;
         }
-        H5E_BEGIN_TRY { a->file = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl); } H5E_END_TRY;
+        /* build it under a temporary name and rename it once it is complete
+           and in SWMR mode: a kill during creation leaves no half file */
+        tmp = malloc(strlen(path) + 32);
+        if (!tmp) {
+            rc = h5tier__fail(ENOMEM, "archive '%s'", path);
+            goto fail;
+        }
+        sprintf(tmp, "%s.tmp-%d", path, (int)getpid());
+        h5tier_sys.unlink(tmp); /* a leftover of a killed process with our pid */
+        H5E_BEGIN_TRY { a->file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl); } H5E_END_TRY;
         if (a->file < 0) {
-            rc = h5tier__fail(EEXIST, "archive '%s': cannot create it (created concurrently, or the "
-                              "directory is not writable)", path);
+            rc = h5tier__fail(EACCES, "archive '%s': cannot create '%s' (is the directory writable?)", path, tmp);
             goto fail;
         }
     } else if (fd < 0) {
@@ -878,6 +900,15 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
         rc = hfail(path, "cannot start SWMR writing on", path);
         goto fail;
     }
+    if (tmp) {
+        if (h5tier_sys.rename(tmp, path) < 0) {
+            rc = h5tier__fail(errno, "archive '%s': rename from '%s'", path, tmp);
+            goto fail;
+        }
+        free(tmp);
+        tmp = NULL;
+        h5tier__fsync_dir(path);
+    }
     if (fd >= 0)
         h5tier_sys.close(fd);
     h5tier_sys.close(dfd); /* unlock */
@@ -892,6 +923,10 @@ fail:
             H5Fclose(a->file);
         free(a->path);
         free(a);
+    }
+    if (tmp) {
+        h5tier_sys.unlink(tmp);
+        free(tmp);
     }
     if (fd >= 0)
         h5tier_sys.close(fd);

@@ -9,7 +9,8 @@
  * neither HDF5 nor h5tier; save writes only up to the published eof,
  * atomically, refusing an existing file unless force; remove refuses an
  * object whose writer holds the lock (-EBUSY) unless force, and removes the
- * control object too.
+ * control object too; load of a backing file with a committed journal left
+ * by a failed persist loads the new version (recovery runs first).
  */
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -187,6 +188,31 @@ int main(void)
     h5tier__shmc_writer_release(cfd, ctl);
     h5tier__shmc_close(cfd, ctl);
     CHECK_OK(h5tier_shm_remove(n3, 0));
+
+    /* load recovers a committed journal first: the new version is loaded */
+    pimg_t bimg;
+    size_t pos[2] = {1000, 500000};
+    pimg_modify(&a, &bimg, pos, 2, 64, 31337, 0);
+    h5tier_pagemap_t pm;
+    pimg_diff(&a, &bimg, 4096, &pm);
+    size_t runs = 0, pg = 0, cnt = 0;
+    while (h5tier__pagemap_next_run(&pm, &pg, &cnt)) {
+        runs++;
+        pg += cnt;
+    }
+    CHECK_OK(h5tier_fault_set("pwrite", 1 + 2 * runs + 1 + 1, EIO, 0)); /* first in-place write fails */
+    CHECK(h5tier__backing_commit(file, bimg.buf, bimg.len, &pm, 0, 0600, NULL) == -EIO);
+    h5tier_fault_clear();
+    char jpath[4500];
+    snprintf(jpath, sizeof jpath, "%s.h5tier-journal", file);
+    CHECK(pexists(jpath) && pimg_file_is(file, &a));
+    CHECK_OK(h5tier_shm_load(file, n2, 0, 0, NULL, NULL));
+    char path2[300];
+    snprintf(path2, sizeof path2, "/dev/shm/%s", n2);
+    CHECK(pimg_file_is(path2, &bimg) && pimg_file_is(file, &bimg) && !pexists(jpath));
+    CHECK_OK(h5tier_shm_remove(n2, 0));
+    h5tier__pagemap_free(&pm);
+    free(bimg.buf);
     free(a.buf);
     free(n1);
     free(n2);
