@@ -16,8 +16,18 @@
  * object's end), and lock/unlock are flock on the data object.
  *
  * With a backing file the object is loaded from it at open when it does not
- * exist yet, and the pages written since the last commit are persisted on
- * flush and close (persist.c).
+ * exist yet (by a writer, or by a reader holding the writer role while it
+ * loads), and the pages written since the last commit are persisted on flush
+ * and close (persist.c); the first commit after the shm bytes did not come
+ * from the backing file writes everything.
+ *
+ * Open semantics: H5F_ACC_EXCL fails on an existing object; H5F_ACC_TRUNC
+ * empties it, but is refused (EBUSY) while a registered reader is alive, as
+ * its mapping would SIGBUS; a second open in the process that holds the
+ * writer role shares the file without taking the role (the library opens a
+ * file twice to detect that it is already open).  Existing objects are
+ * checked before use: empty or no signature -> H5TIER_ENOTHDF5, shorter than
+ * the superblock's end-of-file address -> H5TIER_ETRUNC.
  */
 #include <fcntl.h>
 #include <pthread.h>
