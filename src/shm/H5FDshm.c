@@ -703,7 +703,8 @@ static herr_t vfd_close(H5FD_t *_f)
     herr_t ret = 0;
     if (f->owner) {
         atomic_store(&f->ctl->eof, (uint64_t)f->eof);
-        if (commit_backing(f) < 0) /* nothing if the closing flush persisted everything */
+        int persisted = commit_backing(f) == 0; /* nothing to do if the closing flush persisted everything */
+        if (!persisted)
             ret = -1;
         if (f->map) {
             h5tier_sys.munmap(f->map, f->maplen);
@@ -718,7 +719,11 @@ static herr_t vfd_close(H5FD_t *_f)
                 ret = -1;
             }
         }
-        if (f->cfg.on_close == H5TIER_SHM_UNLINK) {
+        if (f->cfg.on_close == H5TIER_SHM_UNLINK && !persisted) {
+            /* the shm object holds the only copy of the latest bytes: keep it */
+            H5TIER_PUSH(H5TIER_AREA_SHM, EIO, "shm object '%s' kept (not unlinked): persisting to '%s' failed; "
+                        "save it with 'h5tier shm save'", f->canon, f->cfg.backing_file);
+        } else if (f->cfg.on_close == H5TIER_SHM_UNLINK) {
             char cname[H5TIER_SHM_NAME_MAX + 16];
             h5tier_sys.shm_unlink(f->canon);
             if (h5tier__shmc_name(f->canon, cname, sizeof cname) == 0)
