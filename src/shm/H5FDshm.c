@@ -697,15 +697,32 @@ fail:
     return NULL;
 }
 
+/* Close: persist (backing file), unmap, shrink to the logical end unless a
+ * reader is alive, unlink per on_close, release the writer role.
+ *
+ * A failure here is reported, but the callback still returns success: in
+ * HDF5 1.10 a failing file close frees the file yet leaves its ID behind, and
+ * the library's atexit cleanup then crashes on it.  So failures are pushed on
+ * the error stack, recorded for h5tier_errmsg(), printed like any HDF5 error
+ * when automatic printing is on (the default), and nothing is lost: an
+ * object whose final persist failed is kept even with H5TIER_SHM_UNLINK. */
+static void report_close_failure(void)
+{
+    H5E_auto2_t func = NULL;
+    void *data = NULL;
+    if (H5Eget_auto2(H5E_DEFAULT, &func, &data) >= 0 && func)
+        func(H5E_DEFAULT, data);
+}
+
 static herr_t vfd_close(H5FD_t *_f)
 {
     shm_file_t *f = (shm_file_t *)_f;
-    herr_t ret = 0;
+    int failed = 0;
     if (f->owner) {
         atomic_store(&f->ctl->eof, (uint64_t)f->eof);
-        int persisted = commit_backing(f) == 0; /* nothing to do if the closing flush persisted everything */
+        int persisted = commit_backing(f) == 0;
         if (!persisted)
-            ret = -1;
+            failed = 1;
         if (f->map) {
             h5tier_sys.munmap(f->map, f->maplen);
             f->map = NULL;
@@ -716,7 +733,7 @@ static herr_t vfd_close(H5FD_t *_f)
             if (h5tier_sys.ftruncate(f->fd, (off_t)f->eof) < 0) {
                 H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot shrink to %llu bytes", f->canon,
                             (unsigned long long)f->eof);
-                ret = -1;
+                failed = 1;
             }
         }
         if (f->cfg.on_close == H5TIER_SHM_UNLINK && !persisted) {
@@ -730,8 +747,10 @@ static herr_t vfd_close(H5FD_t *_f)
                 h5tier_sys.shm_unlink(cname);
         }
     }
+    if (failed)
+        report_close_failure();
     file_free(f);
-    return ret;
+    return 0;
 }
 
 /* ---- the I/O callbacks --------------------------------------------------- */
@@ -865,7 +884,8 @@ static herr_t vfd_flush(H5FD_t *_f, hid_t dxpl, hbool_t closing)
     if (!f->owner)
         return 0;
     atomic_store_explicit(&f->ctl->eof, (uint64_t)f->eof, memory_order_release);
-    if (f->backed && (closing || !(f->cfg.flags & H5TIER_SHM_NO_PERSIST_ON_FLUSH)) && commit_backing(f) < 0)
+    /* At closing the commit happens in vfd_close (see there why). */
+    if (f->backed && !closing && !(f->cfg.flags & H5TIER_SHM_NO_PERSIST_ON_FLUSH) && commit_backing(f) < 0)
         return -1;
     return 0;
 }

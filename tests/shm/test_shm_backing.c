@@ -176,10 +176,13 @@ static void failed_persist_keeps_object(void)
     H5Dclose(d);
     H5Sclose(s);
     CHECK_OK(h5tier_fault_set("fsync", 1, EIO, H5TIER_FAULT_PERSIST));
-    CHECK(H5Fclose(f) < 0);
-    const char *es = st_errstack();
+    /* HDF5 1.10 leaves a dangling ID when a file close fails, so the driver
+     * reports (stack, errmsg, auto-print) but lets the close succeed */
+    CHECK(H5Fclose(f) >= 0);
+    const char *em = h5tier_errmsg();
     h5tier_fault_clear();
-    CHECKF(strstr(es, "persist failed") && strstr(es, "kept (not unlinked)") && strstr(es, name), "stack: %s", es);
+    CHECKF(strstr(em, "kept (not unlinked): persisting to") && strstr(em, name) && strstr(em, backing), "errmsg: %s",
+           em);
     CHECK(st_shm_size(name) > N * 4); /* still there, with the data */
     f = H5Fopen("x.h5", H5F_ACC_RDWR, fapl); /* exists: used as is, not reloaded */
     CHECKF(f >= 0, "reopen of the kept object: %s", st_errstack());
