@@ -380,7 +380,7 @@ static int open_writer(shm_file_t *f, unsigned flags)
         if ((rc = map_to(f, (size_t)f->size)) < 0)
             return rc;
         uint64_t end;
-        if ((rc = h5tier__shm_check_image(f->canon, f->map, f->size, &end)) < 0)
+        if ((rc = h5tier__shm_check_image(f->canon, f->map, f->size, &end, 0)) < 0)
             return rc;
         f->eof = end ? end : f->size;
     } else if (!creat) {
@@ -470,7 +470,19 @@ static int open_reader(shm_file_t *f)
     if (st.st_size > 0 && (rc = map_to(f, (size_t)st.st_size)) < 0)
         return rc;
     uint64_t end;
-    return h5tier__shm_check_image(f->canon, f->map, f->maplen, &end);
+    /* A live writer may be creating or loading it right now: give it up to
+     * ~2 s to become a complete image before calling it bad. */
+    for (int tries = 0; f->ctl && tries < 200; tries++) {
+        rc = h5tier__shm_check_image(f->canon, f->map, f->maplen, &end, 1);
+        pid_t w = atomic_load(&f->ctl->writer_pid);
+        if (rc == 0 || !(rc == -H5TIER_ETRUNC || f->maplen == 0) || w == 0 || w == getpid() ||
+            !h5tier__pid_alive(w, atomic_load(&f->ctl->writer_start)))
+            break;
+        usleep(10000);
+        if ((rc = reader_refresh(f)) < 0)
+            return rc;
+    }
+    return h5tier__shm_check_image(f->canon, f->map, f->maplen, &end, 0);
 }
 
 static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t maxaddr)

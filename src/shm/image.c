@@ -13,18 +13,18 @@ static uint64_t le_get(const unsigned char *p, unsigned n)
     return v;
 }
 
-/* Check that [0, len) of an existing object holds an HDF5 file whose
- * superblock's end-of-file address fits.  *end receives that address (0 when
- * it cannot be read).  0, -H5TIER_ENOTHDF5 or -H5TIER_ETRUNC (pushed). */
-int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_t len, uint64_t *end)
+/* quiet: record errmsg only; else also push on the HDF5 error stack */
+#define REPORT(err, ...) (quiet ? h5tier__fail((err), __VA_ARGS__) : H5TIER_PUSH(H5TIER_AREA_SHM, (err), __VA_ARGS__))
+
+int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_t len, uint64_t *end, int quiet)
 {
     *end = 0;
     if (len == 0)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5, "shm object '%s' is not an HDF5 file (the object is empty)",
+        return REPORT(H5TIER_ENOTHDF5, "shm object '%s' is not an HDF5 file (the object is empty)",
                            canon);
     long long sig = h5tier__h5_signature_offset(img, len);
     if (sig < 0)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5,
+        return REPORT(H5TIER_ENOTHDF5,
                            "shm object '%s' is not an HDF5 file (no signature at 0, 512, 1024, ... in %llu bytes)",
                            canon, (unsigned long long)len);
     const unsigned char *sb = img + sig;
@@ -45,7 +45,7 @@ int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_
     } else
         return 0; /* a newer superblock: leave the checks to the library */
     if (osz != 2 && osz != 4 && osz != 8)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5,
+        return REPORT(H5TIER_ENOTHDF5,
                            "shm object '%s' is not an HDF5 file (superblock says offsets are %u bytes)", canon, osz);
     if (avail < (uint64_t)at + osz)
         goto short_sb;
@@ -61,12 +61,12 @@ int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_
         return 0;
     *end = base + eofa;
     if (*end > len)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ETRUNC,
+        return REPORT(H5TIER_ETRUNC,
                            "shm object '%s' is truncated: superblock says %llu bytes, object has %llu", canon,
                            (unsigned long long)*end, (unsigned long long)len);
     return 0;
 short_sb:
-    return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ETRUNC,
+    return REPORT(H5TIER_ETRUNC,
                        "shm object '%s' is truncated: it ends inside the superblock (%llu bytes)", canon,
                        (unsigned long long)len);
 }

@@ -27,8 +27,9 @@ int h5tier__shm_push_last(int rc);
  * HDF5 file whose superblock's end-of-file address fits: *end receives that
  * absolute address (0 when unknown).  0, -H5TIER_ENOTHDF5 (empty, no
  * signature at 0, 512, 1024, ..., impossible offset size) or -H5TIER_ETRUNC
- * (shorter than the superblock or than its end-of-file address), pushed on
- * the HDF5 error stack naming the object. */
-int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_t len, uint64_t *end);
+ * (shorter than the superblock or than its end-of-file address), recorded
+ * as errmsg naming the object and, unless quiet, pushed on the HDF5 error
+ * stack. */
+int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_t len, uint64_t *end, int quiet);
 
 #endif /* H5TIER_SHM_DRIVER_H */
