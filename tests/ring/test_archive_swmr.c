@@ -129,5 +129,6 @@ int main(int argc, char **argv)
     char res[4096];
     int rc = ev_pycheck(out, "/events", res, sizeof res);
     CHECKF(rc == 0 && strstr(res, "count=40000 first=0 last=39999 gaps=0 lost=0"), "%s", res);
+    free(name);
     return 0;
 }
