@@ -242,6 +242,7 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
             uint64_t first = 0;
             const void *data = NULL;
             long got;
+            double t_read = now;
             if (opts.lossless) {
                 got = h5tier_ring_view(f->r, &data, f->max, &first, tmo);
             } else {
@@ -293,7 +294,7 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
             f->have_expected = 1;
             f->expected = first + (uint64_t)got;
             if (stats.records == 0)
-                t_first = now_s();
+                t_first = t_read;
             t_last = now_s();
             stats.records += (uint64_t)got;
             stats.bytes += (uint64_t)got * f->rsize;
@@ -353,6 +354,7 @@ done:
         H5Fclose(rf);
     stats.seconds = now_s() - t0;
     stats.active_seconds = stats.records ? t_last - t_first : 0;
+    stats.first_record_s = stats.records ? t_first - t0 : 0;
     if (stats_out)
         *stats_out = stats;
     free(copybuf);
