@@ -208,6 +208,10 @@ int h5tier_ring_reader_close(h5tier_ring_reader_t *r)
         int32_t me = r->pid;
         atomic_compare_exchange_strong(&r->slot->pid, &me, 0);
     }
+    if (r->tether) { /* the tether stays (and holds the writer); it is just not held now */
+        int32_t me = r->pid;
+        atomic_compare_exchange_strong(&r->tether->pid, &me, 0);
+    }
     h5tier__ring_unmap(&r->m);
     free(r);
     return 0;
