@@ -55,6 +55,8 @@ say "4. start the writer: ${seconds} s at ${rate:-full} speed"
 writer=$!; pids+=("$writer")
 
 say "5. live monitor (ring stat every 0.5 s)"
+echo "  (tether lag = records put but not yet written to the archive; at the ring's capacity the"
+echo "   writer waits for the archiver instead of overwriting: that is what lossless means)"
 while kill -0 "$writer" 2>/dev/null; do
   "$cli" ring stat "$name" 2>/dev/null | grep -E "stream 'events'|tether" | sed "s/^ */  [$(date +%T)] /" || true
   sleep 0.5
