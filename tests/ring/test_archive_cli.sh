@@ -4,7 +4,9 @@
 # archive is checked with h5dump (layout, _seq/_lost) and h5py (seq ==
 # arange(N), the payload checksums of `ring write`); a lossless archiver
 # killed with SIGKILL three times while `ring write` produces continues
-# with no loss and no duplicate; bad input gives exit 1 with a clear
+# with no loss and no duplicate; --keep-tether keeps the tether, which then
+# holds the writer back until its tether timeout (exit 1 naming the tether)
+# and a restarted archiver has every published record; bad input gives exit 1 with a clear
 # message (schema mismatch, unknown stream, not a ring) and usage errors
 # exit 2.  Skips (77) when the ring CLI is not built in.
 set -uo pipefail
@@ -20,6 +22,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   "$cli" ring rm "$name" --force >/dev/null 2>&1
   "$cli" ring rm "$name-2" --force >/dev/null 2>&1
+  "$cli" ring rm "$name-3" --force >/dev/null 2>&1
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -72,7 +75,24 @@ kill -INT "$arch"; wait "$arch" || fail "final archiver exit"
 check "$tmp/k.h5" ev 200000 || fail "h5py check after kills"
 "$cli" ring stat "$name-2" | grep -q "tether 'archive'" && fail "a clean stop should remove the tether"
 
-# 3. bad input
+# 3. a dead lossless archiver holds the writer back, but not forever: the writer fails after its
+#    tether timeout naming the tether; a restarted archiver then has every published record
+"$cli" ring create "$name-3" --stream ev --dtype '{seq:u8,v:f8[6],sum:u8}' --capacity 1024 >/dev/null || fail "ring create 3"
+"$cli" ring archive "$name-3" "$tmp/t.h5" --lossless --keep-tether --count 10 --timeout 5 -q >/dev/null 2>&1 &
+arch=$!; pids+=("$arch")
+for _ in $(seq 1 500); do "$cli" ring stat "$name-3" 2>/dev/null | grep -q "tether 'archive'" && break; sleep 0.01; done
+"$cli" ring write "$name-3" --stream ev --count 10 2>/dev/null || fail "write 10"
+wait "$arch" || fail "archiver with --keep-tether"
+"$cli" ring stat "$name-3" | grep -q "tether 'archive'" || fail "--keep-tether did not keep the tether"
+err=$("$cli" ring write "$name-3" --stream ev --count 5000 --tether-timeout 300 2>&1); st=$?
+[ $st -eq 1 ] && echo "$err" | grep -q "archive" || fail "writer behind a dead tether ($st): $err"
+tail=$("$cli" ring stat "$name-3" | sed -n "s/.*stream 'ev':.*tail \([0-9]*\).*/\1/p")
+[ -n "$tail" ] && [ "$tail" -gt 10 ] && [ "$tail" -le 1034 ] || fail "tail after the timeout: '$tail'"
+"$cli" ring archive "$name-3" "$tmp/t.h5" --lossless --timeout 1 -q >/dev/null || fail "restarted archiver"
+check "$tmp/t.h5" ev "$tail" || fail "h5py check after the writer's timeout"
+"$cli" ring rm "$name-3" --force >/dev/null 2>&1
+
+# 4. bad input
 "$py" -c "import h5py; f = h5py.File('$tmp/other.h5', 'w'); f.create_dataset('ev', (0,), 'i4', maxshape=(None,), chunks=(8,))"
 err=$("$cli" ring archive "$name" "$tmp/other.h5" --count 1 --timeout 1 -q 2>&1); st=$?
 [ $st -eq 1 ] && echo "$err" | grep -q "schema mismatch" && echo "$err" | grep -q "/ev" || fail "schema mismatch ($st): $err"
