@@ -182,6 +182,8 @@ typedef struct h5tier_archiver_stats {
     uint64_t unreleased;   /* lossless: records archived in memory but not yet released to the writer */
     uint64_t first_seq;    /* where this run started (first stream) */
     double seconds;        /* since the start of the run */
+    double active_seconds; /* from the first to the last record archived (the rate's denominator) */
+    double first_record_s; /* from the start of the run to the first record (setup, waiting) */
     int writer_dead;       /* the ring's writer died (records up to its last were archived) */
 } h5tier_archiver_stats_t;
 
