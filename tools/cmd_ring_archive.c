@@ -1,12 +1,179 @@
-/* tools/cmd_ring_archive.c -- placeholder until the archiver lands (being written now). */
+/*
+ * tools/cmd_ring_archive.c -- `h5tier ring archive NAME OUT.h5 ...`: follow
+ * a ring's streams into a disk HDF5 file with the same schema (lossy, or
+ * lossless as a tethered reader).  argv starts at "archive".
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "h5tier.h"
+#include "h5tier_archive.h"
+#include "h5tier_ring.h"
+
+#define CMD "ring archive"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: h5tier ring archive NAME OUT.h5 [options]\n"
+            "\n"
+            "Append the records of ring NAME to OUT.h5, a disk HDF5 file with the same schema:\n"
+            "for each stream /S the dataset /S (same type, record shape and attributes; first\n"
+            "dimension unlimited, chunked), /S_seq (the sequence number of each record) and\n"
+            "/S_lost (ranges {first,last} of records known to be lost).  An existing OUT.h5 is\n"
+            "continued after its last record: no duplicate, and with --lossless no loss.\n"
+            "OUT.h5 can be read while it grows (SWMR: h5py.File(..., swmr=True)).\n"
+            "\n"
+            "options:\n"
+            "  --stream S        archive stream S (repeatable; default: every stream)\n"
+            "  --lossless        be a tethered reader: the writer waits for the archiver (and fails\n"
+            "                    after its tether timeout); survives SIGKILL + restart without loss\n"
+            "  --tether NAME     tether name (default \"archive\")\n"
+            "  --keep-tether     keep the tether after a clean stop (the writer keeps waiting)\n"
+            "  --timeout SEC     stop when no record arrived for SEC seconds\n"
+            "  --count N         stop after N records\n"
+            "  --duration SEC    stop after SEC seconds\n"
+            "  --flush SEC       write partial chunks at least every SEC seconds (default 0.25)\n"
+            "  --chunk SIZE      chunk size of new datasets (default min(1MiB, ring stream / 4))\n"
+            "  --plain           write chunks with H5Dwrite instead of H5Dwrite_chunk\n"
+            "  -q, --quiet       no progress lines\n"
+            "Without --timeout/--count/--duration it runs until Ctrl-C (a clean stop).\n"
+            "\n"
+            "examples:\n"
+            "  h5tier ring archive run1 run1.h5 --lossless\n"
+            "  h5tier ring archive run1 ev.h5 --stream events --timeout 2\n"
+            "  python3 -c \"import h5py; f = h5py.File('run1.h5', 'r', swmr=True); print(f['events_seq'][-5:])\"\n");
+}
+
+static void progress(const h5tier_archiver_stats_t *st, void *arg)
+{
+    (void)arg;
+    double s = st->active_seconds > 0 ? st->active_seconds : 1e-9;
+    fprintf(stderr, "archive: %.1f s  %llu records  %.2f M rec/s  %.1f MB/s  lag %llu  lost %llu\n", st->seconds,
+            (unsigned long long)st->records, (double)st->records / s / 1e6, (double)st->bytes / s / 1e6,
+            (unsigned long long)st->lag, (unsigned long long)st->lost_records);
+}
+
+static int parse_double(const char *opt, const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = v ? strtod(v, &end) : 0;
+    if (!v || errno || end == v || *end || d < 0)
+        return cli_usage(CMD, "%s needs a non-negative number of seconds", opt);
+    *out = d;
+    return 0;
+}
 
 int h5tier_cmd_ring_archive(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "h5tier ring archive: not built yet\n");
-    return 2;
+    const char *streams[H5TIER_RING_MAX_STREAMS];
+    const char *pos[2];
+    unsigned nstreams = 0, npos = 0;
+    int quiet = 0;
+    h5tier_archiver_opts_t o;
+    h5tier_archiver_opts_init(&o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (cli_is_help(a)) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--stream")) {
+            if (!v)
+                return cli_usage(CMD, "--stream needs a name");
+            if (nstreams == H5TIER_RING_MAX_STREAMS)
+                return cli_usage(CMD, "too many --stream");
+            streams[nstreams++] = v;
+            i++;
+        } else if (!strcmp(a, "--lossless")) {
+            o.lossless = 1;
+        } else if (!strcmp(a, "--tether")) {
+            if (!v)
+                return cli_usage(CMD, "--tether needs a name");
+            o.tether = v;
+            i++;
+        } else if (!strcmp(a, "--keep-tether")) {
+            o.keep_tether = 1;
+        } else if (!strcmp(a, "--timeout") || !strcmp(a, "--duration") || !strcmp(a, "--flush")) {
+            double d = 0;
+            int rc = parse_double(a, v, &d);
+            if (rc)
+                return rc;
+            if (!strcmp(a, "--timeout"))
+                o.idle_timeout_s = d;
+            else if (!strcmp(a, "--duration"))
+                o.duration_s = d;
+            else
+                o.flush_interval_s = d;
+            i++;
+        } else if (!strcmp(a, "--count") || !strcmp(a, "--chunk")) {
+            uint64_t x;
+            if (!v || h5tier_parse_size(v, &x) < 0 || x == 0)
+                return cli_usage(CMD, "%s needs a positive number", a);
+            if (!strcmp(a, "--count"))
+                o.count = x;
+            else
+                o.chunk_bytes = (size_t)x;
+            i++;
+        } else if (!strcmp(a, "--plain")) {
+            o.archive_flags |= H5TIER_ARCHIVE_PLAIN_WRITE;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage(CMD, "unknown option '%s'", a);
+        } else {
+            if (npos == 2)
+                return cli_usage(CMD, "unexpected argument '%s'", a);
+            pos[npos++] = a;
+        }
+    }
+    if (npos != 2)
+        return cli_usage(CMD, "need a ring NAME and an OUT.h5 file");
+    o.streams = nstreams ? streams : NULL;
+    o.nstreams = nstreams;
+    o.stop = &stop_flag;
+    if (!quiet) {
+        o.progress = progress;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: blocking reads return -EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+
+    h5tier_archiver_stats_t st;
+    int rc = h5tier_archive_ring(pos[0], pos[1], &o, &st);
+    if (rc < 0) {
+        const char *hint = NULL;
+        if (rc == -H5TIER_ESCHEMA)
+            hint = "OUT.h5 holds a dataset of another schema at that path: choose another file";
+        else if (rc == -ENOENT || rc == -H5TIER_EMAGIC)
+            hint = "list rings with `h5tier shm ls`; streams with `h5tier ring stat NAME`";
+        else if (rc == -EBUSY)
+            hint = "another archiver runs on this ring tether or file; `h5tier ring stat NAME` shows tethers";
+        else if (rc == -ERANGE)
+            hint = "archive a re-created ring into a new file";
+        return cli_fail(CMD, rc, hint, "ring '%s' -> '%s'", pos[0], pos[1]);
+    }
+    double s = st.active_seconds > 0 ? st.active_seconds : 1e-9;
+    printf("archived %llu records (%.1f MB) from ring '%s' to '%s' in %.2f s (%.2f s of records): "
+           "%.2f M records/s, %.1f MB/s; lost %llu records in %llu ranges%s\n",
+           (unsigned long long)st.records, (double)st.bytes / 1e6, pos[0], pos[1], st.seconds, st.active_seconds,
+           (double)st.records / s / 1e6, (double)st.bytes / s / 1e6, (unsigned long long)st.lost_records,
+           (unsigned long long)st.lost_ranges, st.writer_dead ? " (the writer died)" : "");
+    return 0;
 }

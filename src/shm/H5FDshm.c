@@ -16,8 +16,18 @@
  * object's end), and lock/unlock are flock on the data object.
  *
  * With a backing file the object is loaded from it at open when it does not
- * exist yet, and the pages written since the last commit are persisted on
- * flush and close (persist.c).
+ * exist yet (by a writer, or by a reader holding the writer role while it
+ * loads), and the pages written since the last commit are persisted on flush
+ * and close (persist.c); the first commit after the shm bytes did not come
+ * from the backing file writes everything.
+ *
+ * Open semantics: H5F_ACC_EXCL fails on an existing object; H5F_ACC_TRUNC
+ * empties it, but is refused (EBUSY) while a registered reader is alive, as
+ * its mapping would SIGBUS; a second open in the process that holds the
+ * writer role shares the file without taking the role (the library opens a
+ * file twice to detect that it is already open).  Existing objects are
+ * checked before use: empty or no signature -> H5TIER_ENOTHDF5, shorter than
+ * the superblock's end-of-file address -> H5TIER_ETRUNC.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -35,6 +45,13 @@
 #endif
 
 #define SHM_DEFAULT_INCREMENT ((size_t)64 << 20)
+/* With H5TIER_SHM_POPULATE a write into never-touched space first faults in
+ * (MADV_POPULATE_WRITE) this much ahead in one call: one batched population
+ * costs about a third of the page faults it replaces.  Measured and rejected:
+ * pwrite into fresh pages (tmpfs skips zeroing whole pages: first writes
+ * ~1.4x faster) leaves the pages unmapped, so the next rewrite faults on
+ * every page and runs at ~0.4x of a mapped memcpy. */
+#define SHM_POPULATE_AHEAD ((uint64_t)4 << 20)
 #define SHM_DEFAULT_PAGE_SIZE ((size_t)64 << 10)
 /* Largest address: off_t is signed 64-bit. */
 #define SHM_MAXADDR ((haddr_t)INT64_MAX - 1)
@@ -49,6 +66,7 @@ typedef struct shm_file {
     unsigned char *map;          /* mapping of [0, maplen), NULL when maplen == 0 */
     size_t maplen;
     uint64_t size;               /* writer: physical (reserved) size of the object */
+    uint64_t fresh;              /* writer: [fresh, size) never touched since reserved (a hint only) */
     haddr_t eoa;                 /* end of allocated space, set by the library */
     haddr_t eof;                 /* writer: logical end of the file */
     int touched;                 /* writer: wrote or truncated, so close may shrink */
@@ -60,9 +78,20 @@ typedef struct shm_file {
     size_t pagesz;               /* system page size */
     int backed;                  /* cfg.backing_file is set */
     h5tier_pagemap_t dirty;      /* pages written since the last backing commit */
+    int full_commit;             /* next commit writes everything (shm not loaded from the backing file) */
+    uint64_t committed_eof;      /* eof of the last commit (or of the loaded file) */
 } shm_file_t;
 
 static const H5FD_class_t shm_class;
+
+/* Push the message recorded by the last failing h5tier__* call (errmsg) on
+ * the HDF5 stack; copies it first, since pushing rewrites errmsg.  -err. */
+static int push_last(int rc)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", h5tier_errmsg());
+    return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "%s", msg);
+}
 static hid_t shm_driver = H5I_INVALID_HID;
 static pthread_mutex_t shm_driver_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -96,7 +125,11 @@ static int config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out
         char canon[H5TIER_SHM_NAME_MAX + 2];
         int rc = h5tier__shm_name_canon(out->name, canon, sizeof canon);
         if (rc < 0)
-            return h5tier__fail(-rc, "shm object '%s': bad name (%s)", out->name, h5tier_errmsg());
+        {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", h5tier_errmsg());
+            return h5tier__fail(-rc, "shm object '%s': bad name (%s)", out->name, why);
+        }
     }
     if (out->page_size == 0)
         out->page_size = SHM_DEFAULT_PAGE_SIZE;
@@ -104,6 +137,8 @@ static int config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out
         return h5tier__fail(EINVAL, "shm config: page size %zu is not a power of two >= 4096", out->page_size);
     if (out->increment == 0)
         out->increment = SHM_DEFAULT_INCREMENT;
+    if ((uint64_t)out->increment > ((uint64_t)1 << 40))
+        return h5tier__fail(EINVAL, "shm config: increment %zu is larger than 1 TiB", out->increment);
     if (out->on_close != H5TIER_SHM_KEEP && out->on_close != H5TIER_SHM_UNLINK)
         return h5tier__fail(EINVAL, "shm config: on_close %d is neither KEEP nor UNLINK", (int)out->on_close);
     if (out->mode == 0)
@@ -130,9 +165,7 @@ herr_t H5Pset_fapl_shm(hid_t fapl_id, const h5tier_shm_config_t *cfg)
     h5tier_shm_config_t c;
     int rc = config_check(cfg, &c);
     if (rc < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", h5tier_errmsg());
-        H5TIER_PUSH(H5TIER_AREA_SHM, -rc, "%s", msg);
+        push_last(rc);
         return -1;
     }
     hid_t id = h5tier_shm_driver_id();
@@ -224,26 +257,31 @@ static int grow(shm_file_t *f, uint64_t need)
         if (target > (uint64_t)SIZE_MAX || target > (uint64_t)INT64_MAX)
             return H5TIER_PUSH(H5TIER_AREA_SHM, EFBIG, "shm object '%s': %llu bytes do not fit the address space",
                                f->canon, (unsigned long long)target);
-        /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch. */
-        for (;;) {
-            if (h5tier_sys.fallocate(f->fd, (off_t)f->size, (off_t)(target - f->size)) == 0)
+        /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch.
+         * When the generous target does not fit, try the increment, then the
+         * bare need: a nearly full /dev/shm still takes what fits. */
+        uint64_t cand[3] = {target, round_up(need, inc), round_up(need, f->pagesz)}, tried = 0;
+        int e = 0;
+        for (int i = 0; i < 3; i++) {
+            if (i > 0 && cand[i] >= tried)
+                continue; /* not smaller than what just failed */
+            tried = cand[i];
+            while ((e = h5tier_sys.fallocate(f->fd, (off_t)f->size, (off_t)(tried - f->size)) == 0 ? 0 : errno) == EINTR)
+                ;
+            if (e == 0) {
+                target = tried;
                 break;
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot grow from %llu to %llu bytes%s", f->canon,
-                               (unsigned long long)f->size, (unsigned long long)target,
-                               e == ENOSPC ? " (/dev/shm is full)" : "");
+            }
+            if (e != ENOSPC && e != EDQUOT)
+                break;
         }
+        if (e)
+            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot grow from %llu to %llu bytes%s", f->canon,
+                               (unsigned long long)f->size, (unsigned long long)tried,
+                               e == ENOSPC ? " (/dev/shm is full)" : "");
         f->size = target;
     }
-    size_t old = f->maplen;
-    int rc = map_to(f, (size_t)f->size);
-    if (rc < 0)
-        return rc;
-    if ((f->cfg.flags & H5TIER_SHM_POPULATE) && f->maplen > old)
-        h5tier_sys.madvise(f->map + old, f->maplen - old, MADV_POPULATE_WRITE); /* best effort: EINVAL before 5.14 */
-    return 0;
+    return map_to(f, (size_t)f->size);
 }
 
 /* Reader: follow the writer's growth.  0 or -errno (pushed). */
@@ -345,8 +383,9 @@ static void file_free(shm_file_t *f)
     free(f);
 }
 
-/* Open the data object; push a message naming it on failure. */
-static int open_data(shm_file_t *f, int oflags)
+/* Open the data object.  0 or -errno; pushes a message naming the object
+ * unless the error is ENOENT and quiet_enoent. */
+static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
 {
     int fd = h5tier_sys.shm_open(f->canon, oflags | O_CLOEXEC | O_NOFOLLOW, f->cfg.mode);
     if (fd >= 0) {
@@ -356,6 +395,11 @@ static int open_data(shm_file_t *f, int oflags)
     int e = errno;
     switch (e) {
     case ENOENT:
+        if (quiet_enoent)
+            return -ENOENT;
+        if (f->cfg.backing_file[0])
+            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'",
+                               f->canon, f->canon, f->cfg.backing_file);
         return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' does not exist (/dev/shm%s)", f->canon, f->canon);
     case EEXIST:
         return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' already exists (H5F_ACC_EXCL)", f->canon);
@@ -367,32 +411,121 @@ static int open_data(shm_file_t *f, int oflags)
     }
 }
 
+/* Fill the freshly created, empty object f->fd (mapped read-write by the
+ * caller's role) from the backing file.  0, -ENOENT when there is no backing
+ * file (nothing pushed), or -errno pushed. */
+static int load_backing(shm_file_t *f, int fd, int writable_map)
+{
+    uint64_t bsize = 0;
+    int rc = h5tier__backing_size(f->cfg.backing_file, &bsize); /* recovers a leftover journal first */
+    if (rc == -ENOENT)
+        return -ENOENT;
+    if (rc < 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", h5tier_errmsg());
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, why);
+    }
+    if (bsize == 0 || bsize > (uint64_t)SIZE_MAX || bsize > (uint64_t)INT64_MAX)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5, "shm object '%s': backing file '%s' has an unusable size %llu",
+                           f->canon, f->cfg.backing_file, (unsigned long long)bsize);
+    uint64_t len = round_up(bsize, f->pagesz);
+    if ((rc = h5tier__reserve(fd, (off_t)len)) < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot reserve %llu bytes to load backing file '%s'%s",
+                           f->canon, (unsigned long long)len, f->cfg.backing_file,
+                           rc == -ENOSPC ? " (/dev/shm is full)" : "");
+    void *p = h5tier_sys.mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot map %llu bytes to load", f->canon,
+                           (unsigned long long)len);
+    rc = h5tier__backing_load(f->cfg.backing_file, p, bsize, NULL, NULL);
+    if (rc < 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", h5tier_errmsg());
+        h5tier_sys.munmap(p, (size_t)len);
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, why);
+    }
+    atomic_thread_fence(memory_order_release);
+    if (writable_map) {
+        f->map = p;
+        f->maplen = (size_t)len;
+        f->size = len;
+    } else
+        h5tier_sys.munmap(p, (size_t)len);
+    f->committed_eof = bsize;
+    return 0;
+}
+
+/* Persist the image to the backing file if anything changed since the last
+ * commit.  0 or -errno pushed (naming the object and the backing file). */
+static int commit_backing(shm_file_t *f)
+{
+    if (!f->owner || !f->backed)
+        return 0;
+    if (!f->full_commit && f->dirty.ndirty == 0 && f->eof == f->committed_eof)
+        return 0;
+    h5tier_persist_stats_t stats = {0};
+    int rc = h5tier__backing_commit(f->cfg.backing_file, f->map, (uint64_t)f->eof, f->full_commit ? NULL : &f->dirty,
+                                    f->cfg.flags, f->cfg.mode, &stats);
+    if (rc < 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", h5tier_errmsg());
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': persist failed: %s", f->canon, why);
+    }
+    h5tier__pagemap_clear(&f->dirty);
+    f->full_commit = 0;
+    f->committed_eof = (uint64_t)f->eof;
+    return 0;
+}
+
+/* Mode of a new control object: whoever may read the file may also write
+ * the control object, so every reader can take a reader slot (an
+ * unregistered reader is invisible to the writer's shrink check). */
+static mode_t ctl_mode(mode_t mode) { return mode | ((mode & 0444) >> 1); }
+
 /* Writer side of open: take the writer role, create/truncate/load. */
 static int open_writer(shm_file_t *f, unsigned flags)
 {
     int rc;
-    int creat = (flags & H5F_ACC_CREAT) != 0;
-    if (!creat) { /* the object must exist before we create a control object for it */
-        if ((rc = open_data(f, O_RDWR)) < 0)
-            return rc;
-    }
-    rc = h5tier__shmc_open(f->canon, 1, 0, f->cfg.mode, &f->ctl_fd, &f->ctl);
+    int creat = (flags & H5F_ACC_CREAT) != 0, excl = (flags & H5F_ACC_EXCL) != 0;
+    /* Probe without side effects first: no control object for a missing file. */
+    int may_create = creat || f->backed;
+    rc = open_data(f, O_RDWR, may_create);
+    if (rc < 0 && (rc != -ENOENT || !may_create))
+        return rc;
+    int exists = rc == 0;
+    if (exists && excl)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, EEXIST, "shm object '%s' already exists (H5F_ACC_EXCL)", f->canon);
+    rc = h5tier__shmc_open(f->canon, 1, 0, ctl_mode(f->cfg.mode), &f->ctl_fd, &f->ctl);
     if (rc < 0)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "%s", h5tier_errmsg());
+        return push_last(rc);
     rc = h5tier__shmc_writer_acquire(f->ctl_fd, f->ctl, f->canon);
-    if (rc == -EBUSY && atomic_load(&f->ctl->writer_pid) == getpid() &&
+    if (rc == -EBUSY && atomic_load(&f->ctl->writer_pid) == getpid() && exists &&
         !(flags & (H5F_ACC_TRUNC | H5F_ACC_EXCL))) {
         /* This process already writes it (the library opens a file a second
          * time to detect that); this handle shares the file without the role. */
         rc = 0;
     } else if (rc < 0)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "%s", h5tier_errmsg());
+        return push_last(rc);
     else
         f->owner = 1;
-    if (creat) {
-        int of = O_RDWR | O_CREAT | ((flags & H5F_ACC_EXCL) ? O_EXCL : 0);
-        if ((rc = open_data(f, of)) < 0)
+    int created = 0;
+    if (!exists) {
+        /* O_EXCL: we hold the writer role, so only a foreign creator can race us. */
+        if ((rc = open_data(f, O_RDWR | O_CREAT | O_EXCL, 0)) < 0)
             return rc;
+        created = 1;
+        h5tier_sys.fchmod(f->fd, f->cfg.mode); /* the umask must not narrow the requested mode */
+        if (f->backed && !creat) {
+            rc = load_backing(f, f->fd, 1);
+            if (rc < 0) {
+                if (rc == -ENOENT)
+                    rc = H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT,
+                                     "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'", f->canon,
+                                     f->canon, f->cfg.backing_file);
+                h5tier_sys.shm_unlink(f->canon); /* leave nothing half-loaded behind */
+                return rc;
+            }
+        }
     }
     struct stat st;
     if (h5tier_sys.fstat(f->fd, &st) < 0)
@@ -403,18 +536,26 @@ static int open_writer(shm_file_t *f, unsigned flags)
             return H5TIER_PUSH(H5TIER_AREA_SHM, EBUSY,
                                "shm object '%s' has %d live reader(s): refusing to truncate it under them", f->canon,
                                readers);
+        if (f->map) {
+            h5tier_sys.munmap(f->map, f->maplen);
+            f->map = NULL;
+            f->maplen = 0;
+        }
         if (h5tier_sys.ftruncate(f->fd, 0) < 0)
             return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot truncate", f->canon);
         st.st_size = 0;
+        f->committed_eof = 0;
     }
     f->dev = st.st_dev;
     f->ino = st.st_ino;
     f->size = (uint64_t)st.st_size;
-    if (creat && f->cfg.mode && (st.st_mode & 0777) != f->cfg.mode && f->owner && st.st_size == 0)
-        h5tier_sys.fchmod(f->fd, f->cfg.mode); /* umask must not narrow the requested mode */
+    f->fresh = f->size;
+    /* The first commit writes everything unless the bytes came from the
+     * backing file just now (an older shm object may differ from it). */
+    f->full_commit = !(created && f->committed_eof > 0);
     if (f->size > 0) {
         /* Back every page: a hole left by another creator must not SIGBUS us later. */
-        if ((rc = h5tier__reserve(f->fd, (off_t)f->size)) < 0)
+        if (!created && (rc = h5tier__reserve(f->fd, (off_t)f->size)) < 0)
             return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot reserve %llu bytes", f->canon,
                                (unsigned long long)f->size);
         if ((rc = map_to(f, (size_t)f->size)) < 0)
@@ -436,10 +577,60 @@ static int open_writer(shm_file_t *f, unsigned flags)
     return 0;
 }
 
+/* A reader of a missing object with a backing file loads it first, holding
+ * the writer role meanwhile so no writer sees a half-loaded object.  0 when
+ * the object now exists (loaded by us or by someone else), or -errno pushed. */
+static int reader_load(shm_file_t *f)
+{
+    int cfd = -1, fd = -1, rc;
+    h5tier_shmc_t *ctl = NULL;
+    rc = h5tier__shmc_open(f->canon, 1, 0, ctl_mode(f->cfg.mode), &cfd, &ctl);
+    if (rc < 0)
+        return push_last(rc);
+    rc = h5tier__shmc_writer_acquire(cfd, ctl, f->canon);
+    if (rc == -EBUSY) { /* a writer is creating it: give it a moment */
+        for (int i = 0; i < 200 && (fd = h5tier_sys.shm_open(f->canon, O_RDONLY | O_CLOEXEC, 0)) < 0; i++)
+            usleep(10000);
+        if (fd >= 0)
+            h5tier_sys.close(fd);
+        h5tier__shmc_close(cfd, ctl);
+        return 0;
+    }
+    if (rc < 0) {
+        h5tier__shmc_close(cfd, ctl);
+        return push_last(rc);
+    }
+    fd = h5tier_sys.shm_open(f->canon, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, f->cfg.mode);
+    if (fd < 0) {
+        rc = errno == EEXIST ? 0 : H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot create to load it",
+                                               f->canon);
+    } else {
+        h5tier_sys.fchmod(fd, f->cfg.mode);
+        rc = load_backing(f, fd, 0);
+        if (rc < 0) {
+            if (rc == -ENOENT)
+                rc = H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT,
+                                 "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'", f->canon,
+                                 f->canon, f->cfg.backing_file);
+            h5tier_sys.shm_unlink(f->canon);
+        } else
+            atomic_store(&ctl->eof, f->committed_eof);
+        h5tier_sys.close(fd);
+    }
+    h5tier__shmc_writer_release(cfd, ctl);
+    h5tier__shmc_close(cfd, ctl);
+    return rc;
+}
+
 /* Reader side of open: read-only mapping, register in a reader slot. */
 static int open_reader(shm_file_t *f)
 {
-    int rc = open_data(f, O_RDONLY);
+    int rc = open_data(f, O_RDONLY, f->backed);
+    if (rc == -ENOENT && f->backed) {
+        if ((rc = reader_load(f)) < 0)
+            return rc;
+        rc = open_data(f, O_RDONLY, 0);
+    }
     if (rc < 0)
         return rc;
     struct stat st;
@@ -478,7 +669,7 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t
     if (fapl_id != H5P_DEFAULT && fapl_id != H5P_FILE_ACCESS_DEFAULT)
         fa = H5Pget_driver_info(fapl_id);
     if (config_check(fa, &f->cfg) < 0) {
-        H5TIER_PUSH(H5TIER_AREA_SHM, EINVAL, "shm file '%s': %s", name ? name : "", h5tier_errmsg());
+        push_last(EINVAL);
         goto fail;
     }
     int rc = f->cfg.name[0] ? h5tier__shm_name_canon(f->cfg.name, f->canon, sizeof f->canon)
@@ -506,12 +697,32 @@ fail:
     return NULL;
 }
 
+/* Close: persist (backing file), unmap, shrink to the logical end unless a
+ * reader is alive, unlink per on_close, release the writer role.
+ *
+ * A failure here is reported, but the callback still returns success: in
+ * HDF5 1.10 a failing file close frees the file yet leaves its ID behind, and
+ * the library's atexit cleanup then crashes on it.  So failures are pushed on
+ * the error stack, recorded for h5tier_errmsg(), printed like any HDF5 error
+ * when automatic printing is on (the default), and nothing is lost: an
+ * object whose final persist failed is kept even with H5TIER_SHM_UNLINK. */
+static void report_close_failure(void)
+{
+    H5E_auto2_t func = NULL;
+    void *data = NULL;
+    if (H5Eget_auto2(H5E_DEFAULT, &func, &data) >= 0 && func)
+        func(H5E_DEFAULT, data);
+}
+
 static herr_t vfd_close(H5FD_t *_f)
 {
     shm_file_t *f = (shm_file_t *)_f;
-    herr_t ret = 0;
+    int failed = 0;
     if (f->owner) {
         atomic_store(&f->ctl->eof, (uint64_t)f->eof);
+        int persisted = commit_backing(f) == 0;
+        if (!persisted)
+            failed = 1;
         if (f->map) {
             h5tier_sys.munmap(f->map, f->maplen);
             f->map = NULL;
@@ -522,18 +733,24 @@ static herr_t vfd_close(H5FD_t *_f)
             if (h5tier_sys.ftruncate(f->fd, (off_t)f->eof) < 0) {
                 H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot shrink to %llu bytes", f->canon,
                             (unsigned long long)f->eof);
-                ret = -1;
+                failed = 1;
             }
         }
-        if (f->cfg.on_close == H5TIER_SHM_UNLINK) {
+        if (f->cfg.on_close == H5TIER_SHM_UNLINK && !persisted) {
+            /* the shm object holds the only copy of the latest bytes: keep it */
+            H5TIER_PUSH(H5TIER_AREA_SHM, EIO, "shm object '%s' kept (not unlinked): persisting to '%s' failed; "
+                        "save it with 'h5tier shm save'", f->canon, f->cfg.backing_file);
+        } else if (f->cfg.on_close == H5TIER_SHM_UNLINK) {
             char cname[H5TIER_SHM_NAME_MAX + 16];
             h5tier_sys.shm_unlink(f->canon);
             if (h5tier__shmc_name(f->canon, cname, sizeof cname) == 0)
                 h5tier_sys.shm_unlink(cname);
         }
     }
+    if (failed)
+        report_close_failure();
     file_free(f);
-    return ret;
+    return 0;
 }
 
 /* ---- the I/O callbacks --------------------------------------------------- */
@@ -556,14 +773,18 @@ static herr_t vfd_read(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, si
     if (!f->writer && addr + size > f->maplen && reader_refresh(f) < 0)
         return -1;
     atomic_thread_fence(memory_order_acquire); /* see the writer's bytes in the order it wrote them */
+    /* The writer knows [fresh, ...) was never written: zeros without touching
+     * (and faulting in) those pages -- the library's sieve buffer reads
+     * ahead of every small first write. */
+    size_t valid = f->writer && f->fresh < f->maplen ? (size_t)f->fresh : f->maplen;
     size_t n = 0;
-    if (addr < f->maplen) {
-        n = f->maplen - (size_t)addr;
+    if (addr < valid) {
+        n = valid - (size_t)addr;
         if (n > size)
             n = size;
         memcpy(buf, f->map + addr, n);
     }
-    if (n < size) /* past the end: SWMR readers may read past EOA */
+    if (n < size) /* past the end (SWMR readers may read past EOA) or never written */
         memset((unsigned char *)buf + n, 0, size - n);
     return 0;
 }
@@ -582,6 +803,19 @@ static herr_t vfd_write(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
     haddr_t end = addr + size;
     if (end > f->maplen && grow(f, end) < 0)
         return -1;
+    if (end > f->fresh) {
+        uint64_t to = round_up(end, f->pagesz);
+        if (f->cfg.flags & H5TIER_SHM_POPULATE) {
+            uint64_t from = f->fresh > addr ? f->fresh : addr & ~((uint64_t)f->pagesz - 1);
+            if (to < from + SHM_POPULATE_AHEAD)
+                to = round_up(from + SHM_POPULATE_AHEAD, f->pagesz);
+            if (to > f->maplen)
+                to = f->maplen;
+            /* best effort: EINVAL before Linux 5.14; the memcpy faults instead */
+            h5tier_sys.madvise(f->map + from, (size_t)(to - from), MADV_POPULATE_WRITE);
+        }
+        f->fresh = to;
+    }
     memcpy(f->map + addr, buf, size);
     atomic_thread_fence(memory_order_release); /* SWMR: this write is visible before any later one */
     if (f->backed && h5tier__pagemap_mark(&f->dirty, addr, size) < 0) {
@@ -646,10 +880,13 @@ static herr_t vfd_get_handle(H5FD_t *_f, hid_t fapl, void **handle)
 static herr_t vfd_flush(H5FD_t *_f, hid_t dxpl, hbool_t closing)
 {
     (void)dxpl;
-    (void)closing;
     shm_file_t *f = (shm_file_t *)_f;
-    if (f->owner)
-        atomic_store_explicit(&f->ctl->eof, (uint64_t)f->eof, memory_order_release);
+    if (!f->owner)
+        return 0;
+    atomic_store_explicit(&f->ctl->eof, (uint64_t)f->eof, memory_order_release);
+    /* At closing the commit happens in vfd_close (see there why). */
+    if (f->backed && !closing && !(f->cfg.flags & H5TIER_SHM_NO_PERSIST_ON_FLUSH) && commit_backing(f) < 0)
+        return -1;
     return 0;
 }
 

@@ -40,7 +40,8 @@ void tu_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)
 void tu_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A unique shm name "h5t-<tag>-<pid>-<n>" (no leading '/'), removed with its
- * control object at exit.  Returns a malloc'd string. */
+ * control object at exit.  Returns a malloc'd string the caller may free
+ * or keep until exit (LSan is told so in tests/lsan.supp). */
 char *tu_shm_name(const char *tag);
 /* Register an extra shm name for removal at exit. */
 void tu_shm_cleanup(const char *name);

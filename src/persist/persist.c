@@ -1,0 +1,502 @@
+/*
+ * persist/persist.c -- h5tier_persist and h5tier_persist_to: options, the
+ * run in stages (groups and named types, datasets, data, attributes,
+ * links), and the atomic destination file (O_EXCL temporary in the target
+ * directory, fsync, rename, directory fsync; removed on any failure).
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "persist/persist_internal.h"
+
+void h5tier_persist_opts_init(h5tier_persist_opts_t *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->compact_below = H5TIER_PERSIST_COMPACT_BELOW;
+    opts->contiguous_max = H5TIER_PERSIST_CONTIGUOUS_MAX;
+    opts->chunk_bytes = H5TIER_PERSIST_CHUNK_BYTES;
+    opts->compress_level = -1;
+    opts->memory = H5TIER_PERSIST_MEMORY;
+}
+
+static int check_opts(h5tier__pctx_t *ctx, const h5tier_persist_opts_t *opts)
+{
+    if (opts)
+        ctx->o = *opts;
+    else
+        h5tier_persist_opts_init(&ctx->o);
+    h5tier_persist_opts_t *o = &ctx->o;
+    if (o->compact_below > 65000)
+        return h5tier__fail(EINVAL, "persist: compact threshold %llu B exceeds the 65000 B that fit in an "
+                            "HDF5 object header", (unsigned long long)o->compact_below);
+    if (o->compress_level < -1 || o->compress_level > 9)
+        return h5tier__fail(EINVAL, "persist: compression level %d is not in 0..9 (or -1 for none)",
+                            o->compress_level);
+    if (o->nobjects && !o->objects)
+        return h5tier__fail(EINVAL, "persist: %zu objects but no object list", o->nobjects);
+    if (o->chunk_bytes == 0)
+        o->chunk_bytes = H5TIER_PERSIST_CHUNK_BYTES;
+    if (o->contiguous_max == 0)
+        o->contiguous_max = H5TIER_PERSIST_CONTIGUOUS_MAX;
+    if (o->memory == 0)
+        o->memory = H5TIER_PERSIST_MEMORY;
+    if (o->memory < 4096)
+        o->memory = 4096;
+    ctx->deflate_ok = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
+    ctx->shuffle_ok = H5Zfilter_avail(H5Z_FILTER_SHUFFLE) > 0;
+    return 0;
+}
+
+static int open_src(h5tier__pctx_t *ctx, hid_t src)
+{
+    H5I_type_t t = H5Iget_type(src);
+    if (t != H5I_FILE && t != H5I_GROUP)
+        return h5tier__fail(EINVAL, "persist: the source id is not an open file or group");
+    ctx->src = src;
+    if ((ctx->src_file = H5Iget_file_id(src)) < 0)
+        return h5tier__fail(H5TIER_EHDF5, "persist: cannot get the source's file");
+    return 0;
+}
+
+static int call_plan(h5tier__pctx_t *ctx, h5tier_persist_plan_t *p)
+{
+    if (!ctx->o.plan_cb)
+        return 0;
+    int r = ctx->o.plan_cb(p, ctx->o.arg);
+    if (r == 0)
+        return 0;
+    return h5tier__fail(r > 0 ? r : -r, "persist: stopped by the plan callback at '%s' (%d)", p->path, r);
+}
+
+/* A plan for a non-dataset: path shown from the destination root. */
+static void simple_plan(h5tier_persist_plan_t *p, const h5tier__pobj_t *ob, char *path, size_t plen)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(path, plen, "/%s", ob->dst);
+    p->path = path;
+    p->kind = ob->kind;
+    p->compress_level = -1;
+    p->reason = "";
+    p->source = "";
+    p->type = "";
+    p->target = ob->target ? ob->target : "";
+}
+
+static int record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id)
+{
+    H5O_info_t oi;
+    if (H5Oget_info2(id, &oi, H5O_INFO_BASIC) < 0)
+        return h5tier__fail(H5TIER_EHDF5, "object '/%s': cannot read its new address", ob->dst);
+    h5tier__amap_t *m = h5tier__persist_find(ctx, ob->addr);
+    if (m)
+        m->dst = oi.addr;
+    return 0;
+}
+
+static int exists_dst(h5tier__pctx_t *ctx, const char *path, H5O_type_t *type)
+{
+    /* component by component, quietly */
+    char buf[4096];
+    size_t len = strlen(path);
+    if (len >= sizeof buf || len == 0)
+        return 0;
+    memcpy(buf, path, len + 1);
+    for (size_t i = 0; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != 0)
+            continue;
+        char save = buf[i];
+        buf[i] = 0;
+        htri_t e;
+        H5E_BEGIN_TRY { e = H5Lexists(ctx->dst, buf, H5P_DEFAULT); }
+        H5E_END_TRY;
+        if (e <= 0)
+            return 0;
+        buf[i] = save;
+    }
+    H5O_info_t oi;
+    herr_t r;
+    H5E_BEGIN_TRY { r = H5Oget_info_by_name2(ctx->dst, path, &oi, H5O_INFO_BASIC, H5P_DEFAULT); }
+    H5E_END_TRY;
+    *type = r < 0 ? H5O_TYPE_UNKNOWN : oi.type;
+    return 1;
+}
+
+/* Stage 1: groups and named datatypes. */
+static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
+{
+    int rc = 0;
+    char path[4200];
+    h5tier_persist_plan_t p;
+    char tbuf[128];
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *ob = &ctx->v[i];
+        if (ob->kind != H5TIER_PERSIST_GROUP && ob->kind != H5TIER_PERSIST_DATATYPE)
+            continue;
+        simple_plan(&p, ob, path, sizeof path);
+        hid_t id = H5I_INVALID_HID, st = H5I_INVALID_HID, ct = H5I_INVALID_HID;
+        if (ob->kind == H5TIER_PERSIST_DATATYPE) {
+            if ((st = H5Topen2(ctx->src, ob->src, H5P_DEFAULT)) < 0) {
+                rc = h5tier__fail(H5TIER_EHDF5, "named datatype '%s': cannot open it", ob->src);
+                goto next;
+            }
+            h5tier__persist_type_text(st, tbuf, sizeof tbuf);
+            p.type = tbuf;
+        }
+        if (ctx->dst < 0)
+            goto next; /* dry run */
+        H5O_type_t et;
+        if (ob->kind == H5TIER_PERSIST_GROUP) {
+            if (!ob->dst[0])
+                id = H5Gopen2(ctx->dst, ".", H5P_DEFAULT);
+            else if (exists_dst(ctx, ob->dst, &et)) {
+                if (et != H5O_TYPE_GROUP) {
+                    rc = h5tier__fail(EEXIST, "group '/%s': the destination already has a non-group there",
+                                      ob->dst);
+                    goto next;
+                }
+                id = H5Gopen2(ctx->dst, ob->dst, H5P_DEFAULT); /* an intermediate group made earlier */
+            } else
+                id = H5Gcreate2(ctx->dst, ob->dst, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+            if (id < 0) {
+                rc = h5tier__fail(H5TIER_EHDF5, "group '/%s': cannot create it in the destination", ob->dst);
+                goto next;
+            }
+        } else {
+            if (exists_dst(ctx, ob->dst, &et)) {
+                rc = h5tier__fail(EEXIST, "named datatype '/%s': the destination already has an object there",
+                                  ob->dst);
+                goto next;
+            }
+            if ((ct = H5Tcopy(st)) < 0 || H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, H5P_DEFAULT, H5P_DEFAULT) < 0) {
+                rc = h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot commit it in the destination",
+                                  ob->dst);
+                goto next;
+            }
+            id = ct;
+            ct = H5I_INVALID_HID;
+        }
+        rc = record(ctx, ob, id);
+    next:
+        if (rc == 0)
+            rc = call_plan(ctx, &p);
+        if (rc == 0)
+            (*count)++;
+        if (ct >= 0)
+            H5Tclose(ct);
+        if (st >= 0)
+            H5Tclose(st);
+        if (id >= 0)
+            H5Oclose(id);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Stage 2 (create = 1): plan and create every dataset; stage 3 (create = 0):
+ * copy the data. */
+static int stage_datasets(h5tier__pctx_t *ctx, int create, int *count)
+{
+    char tbuf[128], rbuf[256], sbuf[256], path[4200];
+    h5tier_persist_plan_t p;
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *ob = &ctx->v[i];
+        if (ob->kind != H5TIER_PERSIST_DATASET)
+            continue;
+        hid_t d = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT);
+        if (d < 0)
+            return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
+        snprintf(path, sizeof path, "/%s", ob->dst);
+        int rc = h5tier__persist_plan_dataset(ctx, d, path, &p, tbuf, sizeof tbuf, rbuf, sizeof rbuf, sbuf,
+                                              sizeof sbuf);
+        if (rc == 0 && create) {
+            H5O_type_t et;
+            if (ctx->dst >= 0 && exists_dst(ctx, ob->dst, &et))
+                rc = h5tier__fail(EEXIST, "dataset '/%s': the destination already has an object there", ob->dst);
+            else if (ctx->dst >= 0)
+                rc = h5tier__persist_dataset(ctx, ob, d, &p);
+            if (rc == 0)
+                rc = call_plan(ctx, &p);
+            if (rc == 0) {
+                ctx->total += p.bytes;
+                (*count)++;
+            }
+        } else if (rc == 0) {
+            uint64_t before = ctx->done;
+            rc = h5tier__persist_dataset_data(ctx, ob, d, &p);
+            if (rc == 0 && h5tier__persist_out_error())
+                rc = -h5tier__persist_out_error();
+            ctx->done = before + p.bytes;
+            if (rc == 0 && ctx->o.progress && ctx->total)
+                ctx->o.progress(ctx->done, ctx->total, ctx->o.arg);
+        }
+        H5Dclose(d);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Stage 4: attributes of every persisted object. */
+static int stage_attrs(h5tier__pctx_t *ctx)
+{
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *ob = &ctx->v[i];
+        if (ob->kind != H5TIER_PERSIST_GROUP && ob->kind != H5TIER_PERSIST_DATASET &&
+            ob->kind != H5TIER_PERSIST_DATATYPE)
+            continue;
+        hid_t s = H5Oopen(ctx->src, ob->src, H5P_DEFAULT);
+        if (s < 0)
+            return h5tier__fail(H5TIER_EHDF5, "object '%s': cannot open it in the source", ob->src);
+        hid_t d = H5Oopen(ctx->dst, ob->dst[0] ? ob->dst : ".", H5P_DEFAULT);
+        int rc = 0;
+        if (d < 0)
+            rc = h5tier__fail(H5TIER_EHDF5, "object '/%s': cannot open it in the destination", ob->dst);
+        else
+            rc = h5tier__persist_attrs(ctx, s, d, ob->src);
+        if (d >= 0)
+            H5Oclose(d);
+        H5Oclose(s);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Stage 5: hard, soft and external links. */
+static int stage_links(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
+{
+    char path[4200], tgt[4200];
+    h5tier_persist_plan_t p;
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *ob = &ctx->v[i];
+        int rc = 0;
+        H5O_type_t et;
+        if (ob->kind == H5TIER_PERSIST_HARD_LINK && !ob->target)
+            continue; /* the same path listed twice */
+        if (ob->kind != H5TIER_PERSIST_HARD_LINK && ob->kind != H5TIER_PERSIST_SOFT_LINK &&
+            ob->kind != H5TIER_PERSIST_EXTERNAL_LINK)
+            continue;
+        simple_plan(&p, ob, path, sizeof path);
+        if (ob->kind == H5TIER_PERSIST_HARD_LINK) {
+            snprintf(tgt, sizeof tgt, "/%s", ob->target);
+            p.target = tgt;
+        } else if (ob->kind == H5TIER_PERSIST_EXTERNAL_LINK) {
+            snprintf(tgt, sizeof tgt, "%s:%s", ob->file, ob->target);
+            p.target = tgt;
+        }
+        if (ctx->dst >= 0) {
+            herr_t r;
+            if (exists_dst(ctx, ob->dst, &et))
+                return h5tier__fail(EEXIST, "link '/%s': the destination already has an object there", ob->dst);
+            if (ob->kind == H5TIER_PERSIST_HARD_LINK)
+                r = H5Lcreate_hard(ctx->dst, ob->target[0] ? ob->target : ".", ctx->dst, ob->dst, lcpl, H5P_DEFAULT);
+            else if (ob->kind == H5TIER_PERSIST_SOFT_LINK)
+                r = H5Lcreate_soft(ob->target, ctx->dst, ob->dst, lcpl, H5P_DEFAULT);
+            else
+                r = H5Lcreate_external(ob->file, ob->target, ctx->dst, ob->dst, lcpl, H5P_DEFAULT);
+            if (r < 0)
+                return h5tier__fail(H5TIER_EHDF5, "%s '/%s' -> '%s': cannot create it in the destination",
+                                    h5tier_persist_kind_name(ob->kind), ob->dst, p.target);
+        }
+        if ((rc = call_plan(ctx, &p)) < 0)
+            return rc;
+        (*count)++;
+    }
+    return 0;
+}
+
+static int run(h5tier__pctx_t *ctx)
+{
+    int rc, count = 0;
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) {
+        rc = h5tier__fail(H5TIER_EHDF5, "persist: cannot create a link property list");
+        goto done;
+    }
+    if ((rc = h5tier__persist_collect(ctx)) < 0)
+        goto done;
+    if ((rc = stage_structure(ctx, lcpl, &count)) < 0)
+        goto done;
+    if ((rc = stage_datasets(ctx, 1, &count)) < 0)
+        goto done;
+    if (ctx->dst >= 0) {
+        if ((rc = stage_datasets(ctx, 0, &count)) < 0)
+            goto done;
+        if ((rc = stage_attrs(ctx)) < 0)
+            goto done;
+    }
+    if ((rc = stage_links(ctx, lcpl, &count)) < 0)
+        goto done;
+    rc = count;
+done:
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    return rc;
+}
+
+static int persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts);
+
+int h5tier_persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
+{
+    h5tier__persist_out_reset();
+    return persist_to(src, dst_group, opts);
+}
+
+static int persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
+{
+    h5tier__pctx_t ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.src_file = H5I_INVALID_HID;
+    ctx.dst = H5I_INVALID_HID;
+    int rc = check_opts(&ctx, opts);
+    if (rc < 0)
+        goto done;
+    if ((rc = open_src(&ctx, src)) < 0)
+        goto done;
+    if (!ctx.o.dry_run) {
+        H5I_type_t t = H5Iget_type(dst_group);
+        if (t != H5I_FILE && t != H5I_GROUP) {
+            rc = h5tier__fail(EINVAL, "persist: the destination id is not an open file or group");
+            goto done;
+        }
+        ctx.dst = dst_group;
+    }
+    rc = run(&ctx);
+done:
+    if (ctx.src_file >= 0)
+        H5Fclose(ctx.src_file);
+    h5tier__persist_free(&ctx);
+    return rc;
+}
+
+/* 1 if something (file, directory, symlink, unreadable file) is at path,
+ * 0 if nothing, -errno if that cannot be told. */
+static int path_taken(const char *path)
+{
+    int fd = h5tier_sys.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+    if (fd >= 0) {
+        h5tier_sys.close(fd);
+        return 1;
+    }
+    int e = errno;
+    if (e == ENOENT)
+        return 0;
+    if (e == ELOOP || e == EACCES || e == EPERM || e == ENXIO || e == ETXTBSY)
+        return 1;
+    return h5tier__fail(e, "cannot tell whether destination '%s' exists", path);
+}
+
+int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t *opts)
+{
+    char tmp[PATH_MAX], dcopy[PATH_MAX], bcopy[PATH_MAX];
+    int rc, made_tmp = 0, fd = -1;
+    hid_t fid = H5I_INVALID_HID, root = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
+    h5tier_persist_opts_t o;
+    if (!dst_path || !*dst_path)
+        return h5tier__fail(EINVAL, "persist: no destination path");
+    if (strlen(dst_path) + 64 >= sizeof tmp)
+        return h5tier__fail(ENAMETOOLONG, "persist: destination '%s': path too long", dst_path);
+    if (opts)
+        o = *opts;
+    else
+        h5tier_persist_opts_init(&o);
+    if (!o.force && (rc = path_taken(dst_path)) != 0)
+        return rc < 0 ? rc
+                      : h5tier__fail(EEXIST, "destination '%s' already exists (use force / --force to replace it)",
+                                     dst_path);
+    if (o.dry_run)
+        return h5tier_persist_to(src, H5I_INVALID_HID, &o);
+    h5tier__persist_out_reset();
+
+    strcpy(dcopy, dst_path);
+    strcpy(bcopy, dst_path);
+    const char *dir = dirname(dcopy), *base = basename(bcopy);
+    snprintf(tmp, sizeof tmp, "%s/.%s.h5tier-tmp-%ld", dir, base, (long)getpid());
+    fd = h5tier_sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        if (rc == -ENOENT)
+            rc = h5tier__fail(ENOENT, "destination directory '%s' does not exist", dir);
+        else
+            rc = h5tier__fail(-rc, "cannot create the temporary file '%s' for '%s'", tmp, dst_path);
+        goto done;
+    }
+    made_tmp = 1;
+    h5tier_sys.close(fd);
+    fd = -1;
+    if ((fapl = h5tier__persist_out_fapl(o.earliest_format)) < 0) {
+        rc = (int)fapl;
+        goto done;
+    }
+    if ((fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        rc = h5tier__fail(H5TIER_EHDF5, "cannot create the HDF5 file '%s'", tmp);
+        goto done;
+    }
+    if ((root = H5Gopen2(fid, "/", H5P_DEFAULT)) < 0) {
+        rc = h5tier__fail(H5TIER_EHDF5, "cannot open the root group of '%s'", tmp);
+        goto done;
+    }
+    o.dry_run = 0;
+    if ((rc = persist_to(src, root, &o)) < 0)
+        goto done;
+    int count = rc;
+    H5Gclose(root);
+    root = H5I_INVALID_HID;
+    herr_t cr = H5Fclose(fid);
+    fid = H5I_INVALID_HID;
+    if (h5tier__persist_out_error()) {
+        rc = -h5tier__persist_out_error(); /* errmsg names the file, offset and errno */
+        goto done;
+    }
+    if (cr < 0) {
+        rc = h5tier__fail(H5TIER_EHDF5, "closing '%s' failed", tmp);
+        goto done;
+    }
+    if ((fd = h5tier_sys.open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)) < 0) {
+        rc = h5tier__fail(errno, "cannot reopen '%s' to sync it", tmp);
+        goto done;
+    }
+    if ((rc = h5tier__fsync(fd)) < 0) {
+        rc = h5tier__fail(-rc, "cannot sync '%s' to disk", tmp);
+        goto done;
+    }
+    h5tier_sys.close(fd);
+    fd = -1;
+    if (!o.force && (rc = path_taken(dst_path)) != 0) {
+        if (rc > 0)
+            rc = h5tier__fail(EEXIST, "destination '%s' appeared while persisting (use force to replace it)",
+                              dst_path);
+        goto done;
+    }
+    if (h5tier_sys.rename(tmp, dst_path) < 0) {
+        rc = h5tier__fail(errno, "cannot rename '%s' to '%s'", tmp, dst_path);
+        goto done;
+    }
+    made_tmp = 0;
+    if ((rc = h5tier__fsync_dir(dst_path)) < 0) {
+        /* the file is complete and in place; only the directory entry's durability is in doubt */
+        rc = h5tier__fail(-rc, "persisted '%s' but could not sync its directory", dst_path);
+        goto done;
+    }
+    rc = count;
+done:
+    if (fd >= 0)
+        h5tier_sys.close(fd);
+    if (root >= 0)
+        H5Gclose(root);
+    if (fid >= 0)
+        H5Fclose(fid);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (made_tmp)
+        h5tier_sys.unlink(tmp);
+    return rc;
+}

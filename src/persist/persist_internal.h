@@ -1,0 +1,89 @@
+/*
+ * persist/persist_internal.h -- the shared state of one h5tier_persist run:
+ * the list of objects collected from the source, the source-address to
+ * destination-address map (hard links, named types, object references),
+ * and the cross-file helpers of the persist area.  Not installed.
+ */
+#ifndef H5TIER_PERSIST_INTERNAL_H
+#define H5TIER_PERSIST_INTERNAL_H
+
+#include "common/internal.h"
+#include "h5tier_persist.h"
+
+/* One thing to persist: an object (first path to it) or a link. */
+typedef struct h5tier__pobj {
+    char *src;                  /* path to open from the source location */
+    char *dst;                  /* path relative to the destination group ("" = the group itself) */
+    h5tier_persist_kind_t kind;
+    haddr_t addr;               /* source address (objects and hard links) */
+    char *target;               /* soft value, hard link's first destination path, external object */
+    char *file;                 /* external link file */
+} h5tier__pobj_t;
+
+/* Source address -> destination address (and destination path). */
+typedef struct h5tier__amap {
+    haddr_t src;
+    haddr_t dst;
+    const char *dst_path;       /* points into the owning pobj */
+} h5tier__amap_t;
+
+typedef struct h5tier__pctx {
+    h5tier_persist_opts_t o;    /* options with defaults applied */
+    hid_t src;                  /* source location (file or group), borrowed */
+    hid_t src_file;             /* the source file, owned */
+    hid_t dst;                  /* destination group, borrowed; H5I_INVALID_HID in a dry run */
+    int deflate_ok;             /* H5Zfilter_avail(deflate) */
+    int shuffle_ok;
+    h5tier__pobj_t *v;
+    size_t n, cap;
+    h5tier__amap_t *map;        /* sorted by src after collection */
+    size_t nmap, capmap;
+    uint64_t total, done;       /* data bytes for progress */
+    void *buf;                  /* slab buffer, o.memory bytes */
+    size_t buflen;
+} h5tier__pctx_t;
+
+/* collect.c: fill ctx->v from ctx->o.objects (or everything) and ctx->map
+ * with every object's source address. */
+int h5tier__persist_collect(h5tier__pctx_t *ctx);
+void h5tier__persist_free(h5tier__pctx_t *ctx);
+/* Address map: find an entry by source address (NULL if absent). */
+h5tier__amap_t *h5tier__persist_find(h5tier__pctx_t *ctx, haddr_t src);
+
+/* plan.c: decide a dataset's destination layout.  Fills *plan (path, type
+ * text and reason point into caller-owned buffers tbuf/rbuf/sbuf). */
+int h5tier__persist_plan_dataset(h5tier__pctx_t *ctx, hid_t dset, const char *dst_path,
+                                 h5tier_persist_plan_t *plan, char *tbuf, size_t tlen, char *rbuf,
+                                 size_t rlen, char *sbuf, size_t slen);
+/* A short text for a type ("int32", "uint16be", "float64", "string(8)", ...). */
+void h5tier__persist_type_text(hid_t type, char *buf, size_t len);
+/* 1 if the type (a file type) is or contains a reference; sets *plain_obj to
+ * 1 when it is exactly an object reference (the remappable case). */
+int h5tier__persist_type_refs(hid_t type, int *plain_obj);
+
+/* data.c: create the destination dataset from the plan (recording its new
+ * address; plan->layout/reason change if compact is refused), and, once
+ * every object exists so references resolve, copy its data. */
+int h5tier__persist_dataset(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
+                            h5tier_persist_plan_t *plan);
+int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
+                                 const h5tier_persist_plan_t *plan);
+/* Remap n object references in place (source addresses -> destination
+ * addresses).  what names the dataset or attribute for errors. */
+int h5tier__persist_remap_refs(h5tier__pctx_t *ctx, void *refs, size_t n, const char *what);
+
+/* attr.c: copy every attribute of sobj onto dobj.  what names the object. */
+int h5tier__persist_attrs(h5tier__pctx_t *ctx, hid_t sobj, hid_t dobj, const char *what);
+/* The type to use in the destination for a source file type: the persisted
+ * named type if it is committed and persisted, else a transient copy.
+ * Returns a new id to close, or a negative error. */
+hid_t h5tier__persist_dst_type(h5tier__pctx_t *ctx, hid_t stype);
+
+/* outfile.c: a file access property list selecting the output driver and,
+ * unless earliest, the HDF5 1.8 file format (close it); and the first write error it met in this thread (0 if none; the
+ * errmsg was recorded then).  Reset before each h5tier_persist. */
+hid_t h5tier__persist_out_fapl(int earliest);
+int h5tier__persist_out_error(void);
+void h5tier__persist_out_reset(void);
+
+#endif /* H5TIER_PERSIST_INTERNAL_H */

@@ -1,0 +1,1181 @@
+/*
+ * ring/archive.c -- the append-only disk archive of ring streams (see
+ * include/h5tier_archive.h for the file layout and guarantees).
+ *
+ * Each stream has two "appenders" (records and sequence numbers) that
+ * buffer exactly one chunk.  A full chunk goes to the file with
+ * H5Dwrite_chunk (no chunk cache, no type conversion, no hyperslab
+ * machinery); the partial last chunk is written with H5Dwrite at flush and
+ * rewritten whole once it fills.  The buffer always starts at a chunk
+ * boundary, so on open the partial last chunk is read back into it.
+ *
+ * Ordering (what makes resume exact): the record rows reach the file before
+ * their sequence numbers, and both are flushed after each commit; the seq
+ * dataset's length is therefore the number of complete records, and open
+ * trims the record dataset to it.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/internal.h"
+#include "h5tier_archive.h"
+#include "ring/archive_internal.h"
+
+#define MAX_STREAMS 64
+#define DEFAULT_CHUNK_BYTES (1u << 20)
+#define SEQ_MIN_CHUNK 1024
+#define LOST_CHUNK 256
+#define COMMIT_BYTES (4u << 20) /* flush the datasets after about this many bytes of full chunks */
+#define OWNER_ATTR "h5tier_archiver"
+#define RECORDS_ATTR "h5tier_records"
+
+typedef struct appender {
+    hid_t dset;
+    hid_t type;          /* file type, used as memory type (no conversion) */
+    size_t row_bytes;    /* bytes per row (one record, or one uint64) */
+    size_t chunk_n;      /* rows per chunk */
+    int rank;            /* dataset rank */
+    hsize_t dims[H5TIER_ARCHIVE_MAX_RANK + 1]; /* current extent; dims[0] = rows in the file */
+    int direct;          /* chunk covers whole rows and no filters: H5Dwrite_chunk allowed */
+    unsigned char *buf;  /* chunk_n * row_bytes */
+    uint64_t buf_start;  /* row of buf[0], a multiple of chunk_n */
+    size_t buf_n;        /* rows in buf */
+    uint64_t written;    /* rows in the file */
+    uint64_t chunks_direct, chunks_plain;
+    uint64_t prev_last;  /* for 8-byte rows: the last row before buf_start */
+} appender_t;
+
+typedef struct stream {
+    char *path, *seq_path, *lost_path;
+    appender_t rec, seq;
+    hid_t lost;
+    uint64_t nlost, lost_records;
+    int have_lost;
+    uint64_t last_lost;   /* last seq of the last lost range */
+    uint64_t first_seq, last_seq; /* valid when rows > 0 */
+    size_t pending_chunks; /* full record chunks written since the last commit */
+    uint64_t flushed_rows; /* rows of both datasets flushed (a kill keeps them) */
+    uint64_t flushed_next; /* 1 + the largest seq flushed (records or lost ranges) */
+} stream_t;
+
+struct h5tier_archive {
+    char *path;
+    hid_t file;
+    unsigned flags;
+    size_t n;
+    stream_t s[];
+};
+
+static hid_t lost_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, 16);
+    if (t < 0)
+        return t;
+    if (H5Tinsert(t, "first", 0, H5T_STD_U64LE) < 0 || H5Tinsert(t, "last", 8, H5T_STD_U64LE) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+static int hfail(const char *file, const char *what, const char *obj)
+{
+    return h5tier__fail(H5TIER_EHDF5, "archive '%s': %s '%s'", file, what, obj);
+}
+
+/* ---- appender ------------------------------------------------------------ */
+
+static int ap_set_extent(appender_t *ap, uint64_t rows)
+{
+    if (ap->dims[0] == rows)
+        return 0;
+    hsize_t d[H5TIER_ARCHIVE_MAX_RANK + 1];
+    memcpy(d, ap->dims, sizeof d);
+    d[0] = rows;
+    if (H5Dset_extent(ap->dset, d) < 0)
+        return -H5TIER_EHDF5;
+    ap->dims[0] = rows;
+    return 0;
+}
+
+/* H5Dwrite rows [first, first+count) from mem. */
+static int ap_write_rows(appender_t *ap, uint64_t first, uint64_t count, const void *mem)
+{
+    int rc = -H5TIER_EHDF5;
+    hsize_t start[H5TIER_ARCHIVE_MAX_RANK + 1] = {0}, cnt[H5TIER_ARCHIVE_MAX_RANK + 1];
+    memcpy(cnt, ap->dims, sizeof cnt);
+    start[0] = first;
+    cnt[0] = count;
+    hid_t fs = H5Dget_space(ap->dset), ms = H5I_INVALID_HID;
+    if (fs < 0)
+        goto done;
+    if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0)
+        goto done;
+    ms = H5Screate_simple(ap->rank, cnt, NULL);
+    if (ms < 0 || H5Dwrite(ap->dset, ap->type, ms, fs, H5P_DEFAULT, mem) < 0)
+        goto done;
+    rc = 0;
+done:
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    return rc;
+}
+
+/* Write the chunk starting at row buf_start from src (the buffer, or the
+ * caller's rows when a whole chunk is available and nothing is buffered). */
+static int ap_write_full(appender_t *ap, int plain, const unsigned char *src)
+{
+    uint64_t end = ap->buf_start + ap->chunk_n;
+    int rc = ap_set_extent(ap, end > ap->dims[0] ? end : ap->dims[0]);
+    if (rc < 0)
+        return rc;
+    if (ap->direct && !plain) {
+        hsize_t off[H5TIER_ARCHIVE_MAX_RANK + 1] = {0};
+        off[0] = ap->buf_start;
+        if (H5Dwrite_chunk(ap->dset, H5P_DEFAULT, 0, off, ap->chunk_n * ap->row_bytes, src) < 0)
+            return -H5TIER_EHDF5;
+        ap->chunks_direct++;
+    } else {
+        uint64_t from = ap->written > ap->buf_start ? ap->written : ap->buf_start;
+        rc = ap_write_rows(ap, from, end - from, src + (from - ap->buf_start) * ap->row_bytes);
+        if (rc < 0)
+            return rc;
+        ap->chunks_plain++;
+    }
+    if (ap->row_bytes == sizeof(uint64_t))
+        memcpy(&ap->prev_last, src + (ap->chunk_n - 1) * ap->row_bytes, sizeof(uint64_t));
+    ap->written = end;
+    ap->buf_start = end;
+    ap->buf_n = 0;
+    return 0;
+}
+
+/* Buffer n rows, writing each chunk that fills; whole chunks arriving with
+ * nothing buffered are written straight from the caller's memory.  *full
+ * counts chunks written. */
+static int ap_push(appender_t *ap, const void *rows, size_t n, int plain, int *full)
+{
+    const unsigned char *p = rows;
+    while (n > 0) {
+        if (ap->buf_n == 0 && n >= ap->chunk_n) {
+            int rc = ap_write_full(ap, plain, p);
+            if (rc < 0)
+                return rc;
+            (*full)++;
+            p += ap->chunk_n * ap->row_bytes;
+            n -= ap->chunk_n;
+            continue;
+        }
+        size_t take = ap->chunk_n - ap->buf_n;
+        if (take > n)
+            take = n;
+        memcpy(ap->buf + ap->buf_n * ap->row_bytes, p, take * ap->row_bytes);
+        ap->buf_n += take;
+        p += take * ap->row_bytes;
+        n -= take;
+        if (ap->buf_n == ap->chunk_n) {
+            int rc = ap_write_full(ap, plain, ap->buf);
+            if (rc < 0)
+                return rc;
+            (*full)++;
+        }
+    }
+    return 0;
+}
+
+/* Write the buffered rows not yet in the file (the partial last chunk). */
+static int ap_write_tail(appender_t *ap)
+{
+    uint64_t end = ap->buf_start + ap->buf_n;
+    if (end <= ap->written)
+        return 0;
+    int rc = ap_set_extent(ap, end);
+    if (rc < 0)
+        return rc;
+    rc = ap_write_rows(ap, ap->written, end - ap->written,
+                       ap->buf + (ap->written - ap->buf_start) * ap->row_bytes);
+    if (rc < 0)
+        return rc;
+    ap->written = end;
+    return 0;
+}
+
+/* Set up an appender on an open dataset with rows rows (already trimmed):
+ * read chunk size and extent, load the partial last chunk. */
+static int ap_init(appender_t *ap, hid_t dset, hid_t type, uint64_t rows, const char *file,
+                   const char *obj)
+{
+    int rc = 1; /* 1: a generic HDF5 failure, reported at done */
+    hid_t dcpl = H5I_INVALID_HID, fs = H5I_INVALID_HID;
+    ap->dset = dset;
+    ap->type = type;
+    fs = H5Dget_space(dset);
+    if (fs < 0)
+        goto done;
+    ap->rank = H5Sget_simple_extent_ndims(fs);
+    if (ap->rank < 1 || ap->rank > H5TIER_ARCHIVE_MAX_RANK + 1)
+        goto done;
+    H5Sget_simple_extent_dims(fs, ap->dims, NULL);
+    ap->row_bytes = H5Tget_size(type);
+    for (int i = 1; i < ap->rank; i++)
+        ap->row_bytes *= ap->dims[i];
+    dcpl = H5Dget_create_plist(dset);
+    hsize_t cdims[H5TIER_ARCHIVE_MAX_RANK + 1];
+    if (dcpl < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, ap->rank, cdims) != ap->rank) {
+        rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': dataset '%s' is not chunked", file, obj);
+        goto done;
+    }
+    ap->chunk_n = cdims[0];
+    ap->direct = H5Pget_nfilters(dcpl) == 0;
+    for (int i = 1; i < ap->rank; i++)
+        if (cdims[i] != ap->dims[i])
+            ap->direct = 0;
+    ap->buf = malloc(ap->chunk_n * ap->row_bytes);
+    if (!ap->buf) {
+        rc = h5tier__fail(ENOMEM, "archive '%s': chunk buffer for '%s'", file, obj);
+        goto done;
+    }
+    ap->written = rows;
+    ap->buf_start = rows / ap->chunk_n * ap->chunk_n;
+    ap->buf_n = (size_t)(rows - ap->buf_start);
+    if (ap->dims[0] != rows && ap_set_extent(ap, rows) < 0) {
+        rc = hfail(file, "cannot trim", obj);
+        goto done;
+    }
+    if (ap->buf_n > 0) {
+        hsize_t start[H5TIER_ARCHIVE_MAX_RANK + 1] = {0}, cnt[H5TIER_ARCHIVE_MAX_RANK + 1];
+        memcpy(cnt, ap->dims, sizeof cnt);
+        start[0] = ap->buf_start;
+        cnt[0] = ap->buf_n;
+        H5Sclose(fs);
+        fs = H5Dget_space(dset);
+        hid_t ms = H5Screate_simple(ap->rank, cnt, NULL);
+        herr_t e = ms < 0 || fs < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
+        if (e >= 0)
+            e = H5Dread(dset, type, ms, fs, H5P_DEFAULT, ap->buf);
+        if (ms >= 0)
+            H5Sclose(ms);
+        if (e < 0) {
+            rc = hfail(file, "cannot read the last chunk of", obj);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    if (rc == 1)
+        rc = hfail(file, "cannot inspect", obj);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (fs >= 0)
+        H5Sclose(fs);
+    return rc;
+}
+
+static void ap_free(appender_t *ap)
+{
+    free(ap->buf);
+    if (ap->dset > 0)
+        H5Dclose(ap->dset);
+    if (ap->type > 0)
+        H5Tclose(ap->type);
+    memset(ap, 0, sizeof *ap);
+}
+
+/* ---- schema ---------------------------------------------------------------- */
+
+typedef struct schema {
+    hid_t type;
+    int rank; /* per record */
+    hsize_t dims[H5TIER_ARCHIVE_MAX_RANK];
+    hid_t attrs_from;
+} schema_t;
+
+static int schema_from_spec(const char *file, const h5tier_archive_stream_spec_t *sp, schema_t *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->type = H5I_INVALID_HID;
+    sc->attrs_from = H5I_INVALID_HID;
+    if (sp->like >= 0 && H5Iget_type(sp->like) == H5I_DATASET) {
+        hid_t fs = H5Dget_space(sp->like);
+        int r = fs < 0 ? -1 : H5Sget_simple_extent_ndims(fs);
+        hsize_t d[H5TIER_ARCHIVE_MAX_RANK + 1];
+        if (r < 1 || r > H5TIER_ARCHIVE_MAX_RANK + 1) {
+            if (fs >= 0)
+                H5Sclose(fs);
+            return h5tier__fail(H5TIER_ESCHEMA, "archive '%s': schema dataset for '%s' must have rank 1..%d",
+                                file, sp->path, H5TIER_ARCHIVE_MAX_RANK + 1);
+        }
+        H5Sget_simple_extent_dims(fs, d, NULL);
+        H5Sclose(fs);
+        sc->rank = r - 1;
+        memcpy(sc->dims, d + 1, (size_t)sc->rank * sizeof(hsize_t));
+        sc->type = H5Dget_type(sp->like);
+        sc->attrs_from = sp->like;
+    } else if (sp->like >= 0 && H5Iis_valid(sp->like) > 0) {
+        return h5tier__fail(EINVAL, "archive '%s': schema source for '%s' is not a dataset", file, sp->path);
+    } else {
+        if (sp->rank < 0 || sp->rank > H5TIER_ARCHIVE_MAX_RANK || sp->type < 0)
+            return h5tier__fail(EINVAL, "archive '%s': stream '%s' needs a type and a rank 0..%d", file,
+                                sp->path, H5TIER_ARCHIVE_MAX_RANK);
+        sc->rank = sp->rank;
+        memcpy(sc->dims, sp->dims, (size_t)sc->rank * sizeof(hsize_t));
+        sc->type = H5Tcopy(sp->type);
+    }
+    if (sc->type < 0)
+        return hfail(file, "cannot get the type for", sp->path);
+    size_t sz = H5Tget_size(sc->type);
+    htri_t vstr = H5Tget_class(sc->type) == H5T_STRING ? H5Tis_variable_str(sc->type) : 0;
+    if (sz == 0 || vstr > 0 || H5Tdetect_class(sc->type, H5T_VLEN) > 0 ||
+        H5Tdetect_class(sc->type, H5T_REFERENCE) > 0) {
+        H5Tclose(sc->type);
+        sc->type = H5I_INVALID_HID;
+        return h5tier__fail(H5TIER_ESCHEMA, "archive '%s': stream '%s' needs a fixed-size type without "
+                                            "variable-length parts or references", file, sp->path);
+    }
+    for (int i = 0; i < sc->rank; i++)
+        sz *= sc->dims[i];
+    if (sz == 0) {
+        H5Tclose(sc->type);
+        sc->type = H5I_INVALID_HID;
+        return h5tier__fail(EINVAL, "archive '%s': stream '%s' has records of 0 bytes", file, sp->path);
+    }
+    return 0;
+}
+
+typedef struct attr_copy {
+    hid_t dst;
+    int err;
+} attr_copy_t;
+
+static herr_t copy_attr(hid_t loc, const char *name, const H5A_info_t *info, void *arg)
+{
+    (void)info;
+    attr_copy_t *ac = arg;
+    herr_t ret = -1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = -1, s = -1, na = -1;
+    void *buf = NULL;
+    if (a < 0 || (t = H5Aget_type(a)) < 0 || (s = H5Aget_space(a)) < 0)
+        goto done;
+    hssize_t np = H5Sget_simple_extent_npoints(s);
+    size_t sz = H5Tget_size(t) * (size_t)(np > 0 ? np : 1);
+    buf = calloc(1, sz ? sz : 1);
+    if (!buf || H5Aread(a, t, buf) < 0)
+        goto done;
+    na = H5Acreate2(ac->dst, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    if (na >= 0 && H5Awrite(na, t, buf) >= 0)
+        ret = 0;
+    H5Dvlen_reclaim(t, s, H5P_DEFAULT, buf);
+done:
+    free(buf);
+    if (na >= 0)
+        H5Aclose(na);
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    if (ret < 0)
+        ac->err = 1;
+    return ret;
+}
+
+typedef struct attr_check {
+    hid_t dst;
+    char bad[256];
+} attr_check_t;
+
+static herr_t check_attr(hid_t loc, const char *name, const H5A_info_t *info, void *arg)
+{
+    (void)info;
+    attr_check_t *ac = arg;
+    int ok = 0;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), b = -1, ta = -1, tb = -1;
+    if (a >= 0 && H5Aexists(ac->dst, name) > 0 && (b = H5Aopen(ac->dst, name, H5P_DEFAULT)) >= 0 &&
+        (ta = H5Aget_type(a)) >= 0 && (tb = H5Aget_type(b)) >= 0)
+        ok = H5Tequal(ta, tb) > 0;
+    if (tb >= 0)
+        H5Tclose(tb);
+    if (ta >= 0)
+        H5Tclose(ta);
+    if (b >= 0)
+        H5Aclose(b);
+    if (a >= 0)
+        H5Aclose(a);
+    if (!ok) {
+        snprintf(ac->bad, sizeof ac->bad, "%s", name);
+        return 1;
+    }
+    return 0;
+}
+
+static int set_string_attr(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR), a = -1;
+    int rc = -1;
+    if (t >= 0 && s >= 0 && H5Tset_size(t, strlen(value) + 1) >= 0 &&
+        (a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0 && H5Awrite(a, t, value) >= 0)
+        rc = 0;
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    return rc;
+}
+
+/* Create an empty chunked dataset (0, *dims) with unlimited first dimension. */
+static hid_t create_dset(hid_t file, const char *path, hid_t type, int rank, const hsize_t *dims,
+                         size_t chunk_n)
+{
+    hsize_t cur[H5TIER_ARCHIVE_MAX_RANK + 1], max[H5TIER_ARCHIVE_MAX_RANK + 1],
+        chunk[H5TIER_ARCHIVE_MAX_RANK + 1];
+    cur[0] = 0;
+    max[0] = H5S_UNLIMITED;
+    chunk[0] = chunk_n;
+    for (int i = 0; i < rank; i++)
+        cur[i + 1] = max[i + 1] = chunk[i + 1] = dims[i];
+    hid_t d = H5I_INVALID_HID;
+    hid_t sp = H5Screate_simple(rank + 1, cur, max);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (sp >= 0 && dcpl >= 0 && lcpl >= 0 && H5Pset_chunk(dcpl, rank + 1, chunk) >= 0 &&
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0)
+        d = H5Dcreate2(file, path, type, sp, lcpl, dcpl, H5P_DEFAULT);
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return d;
+}
+
+static uint64_t dset_rows(hid_t d)
+{
+    hsize_t dims[H5TIER_ARCHIVE_MAX_RANK + 1] = {0};
+    hid_t s = H5Dget_space(d);
+    if (s >= 0) {
+        if (H5Sget_simple_extent_ndims(s) <= H5TIER_ARCHIVE_MAX_RANK + 1)
+            H5Sget_simple_extent_dims(s, dims, NULL);
+        H5Sclose(s);
+    }
+    return dims[0];
+}
+
+/* Check an existing dataset: type, rank, per-record dims, unlimited first dim. */
+static int check_dset(const char *file, const char *path, hid_t d, hid_t type, int rank, const hsize_t *dims)
+{
+    int ok = 0;
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    hsize_t cur[H5TIER_ARCHIVE_MAX_RANK + 1], max[H5TIER_ARCHIVE_MAX_RANK + 1];
+    if (t < 0 || s < 0)
+        goto done;
+    if (H5Tequal(t, type) <= 0) {
+        h5tier__fail(H5TIER_ESCHEMA, "archive '%s': dataset '%s' exists with another element type", file, path);
+        goto done;
+    }
+    if (H5Sget_simple_extent_ndims(s) != rank + 1) {
+        h5tier__fail(H5TIER_ESCHEMA, "archive '%s': dataset '%s' has rank %d, the stream needs %d", file,
+                     path, H5Sget_simple_extent_ndims(s), rank + 1);
+        goto done;
+    }
+    H5Sget_simple_extent_dims(s, cur, max);
+    for (int i = 0; i < rank; i++)
+        if (cur[i + 1] != dims[i]) {
+            h5tier__fail(H5TIER_ESCHEMA, "archive '%s': dataset '%s' has another record shape (dim %d is %llu, "
+                         "the stream has %llu)", file, path, i + 1, (unsigned long long)cur[i + 1],
+                         (unsigned long long)dims[i]);
+            goto done;
+        }
+    if (max[0] != H5S_UNLIMITED) {
+        h5tier__fail(H5TIER_ESCHEMA, "archive '%s': dataset '%s' is not extendible (first dimension "
+                     "not unlimited)", file, path);
+        goto done;
+    }
+    ok = 1;
+done:
+    if (t >= 0)
+        H5Tclose(t);
+    if (s >= 0)
+        H5Sclose(s);
+    if (!ok && (t < 0 || s < 0))
+        return hfail(file, "cannot inspect", path);
+    return ok ? 0 : -H5TIER_ESCHEMA;
+}
+
+static char *cat(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *r = malloc(la + lb + 1);
+    if (r) {
+        memcpy(r, a, la);
+        memcpy(r + la, b, lb + 1);
+    }
+    return r;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t ls = strlen(s), lf = strlen(suf);
+    return ls >= lf && strcmp(s + ls - lf, suf) == 0;
+}
+
+/* Open or create the three datasets of one stream and reconcile lengths. */
+static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_stream_spec_t *sp)
+{
+    const char *file = a->path;
+    schema_t sc;
+    int rc = schema_from_spec(file, sp, &sc);
+    if (rc < 0)
+        return rc;
+    hid_t rec = H5I_INVALID_HID, seq = H5I_INVALID_HID, lt = H5I_INVALID_HID;
+    st->lost = H5I_INVALID_HID;
+    st->path = strdup(sp->path);
+    st->seq_path = cat(sp->path, H5TIER_ARCHIVE_SEQ_SUFFIX);
+    st->lost_path = cat(sp->path, H5TIER_ARCHIVE_LOST_SUFFIX);
+    if (!st->path || !st->seq_path || !st->lost_path) {
+        rc = h5tier__fail(ENOMEM, "archive '%s': stream '%s'", file, sp->path);
+        goto done;
+    }
+    lt = lost_type();
+    if (lt < 0) {
+        rc = hfail(file, "cannot build the lost-range type for", sp->path);
+        goto done;
+    }
+    H5E_BEGIN_TRY { rc = H5Lexists(a->file, sp->path, H5P_DEFAULT) > 0; } H5E_END_TRY;
+    if (!rc) {
+        size_t rsz = H5Tget_size(sc.type);
+        for (int i = 0; i < sc.rank; i++)
+            rsz *= sc.dims[i];
+        size_t cb = sp->chunk_bytes ? sp->chunk_bytes : DEFAULT_CHUNK_BYTES;
+        size_t cn = cb / rsz ? cb / rsz : 1;
+        if (cn > ((uint64_t)1 << 31) / (rsz < 8 ? 8 : rsz))
+            cn = (size_t)(((uint64_t)1 << 31) / (rsz < 8 ? 8 : rsz));
+        size_t sn = cn >= SEQ_MIN_CHUNK ? cn : cn * ((SEQ_MIN_CHUNK + cn - 1) / cn);
+        rec = create_dset(a->file, sp->path, sc.type, sc.rank, sc.dims, cn);
+        if (rec < 0) {
+            rc = hfail(file, "cannot create dataset", sp->path);
+            goto done;
+        }
+        if (sc.attrs_from >= 0) {
+            attr_copy_t ac = {rec, 0};
+            if (H5Aiterate2(sc.attrs_from, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, copy_attr, &ac) < 0 || ac.err) {
+                rc = hfail(file, "cannot copy the attributes of", sp->path);
+                goto done;
+            }
+        }
+        H5E_BEGIN_TRY {
+            if (H5Lexists(a->file, st->seq_path, H5P_DEFAULT) > 0 || H5Lexists(a->file, st->lost_path, H5P_DEFAULT) > 0)
+                rc = -1;
+        } H5E_END_TRY;
+        if (rc < 0) {
+            rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': '%s' or '%s' exists without '%s'", file,
+                              st->seq_path, st->lost_path, sp->path);
+            goto done;
+        }
+        seq = create_dset(a->file, st->seq_path, H5T_STD_U64LE, 0, NULL, sn);
+        st->lost = create_dset(a->file, st->lost_path, lt, 0, NULL, LOST_CHUNK);
+        if (seq < 0 || st->lost < 0 || set_string_attr(seq, RECORDS_ATTR, sp->path) < 0 ||
+            set_string_attr(st->lost, RECORDS_ATTR, sp->path) < 0) {
+            rc = hfail(file, "cannot create the seq/lost datasets of", sp->path);
+            goto done;
+        }
+    } else {
+        H5E_BEGIN_TRY {
+            rec = H5Dopen2(a->file, sp->path, H5P_DEFAULT);
+            seq = H5Dopen2(a->file, st->seq_path, H5P_DEFAULT);
+            st->lost = H5Dopen2(a->file, st->lost_path, H5P_DEFAULT);
+        } H5E_END_TRY;
+        if (rec < 0) {
+            rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': '%s' exists but is not a dataset", file, sp->path);
+            goto done;
+        }
+        rc = check_dset(file, sp->path, rec, sc.type, sc.rank, sc.dims);
+        if (rc < 0)
+            goto done;
+        if (seq < 0 || st->lost < 0) {
+            rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': dataset '%s' exists but '%s' or '%s' is missing "
+                              "(not an h5tier archive)", file, sp->path, st->seq_path, st->lost_path);
+            goto done;
+        }
+        if (check_dset(file, st->seq_path, seq, H5T_STD_U64LE, 0, NULL) < 0 ||
+            check_dset(file, st->lost_path, st->lost, lt, 0, NULL) < 0) {
+            rc = -H5TIER_ESCHEMA;
+            goto done;
+        }
+        if (sc.attrs_from >= 0) {
+            attr_check_t ac = {rec, ""};
+            if (H5Aiterate2(sc.attrs_from, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, check_attr, &ac) != 0) {
+                rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': dataset '%s' lacks attribute '%s' of the "
+                                  "same type as the stream's", file, sp->path, ac.bad);
+                goto done;
+            }
+        }
+    }
+    /* Reconcile: the seq dataset is written after the records. */
+    uint64_t nrec = dset_rows(rec), nseq = dset_rows(seq), n = nrec < nseq ? nrec : nseq;
+    rc = ap_init(&st->rec, rec, sc.type, n, file, sp->path);
+    rec = H5I_INVALID_HID;
+    sc.type = H5I_INVALID_HID;
+    if (rc < 0)
+        goto done;
+    rc = ap_init(&st->seq, seq, H5Tcopy(H5T_STD_U64LE), n, file, st->seq_path);
+    seq = H5I_INVALID_HID;
+    if (rc < 0)
+        goto done;
+    if (n > 0) {
+        uint64_t *seqs = (uint64_t *)st->seq.buf;
+        if (st->seq.buf_n > 0) {
+            st->last_seq = seqs[st->seq.buf_n - 1];
+        } else {
+            hsize_t start = n - 1, one = 1;
+            hid_t fs = H5Dget_space(st->seq.dset), ms = H5Screate_simple(1, &one, NULL);
+            herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &one, NULL);
+            if (e >= 0)
+                e = H5Dread(st->seq.dset, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, &st->last_seq);
+            if (fs >= 0)
+                H5Sclose(fs);
+            if (ms >= 0)
+                H5Sclose(ms);
+            if (e < 0) {
+                rc = hfail(file, "cannot read the last sequence number of", sp->path);
+                goto done;
+            }
+            st->seq.prev_last = st->last_seq;
+        }
+        hsize_t zero = 0, one = 1;
+        hid_t fs = H5Dget_space(st->seq.dset), ms = H5Screate_simple(1, &one, NULL);
+        herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &zero, NULL, &one, NULL);
+        if (e >= 0)
+            e = H5Dread(st->seq.dset, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, &st->first_seq);
+        if (fs >= 0)
+            H5Sclose(fs);
+        if (ms >= 0)
+            H5Sclose(ms);
+        if (e < 0) {
+            rc = hfail(file, "cannot read the first sequence number of", sp->path);
+            goto done;
+        }
+    }
+    st->nlost = dset_rows(st->lost);
+    if (st->nlost > 0) {
+        uint64_t *all = malloc(st->nlost * 16);
+        if (!all) {
+            rc = h5tier__fail(ENOMEM, "archive '%s': lost ranges of '%s'", file, sp->path);
+            goto done;
+        }
+        if (H5Dread(st->lost, lt, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) < 0) {
+            free(all);
+            rc = hfail(file, "cannot read", st->lost_path);
+            goto done;
+        }
+        for (uint64_t i = 0; i < st->nlost; i++)
+            st->lost_records += all[2 * i + 1] - all[2 * i] + 1;
+        st->have_lost = 1;
+        st->last_lost = all[2 * st->nlost - 1];
+        free(all);
+    }
+    st->flushed_rows = n;
+    st->flushed_next = n > 0 ? st->last_seq + 1 : 0;
+    if (st->have_lost && st->last_lost + 1 > st->flushed_next)
+        st->flushed_next = st->last_lost + 1;
+    rc = 0;
+done:
+    if (sc.type >= 0)
+        H5Tclose(sc.type);
+    if (rec >= 0)
+        H5Dclose(rec);
+    if (seq >= 0)
+        H5Dclose(seq);
+    if (lt >= 0)
+        H5Tclose(lt);
+    return rc;
+}
+
+static void stream_free(stream_t *st)
+{
+    ap_free(&st->rec);
+    ap_free(&st->seq);
+    if (st->lost > 0)
+        H5Dclose(st->lost);
+    free(st->path);
+    free(st->seq_path);
+    free(st->lost_path);
+}
+
+/* ---- ownership ------------------------------------------------------------ */
+
+static int read_owner(hid_t file, uint64_t owner[2])
+{
+    int rc = -1;
+    H5E_BEGIN_TRY {
+        hid_t at = H5Aopen(file, OWNER_ATTR, H5P_DEFAULT);
+        if (at >= 0) {
+            if (H5Aread(at, H5T_NATIVE_UINT64, owner) >= 0)
+                rc = 0;
+            H5Aclose(at);
+        }
+    } H5E_END_TRY;
+    return rc;
+}
+
+static int write_owner(hid_t file)
+{
+    uint64_t owner[2] = {(uint64_t)getpid(), h5tier__proc_start_time(getpid())};
+    hsize_t two = 2;
+    int rc = -1;
+    hid_t at = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    H5E_BEGIN_TRY { at = H5Aopen(file, OWNER_ATTR, H5P_DEFAULT); } H5E_END_TRY;
+    if (at < 0) {
+        sp = H5Screate_simple(1, &two, NULL);
+        if (sp >= 0)
+            at = H5Acreate2(file, OWNER_ATTR, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    }
+    if (at >= 0 && H5Awrite(at, H5T_NATIVE_UINT64, owner) >= 0)
+        rc = 0;
+    if (at >= 0)
+        H5Aclose(at);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+static hid_t make_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return fapl;
+    if (H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0) {
+        H5Pclose(fapl);
+        return H5I_INVALID_HID;
+    }
+    return fapl;
+}
+
+/* The file exists; we hold the directory lock.  Decide whether its status flags say
+ * a live writer has it (-EBUSY) or a dead archiver left it (repair). */
+static int check_and_repair(const char *path, int fd, hid_t fapl)
+{
+    h5tier_sb_state_t sb;
+    int rc = h5tier__sb_read(fd, path, &sb);
+    if (rc < 0)
+        return rc;
+    if (sb.version < 2 || sb.flags == 0)
+        return 0;
+    uint64_t owner[2] = {0, 0};
+    int have_owner = -1;
+    if (sb.flags & H5TIER_SB_SWMR_WRITE) {
+        hid_t f;
+        H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl); } H5E_END_TRY;
+        if (f >= 0) {
+            have_owner = read_owner(f, owner);
+            H5Fclose(f);
+        }
+        if (have_owner < 0)
+            return h5tier__fail(EBUSY, "archive '%s': open for SWMR write by a process that is not an "
+                                "h5tier archiver (if none runs: h5clear -s '%s')", path, path);
+        if ((pid_t)owner[0] != getpid() && h5tier__pid_alive((pid_t)owner[0], owner[1]))
+            return h5tier__fail(EBUSY, "archive '%s': archiver pid %llu is writing it", path,
+                                (unsigned long long)owner[0]);
+    }
+    /* We hold the lock and the recorded writer is gone: a killed archiver
+     * (or a non-SWMR writer that crashed). */
+    return h5tier__sb_repair(fd, path);
+}
+
+/* Lock the directory holding path (flock on the directory, not the file:
+ * HDF5 flocks the file itself).  This serialises the check-repair-open
+ * sequence of archivers; it is held only during h5tier_archive_open.
+ * Returns the locked fd or -errno (-EBUSY after 10 s). */
+static int lock_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = h5tier_sys.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return h5tier__fail(errno, "archive '%s': open directory '%s'", path, dir);
+    for (int i = 0;; i++) {
+        if (h5tier_sys.flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return fd;
+        int e = errno;
+        if ((e != EWOULDBLOCK && e != EINTR) || i >= 1000) {
+            h5tier_sys.close(fd);
+            return h5tier__fail(e == EWOULDBLOCK ? EBUSY : e, "archive '%s': lock on directory '%s'", path, dir);
+        }
+        usleep(10000);
+    }
+}
+
+/* ---- public ------------------------------------------------------------------ */
+
+int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *specs, size_t nspecs,
+                        unsigned flags, h5tier_archive_t **out)
+{
+    if (out)
+        *out = NULL;
+    if (!path || !*path || !specs || !out || nspecs == 0 || nspecs > MAX_STREAMS)
+        return h5tier__fail(EINVAL, "archive: need a path, 1..%d stream specs and an out pointer", MAX_STREAMS);
+    for (size_t i = 0; i < nspecs; i++) {
+        const char *p = specs[i].path;
+        if (!p || !*p || ends_with(p, H5TIER_ARCHIVE_SEQ_SUFFIX) || ends_with(p, H5TIER_ARCHIVE_LOST_SUFFIX) ||
+            p[strlen(p) - 1] == '/')
+            return h5tier__fail(EINVAL, "archive '%s': bad stream path '%s' (empty, ends with '/', '%s' or '%s')",
+                                path, p ? p : "(null)", H5TIER_ARCHIVE_SEQ_SUFFIX, H5TIER_ARCHIVE_LOST_SUFFIX);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(specs[j].path, p) == 0)
+                return h5tier__fail(EINVAL, "archive '%s': stream '%s' given twice", path, p);
+    }
+    int rc = 0, fd = -1, dfd = -1;
+    char *tmp = NULL;
+    hid_t fapl = make_fapl();
+    h5tier_archive_t *a = calloc(1, sizeof *a + nspecs * sizeof(stream_t));
+    if (!a || fapl < 0 || !(a->path = strdup(path))) {
+        rc = a && fapl >= 0 ? h5tier__fail(ENOMEM, "archive '%s'", path) : hfail(path, "cannot set up", "fapl");
+        goto fail;
+    }
+    a->file = H5I_INVALID_HID;
+    a->flags = flags;
+    a->n = nspecs;
+    dfd = lock_dir(path);
+    if (dfd < 0) {
+        rc = dfd;
+        goto fail;
+    }
+    fd = h5tier_sys.open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0 && errno == ENOENT) {
+        if (!(flags & H5TIER_ARCHIVE_CREATE)) {
+            rc = h5tier__fail(ENOENT, "archive '%s' does not exist", path);
+            goto fail;
+        }
+        /* build it under a temporary name and rename it once it is complete
+           and in SWMR mode: a kill during creation leaves no half file */
+        tmp = malloc(strlen(path) + 32);
+        if (!tmp) {
+            rc = h5tier__fail(ENOMEM, "archive '%s'", path);
+            goto fail;
+        }
+        sprintf(tmp, "%s.tmp-%d", path, (int)getpid());
+        h5tier_sys.unlink(tmp); /* a leftover of a killed process with our pid */
+        H5E_BEGIN_TRY { a->file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl); } H5E_END_TRY;
+        if (a->file < 0) {
+            rc = h5tier__fail(EACCES, "archive '%s': cannot create '%s' (is the directory writable?)", path, tmp);
+            goto fail;
+        }
+    } else if (fd < 0) {
+        rc = h5tier__fail(errno, "archive '%s': open", path);
+        goto fail;
+    } else {
+        if (flags & H5TIER_ARCHIVE_EXCL) {
+            rc = h5tier__fail(EEXIST, "archive '%s' exists", path);
+            goto fail;
+        }
+        rc = check_and_repair(path, fd, fapl);
+        if (rc < 0)
+            goto fail;
+        h5tier_sys.close(fd);
+        fd = -1;
+        H5E_BEGIN_TRY { a->file = H5Fopen(path, H5F_ACC_RDWR, fapl); } H5E_END_TRY;
+        if (a->file < 0) {
+            rc = h5tier__fail(EBUSY, "archive '%s': HDF5 cannot open it for writing (another process "
+                              "has it open?)", path);
+            goto fail;
+        }
+    }
+    if (write_owner(a->file) < 0) {
+        rc = hfail(path, "cannot record the archiver in", "/");
+        goto fail;
+    }
+    for (size_t i = 0; i < nspecs; i++) {
+        rc = stream_setup(a, &a->s[i], &specs[i]);
+        if (rc < 0)
+            goto fail;
+    }
+    if (H5Fstart_swmr_write(a->file) < 0) {
+        rc = hfail(path, "cannot start SWMR writing on", path);
+        goto fail;
+    }
+    if (tmp) {
+        if (h5tier_sys.rename(tmp, path) < 0) {
+            rc = h5tier__fail(errno, "archive '%s': rename from '%s'", path, tmp);
+            goto fail;
+        }
+        free(tmp);
+        tmp = NULL;
+        h5tier__fsync_dir(path);
+    }
+    if (fd >= 0)
+        h5tier_sys.close(fd);
+    h5tier_sys.close(dfd); /* unlock */
+    H5Pclose(fapl);
+    *out = a;
+    return 0;
+fail:
+    if (a) {
+        for (size_t i = 0; i < a->n; i++)
+            stream_free(&a->s[i]);
+        if (a->file >= 0)
+            H5Fclose(a->file);
+        free(a->path);
+        free(a);
+    }
+    if (tmp) {
+        h5tier_sys.unlink(tmp);
+        free(tmp);
+    }
+    if (fd >= 0)
+        h5tier_sys.close(fd);
+    if (dfd >= 0)
+        h5tier_sys.close(dfd);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}
+
+static int bad_stream(h5tier_archive_t *a, size_t stream)
+{
+    if (!a)
+        return h5tier__fail(EINVAL, "archive: NULL handle");
+    if (stream >= a->n)
+        return h5tier__fail(EINVAL, "archive '%s': no stream %zu (it has %zu)", a->path, stream, a->n);
+    return 0;
+}
+
+static uint64_t stream_rows(const stream_t *st) { return st->rec.buf_start + st->rec.buf_n; }
+
+/* The seq of row `row` right after the seq tail was written: it is in the
+ * seq buffer, or it is the last row of the previous seq chunk (the seq
+ * buffer starts at or before the record dataset's written end). */
+static uint64_t seq_of_row(const stream_t *st, uint64_t row)
+{
+    if (row >= st->seq.buf_start && row < st->seq.buf_start + st->seq.buf_n)
+        return ((const uint64_t *)st->seq.buf)[row - st->seq.buf_start];
+    return st->seq.prev_last;
+}
+
+/* Write the seq entries of every record written so far, then flush both. */
+static int stream_commit(h5tier_archive_t *a, stream_t *st, int tail)
+{
+    int rc = 0;
+    if (tail)
+        rc = ap_write_tail(&st->rec);
+    if (rc == 0)
+        rc = ap_write_tail(&st->seq);
+    if (rc == 0 && (H5Dflush(st->rec.dset) < 0 || H5Dflush(st->seq.dset) < 0))
+        rc = -H5TIER_EHDF5;
+    if (rc < 0)
+        return hfail(a->path, "cannot write", st->path);
+    st->pending_chunks = 0;
+    uint64_t rows = st->rec.written < st->seq.written ? st->rec.written : st->seq.written;
+    if (rows > st->flushed_rows) {
+        st->flushed_rows = rows;
+        uint64_t next = seq_of_row(st, rows - 1) + 1;
+        if (next > st->flushed_next)
+            st->flushed_next = next;
+    }
+    return 0;
+}
+
+static int check_next(h5tier_archive_t *a, stream_t *st, uint64_t seq)
+{
+    if ((stream_rows(st) > 0 && seq <= st->last_seq) || (st->have_lost && seq <= st->last_lost))
+        return h5tier__fail(EINVAL, "archive '%s': stream '%s': seq %llu is not above what is archived "
+                            "(last record %llu%s)", a->path, st->path, (unsigned long long)seq,
+                            (unsigned long long)st->last_seq, st->have_lost ? " or a lost range" : "");
+    return 0;
+}
+
+static int append_common(h5tier_archive_t *a, size_t stream, uint64_t first_seq, const uint64_t *seqs,
+                         const void *records, size_t n)
+{
+    int rc = bad_stream(a, stream);
+    if (rc < 0)
+        return rc;
+    stream_t *st = &a->s[stream];
+    if (n == 0)
+        return 0;
+    if (!records)
+        return h5tier__fail(EINVAL, "archive '%s': NULL records", a->path);
+    rc = check_next(a, st, seqs ? seqs[0] : first_seq);
+    if (rc < 0)
+        return rc;
+    if (seqs) {
+        for (size_t i = 1; i < n; i++)
+            if (seqs[i] <= seqs[i - 1])
+                return h5tier__fail(EINVAL, "archive '%s': sequence numbers not increasing at %zu", a->path, i);
+    } else if (first_seq + n - 1 < first_seq) {
+        return h5tier__fail(EINVAL, "archive '%s': sequence numbers overflow", a->path);
+    }
+    int plain = (a->flags & H5TIER_ARCHIVE_PLAIN_WRITE) != 0;
+    const unsigned char *p = records;
+    uint64_t tmp[512];
+    size_t done = 0;
+    if (stream_rows(st) == 0)
+        st->first_seq = seqs ? seqs[0] : first_seq;
+    while (done < n) {
+        /* the records of one chunk at most, so seq entries follow each chunk closely */
+        size_t room = st->rec.chunk_n - st->rec.buf_n, take = n - done;
+        if (take > room)
+            take = room;
+        int full = 0;
+        rc = ap_push(&st->rec, p + done * st->rec.row_bytes, take, plain, &full);
+        if (rc < 0)
+            return hfail(a->path, "cannot write", st->path);
+        for (size_t i = 0; i < take;) {
+            size_t k = take - i < 512 ? take - i : 512;
+            const uint64_t *src = seqs ? seqs + done + i : tmp;
+            if (!seqs)
+                for (size_t j = 0; j < k; j++)
+                    tmp[j] = first_seq + done + i + j;
+            int sfull = 0;
+            rc = ap_push(&st->seq, src, k, plain, &sfull);
+            if (rc < 0)
+                return hfail(a->path, "cannot write", st->seq_path);
+            i += k;
+        }
+        done += take;
+        st->last_seq = seqs ? seqs[done - 1] : first_seq + done - 1;
+        st->pending_chunks += (size_t)full;
+        if (full && st->pending_chunks * st->rec.chunk_n * st->rec.row_bytes >= COMMIT_BYTES) {
+            rc = stream_commit(a, st, 0);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int h5tier_archive_append(h5tier_archive_t *a, size_t stream, uint64_t first_seq, const void *records, size_t n)
+{
+    return append_common(a, stream, first_seq, NULL, records, n);
+}
+
+int h5tier_archive_append_seqs(h5tier_archive_t *a, size_t stream, const uint64_t *seqs, const void *records,
+                               size_t n)
+{
+    if (n > 0 && !seqs)
+        return h5tier__fail(EINVAL, "archive: NULL seqs");
+    return append_common(a, stream, 0, seqs, records, n);
+}
+
+int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint64_t last)
+{
+    int rc = bad_stream(a, stream);
+    if (rc < 0)
+        return rc;
+    stream_t *st = &a->s[stream];
+    if (first > last)
+        return h5tier__fail(EINVAL, "archive '%s': lost range [%llu, %llu] is empty", a->path,
+                            (unsigned long long)first, (unsigned long long)last);
+    rc = check_next(a, st, first);
+    if (rc < 0)
+        return rc;
+    rc = stream_commit(a, st, 1);
+    if (rc < 0)
+        return rc;
+    hsize_t n = st->nlost + 1, start = st->nlost, one = 1;
+    uint64_t range[2] = {first, last};
+    hid_t lt = lost_type(), fs = -1, ms = -1;
+    rc = -H5TIER_EHDF5;
+    if (lt >= 0 && H5Dset_extent(st->lost, &n) >= 0 && (fs = H5Dget_space(st->lost)) >= 0 &&
+        (ms = H5Screate_simple(1, &one, NULL)) >= 0 &&
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &one, NULL) >= 0 &&
+        H5Dwrite(st->lost, lt, ms, fs, H5P_DEFAULT, range) >= 0 && H5Dflush(st->lost) >= 0)
+        rc = 0;
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (lt >= 0)
+        H5Tclose(lt);
+    if (rc < 0)
+        return hfail(a->path, "cannot record a lost range in", st->lost_path);
+    st->nlost++;
+    st->lost_records += last - first + 1;
+    st->have_lost = 1;
+    st->last_lost = last;
+    if (last + 1 > st->flushed_next)
+        st->flushed_next = last + 1;
+    return 0;
+}
+
+int h5tier_archive_flush(h5tier_archive_t *a, int durable)
+{
+    if (!a)
+        return h5tier__fail(EINVAL, "archive: NULL handle");
+    for (size_t i = 0; i < a->n; i++) {
+        int rc = stream_commit(a, &a->s[i], 1);
+        if (rc < 0)
+            return rc;
+    }
+    if (durable) {
+        if (H5Fflush(a->file, H5F_SCOPE_LOCAL) < 0)
+            return hfail(a->path, "cannot flush", a->path);
+        int fd = h5tier_sys.open(a->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+        if (fd < 0)
+            return h5tier__fail(errno, "archive '%s': open for fsync", a->path);
+        int rc = h5tier__fsync(fd);
+        h5tier_sys.close(fd);
+        if (rc < 0)
+            return h5tier__fail(-rc, "archive '%s': fsync", a->path);
+    }
+    return 0;
+}
+
+int h5tier_archive_stream_info(h5tier_archive_t *a, size_t stream, h5tier_archive_stream_info_t *info)
+{
+    int rc = bad_stream(a, stream);
+    if (rc < 0)
+        return rc;
+    if (!info)
+        return h5tier__fail(EINVAL, "archive: NULL info");
+    stream_t *st = &a->s[stream];
+    memset(info, 0, sizeof *info);
+    info->records = stream_rows(st);
+    info->written = st->flushed_rows;
+    info->empty = info->records == 0 && !st->have_lost;
+    info->first_seq = st->first_seq;
+    info->last_seq = st->last_seq;
+    uint64_t next = 0;
+    if (info->records > 0)
+        next = st->last_seq + 1;
+    if (st->have_lost && st->last_lost + 1 > next)
+        next = st->last_lost + 1;
+    info->next_seq = next;
+    info->written_next = st->flushed_next;
+    info->lost_ranges = st->nlost;
+    info->lost_records = st->lost_records;
+    info->record_size = st->rec.row_bytes;
+    info->chunk_records = st->rec.chunk_n;
+    info->chunks_direct = st->rec.chunks_direct;
+    info->chunks_plain = st->rec.chunks_plain;
+    return 0;
+}
+
+hid_t h5tier_archive_file(h5tier_archive_t *a) { return a ? a->file : H5I_INVALID_HID; }
+
+int h5tier_archive_close(h5tier_archive_t *a)
+{
+    if (!a)
+        return 0;
+    int rc = h5tier_archive_flush(a, 0);
+    for (size_t i = 0; i < a->n; i++)
+        stream_free(&a->s[i]);
+    if (a->file >= 0 && H5Fclose(a->file) < 0 && rc == 0)
+        rc = hfail(a->path, "cannot close", a->path);
+    free(a->path);
+    free(a);
+    return rc;
+}
