@@ -41,10 +41,14 @@
  * object references whose target is not persisted, user-defined links.
  *
  * Durability: h5tier_persist() writes a temporary file ".NAME.h5tier-tmp-PID"
- * in the destination's directory (created O_EXCL, mode 0600), fsyncs it,
- * renames it over the final name and fsyncs the directory.  A failure
- * removes the temporary file; a kill leaves at most the temporary file,
- * never a partial file under the final name.
+ * in the destination's directory (created O_EXCL, mode 0600, which the
+ * final file keeps), fsyncs it, renames it over the final name and fsyncs
+ * the directory.  A failure removes the temporary file; a kill leaves at
+ * most the temporary file, never a partial file under the final name.  The
+ * temporary file is written through a small driver of h5tier's own whose
+ * I/O goes through h5tier_sys (fault injection reaches it) and which turns a
+ * failed write (disk full, EFBIG, EIO) into a clean error instead of
+ * HDF5 1.10's crash after a failed H5Fclose.
  */
 #ifndef H5TIER_PERSIST_H
 #define H5TIER_PERSIST_H
@@ -82,8 +86,9 @@ typedef enum h5tier_persist_layout {
     H5TIER_LAYOUT_CHUNKED
 } h5tier_persist_layout_t;
 
-/* One decision, passed to plan_cb before the object is written (and in a
- * dry run instead of writing).  All pointers are valid only during the call. */
+/* One decision, passed to plan_cb right after the object is created (in a
+ * dry run instead of creating it; a compact dataset that HDF5 refused shows
+ * its contiguous fallback).  All pointers are valid only during the call. */
 typedef struct h5tier_persist_plan {
     const char *path;               /* destination path, e.g. "/results/2x3" */
     h5tier_persist_kind_t kind;
@@ -114,10 +119,14 @@ typedef struct h5tier_persist_opts {
     int keep_growable;          /* keep unlimited/larger maxdims (CHUNKED); default 0 */
     uint64_t memory;            /* slab buffer budget in bytes; default 64 MiB, minimum 4 KiB */
     int force;                  /* replace an existing destination file */
+    int earliest_format;        /* h5tier_persist only: 1 = the oldest HDF5 file format (readable
+                                   by HDF5 1.6); 0 (default) = the 1.8 format: smaller object
+                                   headers and compact groups, readable by HDF5 1.8 and later */
     int dry_run;                /* only decide and call plan_cb; write nothing */
-    /* Called once per object, in creation order, with the decision.  A
-     * non-zero return stops the run; h5tier_persist returns that value
-     * negated if it is positive, as is if negative. */
+    /* Called once per object and link, in creation order (groups and named
+     * types, then datasets, then links), with the decision.  A non-zero
+     * return stops the run; h5tier_persist returns that value negated if it
+     * is positive, as is if negative. */
     int (*plan_cb)(const h5tier_persist_plan_t *plan, void *arg);
     /* Called after every slab with the data bytes done and the total. */
     void (*progress)(uint64_t done, uint64_t total, void *arg);
@@ -148,16 +157,23 @@ H5TIER_API void h5tier_persist_opts_init(h5tier_persist_opts_t *opts);
  *                      user-defined links
  *   -H5TIER_ESCHEMA    an object reference points at an object that is not
  *                      persisted (the message names the dataset and target)
- *   -H5TIER_EHDF5      an HDF5 call failed (read, create, write: see the HDF5
- *                      error stack; writes failing for lack of space end here)
- *   -ENOSPC, -EIO, ... from creating, syncing or renaming the files
+ *   -H5TIER_EHDF5      an HDF5 call failed (reading the source, creating an
+ *                      object; see the HDF5 error stack)
+ *   -ENOSPC, -EFBIG, -EIO, ...  writing, syncing or renaming the destination
+ *                      failed (the message names the file and offset)
  *   -ENOMEM            the slab buffer could not be allocated
  *   the plan_cb's value, when it stops the run
  * On any failure no file exists under dst_path (a previous file is kept when
- * force was given) and the temporary file is removed.
+ * force was given) and the temporary file is removed -- with one exception:
+ * if only the directory fsync after the rename fails, the complete new file
+ * is in place and the error says so.  An existing destination is checked
+ * at the start and again just before the rename (a file appearing in
+ * between is not replaced without force; the window between that check
+ * and rename(2) remains).
  *
  * Caveats: the source is read, never modified, but it must not be written
- * concurrently.  Soft link values are copied verbatim (an absolute value
+ * concurrently.  A dry run reads no data, so it cannot see an object
+ * reference whose target is left out (the real run refuses it).  Soft link values are copied verbatim (an absolute value
  * keeps pointing at the same path in the new file).  Virtual and external
  * raw-data datasets are materialised as ordinary datasets.  Link and
  * attribute creation order tracking are not preserved (names are copied in

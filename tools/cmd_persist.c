@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "h5tier.h"
 #include "h5tier_persist.h"
+#include "h5tier_shm.h"
 
 #define CMD "persist"
 
@@ -113,10 +114,28 @@ static hid_t open_source(const char *src, int *err)
     }
     const char *path = src;
     if (!strncmp(src, "shm:", 4)) {
-        /* the shm driver is not part of this build yet */
-        *err = -ENOTSUP;
-        H5Pclose(fapl);
-        return H5I_INVALID_HID;
+        /* a reader of the shm object: H5F_ACC_RDONLY maps it read-only */
+        h5tier_shm_info_t info;
+        int r = h5tier_shm_info(src + 4, &info);
+        if (r < 0) {
+            *err = r;
+            H5Pclose(fapl);
+            return H5I_INVALID_HID;
+        }
+        if (!info.is_hdf5) {
+            *err = -H5TIER_ENOTHDF5;
+            H5Pclose(fapl);
+            return H5I_INVALID_HID;
+        }
+        h5tier_shm_config_t cfg;
+        h5tier_shm_config_init(&cfg);
+        snprintf(cfg.name, sizeof cfg.name, "%s", src + 4);
+        if (H5Pset_fapl_shm(fapl, &cfg) < 0) {
+            *err = -EINVAL;
+            H5Pclose(fapl);
+            return H5I_INVALID_HID;
+        }
+        path = src + 4;
     } else {
         struct stat st;
         if (stat(src, &st) < 0) {
@@ -205,8 +224,7 @@ int h5tier_cmd_persist(int argc, char **argv)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     int err;
     if ((f = open_source(src, &err)) < 0) {
-        const char *hint = err == -ENOTSUP ? "this h5tier is built without the shm driver; save the shm file first"
-                           : err == -ENOENT            ? "check the path; for shared memory use shm:NAME (see 'h5tier shm ls')"
+        const char *hint = err == -ENOENT            ? "check the path; for shared memory use shm:NAME (see 'h5tier shm ls')"
                            : err == -H5TIER_ENOTHDF5 ? "SRC must be an HDF5 file"
                                                      : "is SRC a readable HDF5 file?";
         ret = cli_fail(CMD, err, hint, "cannot open source '%s'", src);

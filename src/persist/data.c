@@ -170,6 +170,7 @@ typedef struct xfer {
     size_t tsize;
     int refs;        /* object references: remap */
     int vlen;        /* reclaim after each slab */
+    hsize_t align[H5S_MAX_RANK]; /* source chunk shape to align slabs to (0 = none) */
     void *fill;      /* skip slabs equal to this element everywhere (NULL = never skip) */
 } xfer_t;
 
@@ -191,6 +192,11 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
         if (count[i] == 0)
             return 0;
     h5tier_persist_chunk_shape(rank, count, x->tsize, ctx->buflen, blk);
+    /* slabs that cut source chunks make HDF5 read (and decompress) those
+     * chunks again for every slab: align to whole chunks where they fit */
+    for (int i = 0; i < rank; i++)
+        if (x->align[i] && blk[i] < count[i] && blk[i] >= x->align[i])
+            blk[i] -= blk[i] % x->align[i];
     memset(off, 0, sizeof off);
     hid_t ms = H5I_INVALID_HID;
     for (;;) {
@@ -256,7 +262,8 @@ static int copy_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
     int rc = 0;
     char what[1200];
     snprintf(what, sizeof what, "dataset '%s'", ob->src);
-    xfer_t x = {ctx, what, sdset, ddset, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, plan->rank, 0, 0, 0, NULL};
+    xfer_t x = {.ctx = ctx, .what = what, .sdset = sdset, .ddset = ddset, .mtype = H5I_INVALID_HID,
+                .sfs = H5I_INVALID_HID, .dfs = H5I_INVALID_HID, .rank = plan->rank};
     hid_t stype = H5I_INVALID_HID, sdcpl = H5I_INVALID_HID, ddcpl = H5I_INVALID_HID, ms = H5I_INVALID_HID;
     void *one = NULL;
     if (plan->rank < 0 || plan->bytes == 0)
@@ -317,6 +324,8 @@ static int copy_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
         sparse = (double)nch * per < 0.5 * (double)plan->bytes;
     }
     if (!sparse) {
+        if (H5Pget_layout(sdcpl) == H5D_CHUNKED)
+            memcpy(x.align, chunk, (size_t)plan->rank * sizeof *chunk);
         rc = copy_region(&x, start, plan->dims);
         goto done;
     }

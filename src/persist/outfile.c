@@ -227,7 +227,7 @@ static const H5FD_class_t out_class = {
     H5FD_FLMAP_DICHOTOMY    /* fl_map */
 };
 
-hid_t h5tier__persist_out_fapl(void)
+hid_t h5tier__persist_out_fapl(int earliest)
 {
     if (out_driver < 0 || H5Iis_valid(out_driver) <= 0) {
         out_driver = H5FDregister(&out_class);
@@ -237,7 +237,8 @@ hid_t h5tier__persist_out_fapl(void)
         }
     }
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0 || H5Pset_driver(fapl, out_driver, NULL) < 0) {
+    if (fapl < 0 || H5Pset_driver(fapl, out_driver, NULL) < 0 ||
+        (!earliest && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0)) {
         if (fapl >= 0)
             H5Pclose(fapl);
         h5tier__fail(H5TIER_EHDF5, "persist: cannot select the output file driver");

@@ -432,7 +432,7 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
     made_tmp = 1;
     h5tier_sys.close(fd);
     fd = -1;
-    if ((fapl = h5tier__persist_out_fapl()) < 0) {
+    if ((fapl = h5tier__persist_out_fapl(o.earliest_format)) < 0) {
         rc = (int)fapl;
         goto done;
     }

@@ -547,8 +547,10 @@ int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *o
     uint64_t my_start = h5tier__proc_start_time(me);
     for (;;) {
         int32_t cur = atomic_load(&h->writer_pid);
-        if (cur == me)
-            break;
+        if (cur == me) {
+            h5tier__ring_unmap(&m);
+            return h5tier__fail(EBUSY, "ring '%s': this process (pid %d) already has a writer handle", name, (int)me);
+        }
         if (cur != 0 && h5tier__ring_writer_state(h, 0) > 0) {
             h5tier__ring_unmap(&m);
             return h5tier__fail(EBUSY, "ring '%s': writer pid %d is attached and alive", name, (int)cur);

@@ -10,7 +10,8 @@
  * with deflate; h5tier_persist_to writes into an open group of an existing
  * file, merges overlapping --object paths, and refuses to overwrite an
  * existing dataset (-EEXIST naming it); h5tier_persist_chunk_shape fills
- * the fastest-varying dimensions first and clips to the extent.
+ * the fastest-varying dimensions first and clips to the extent; the output
+ * is in the 1.8 format (superblock 2) unless earliest_format asks for 0.
  */
 #include <errno.h>
 #include <string.h>
@@ -125,6 +126,17 @@ int main(void)
     memset(wide, 7, sizeof wide);
     dset(f, "wide_type", wt, wt, 1, (hsize_t[]){75}, wide); /* 60000 B */
 
+    /* a chunked, compressed source (8x5 chunks): 4 KiB slabs are cut to whole chunks (200 rows) */
+    hid_t cdcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(cdcpl, 2, (hsize_t[]){8, 5});
+    H5Pset_deflate(cdcpl, 1);
+    hid_t csp = H5Screate_simple(2, (hsize_t[]){2000, 5}, NULL);
+    d = H5Dcreate2(f, "chunky", H5T_STD_I32LE, csp, H5P_DEFAULT, cdcpl, H5P_DEFAULT);
+    CHECK(d >= 0 && H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, d2) >= 0);
+    H5Dclose(d);
+    H5Sclose(csp);
+    H5Pclose(cdcpl);
+
     hid_t g = H5Gcreate2(f, "a", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hid_t g2 = H5Gcreate2(g, "b", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     dset(g2, "x", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, (hsize_t[]){3000}, d2);
@@ -140,18 +152,24 @@ int main(void)
     o.progress = progress;
     o.plan_cb = plan_cb;
     int n = h5tier_persist(f, out, &o);
-    CHECKF(n == 12, "persisted %d objects: %s", n, h5tier_errmsg());
+    CHECKF(n == 13, "persisted %d objects: %s", n, h5tier_errmsg());
     tu_log("progress: %llu calls, %llu / %llu; wide_type: %s", (unsigned long long)ncalls,
            (unsigned long long)last_done, (unsigned long long)last_total, fallback_reason);
     CHECK(monotone && last_done == last_total && ncalls > 100);
     CHECKF(strstr(fallback_reason, "compact below 65000 B"), "%s", fallback_reason);
+
+    /* the oldest file format on request: same content */
+    const char *old16 = tu_path("old16.h5");
+    h5tier_persist_opts_init(&o);
+    o.earliest_format = 1;
+    CHECK(h5tier_persist(f, old16, &o) == 13);
 
     /* compression */
     const char *gz = tu_path("gz.h5");
     h5tier_persist_opts_init(&o);
     o.compress_level = 4;
     o.compact_below = 0;
-    CHECK(h5tier_persist(f, gz, &o) == 12);
+    CHECK(h5tier_persist(f, gz, &o) == 13);
 
     /* into an open group of another file, overlapping paths merged */
     const char *into = tu_path("into.h5");
@@ -187,6 +205,9 @@ int main(void)
     int r = tu_sh(buf, sizeof buf, "h5diff -r '%s' '%s'", srcpath, out);
     CHECKF(r == 0, "h5diff: %s", buf);
     CHECK(tu_sh(NULL, 0, "h5diff -r '%s' '%s'", srcpath, gz) == 0);
+    CHECK(tu_sh(NULL, 0, "h5diff -r '%s' '%s'", srcpath, old16) == 0);
+    CHECK(tu_sh(buf, sizeof buf, "h5dump -B -H '%s'", old16) == 0 && strstr(buf, "SUPERBLOCK_VERSION 0"));
+    CHECK(tu_sh(buf, sizeof buf, "h5dump -B -H '%s'", out) == 0 && strstr(buf, "SUPERBLOCK_VERSION 2"));
     CHECK(tu_sh(NULL, 0, "h5diff '%s' '%s' /a/b/x /into/here/a/b/x", srcpath, into) == 0);
     CHECK(tu_sh(NULL, 0, "h5dump -p -H -d /wide_type '%s' | grep -q COMPACT", out) == 0);
     CHECK(tu_sh(buf, sizeof buf, "h5dump -p -H -d /d1 '%s'", out) == 0 && strstr(buf, "H5T_IEEE_F64BE") &&
