@@ -549,8 +549,17 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
         rc = hfail(file, "cannot build the lost-range type for", sp->path);
         goto done;
     }
-    H5E_BEGIN_TRY { rc = H5Lexists(a->file, sp->path, H5P_DEFAULT) > 0; } H5E_END_TRY;
-    if (!rc) {
+    int exists = 0, stray = 0;
+    H5E_BEGIN_TRY {
+        exists = H5Lexists(a->file, sp->path, H5P_DEFAULT) > 0;
+        stray = H5Lexists(a->file, st->seq_path, H5P_DEFAULT) > 0 || H5Lexists(a->file, st->lost_path, H5P_DEFAULT) > 0;
+    } H5E_END_TRY;
+    if (!exists && stray) {
+        rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': '%s' or '%s' exists without '%s'", file, st->seq_path,
+                          st->lost_path, sp->path);
+        goto done;
+    }
+    if (!exists) {
         size_t rsz = H5Tget_size(sc.type);
         for (int i = 0; i < sc.rank; i++)
             rsz *= sc.dims[i];
@@ -570,15 +579,6 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
                 rc = hfail(file, "cannot copy the attributes of", sp->path);
                 goto done;
             }
-        }
-        H5E_BEGIN_TRY {
-            if (H5Lexists(a->file, st->seq_path, H5P_DEFAULT) > 0 || H5Lexists(a->file, st->lost_path, H5P_DEFAULT) > 0)
-                rc = -1;
-        } H5E_END_TRY;
-        if (rc < 0) {
-            rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': '%s' or '%s' exists without '%s'", file,
-                              st->seq_path, st->lost_path, sp->path);
-            goto done;
         }
         seq = create_dset(a->file, st->seq_path, H5T_STD_U64LE, 0, NULL, sn);
         st->lost = create_dset(a->file, st->lost_path, lt, 0, NULL, LOST_CHUNK);
