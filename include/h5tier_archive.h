@@ -109,7 +109,12 @@ typedef struct h5tier_archive_stream_spec {
  *   -H5TIER_ESCHEMA    an existing dataset has another type or record shape,
  *                      is not extendible, or PATH_seq/PATH_lost do not match
  *   -H5TIER_EHDF5      another HDF5 failure (see the HDF5 error stack)
- *   -errno             from open/pread/pwrite while repairing a crashed file
+ *   -EACCES            the new file cannot be created (directory not writable)
+ *   -errno             from opening/locking the directory, open/pread/pwrite while
+ *                      repairing a crashed file, the rename of a new file
+ * A new file is built as "PATH.tmp-PID" and renamed once complete, so a
+ * process killed while creating it leaves no half archive at PATH (but may
+ * leave that temporary file).
  * h5tier_errmsg() names the file, the dataset and the reason. */
 H5TIER_API int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *specs,
                                    size_t nspecs, unsigned flags, h5tier_archive_t **out);
@@ -182,6 +187,8 @@ typedef struct h5tier_archiver_stats {
     uint64_t unreleased;   /* lossless: records archived in memory but not yet released to the writer */
     uint64_t first_seq;    /* where this run started (first stream) */
     double seconds;        /* since the start of the run */
+    double active_seconds; /* from the first to the last record archived (the rate's denominator) */
+    double first_record_s; /* from the start of the run to the first record (setup, waiting) */
     int writer_dead;       /* the ring's writer died (records up to its last were archived) */
 } h5tier_archiver_stats_t;
 

@@ -1,12 +1,725 @@
-/* tools/cmd_ring.c -- placeholder until the ring area lands (being written now). */
+/*
+ * tools/cmd_ring.c -- `h5tier ring`: create, write (synthetic producer),
+ * tail, stat, rm; `archive` is tools/cmd_ring_archive.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "h5tier_ring.h"
+#include "ring/payload.h"
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "1M" = 1048576 records; plain numbers too. */
+static int parse_count(const char *s, uint64_t *v)
+{
+    if (!s)
+        return -EINVAL;
+    return h5tier_parse_size(s, v);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: h5tier ring <command> NAME [options]\n"
+            "\n"
+            "A ring is a live circular buffer with an HDF5 schema in /dev/shm/NAME: one writer,\n"
+            "any number of readers, records with 64-bit sequence numbers.  h5dump /dev/shm/NAME\n"
+            "reads it.\n"
+            "\n"
+            "commands:\n"
+            "  create NAME (--dtype SPEC | --like FILE.h5:/path) --capacity N [--stream S ...]\n"
+            "  write  NAME [--stream S] [--count N] [--rate HZ] [--duration SEC] [--batch N]\n"
+            "  tail   NAME [--stream S] [--from oldest|latest|SEQ] [--count N] [--json] [--timeout SEC]\n"
+            "  stat   NAME [--json]\n"
+            "  rm     NAME [--force]\n"
+            "  archive NAME OUT.h5 [--lossless] ...   (see 'h5tier ring archive --help')\n"
+            "\n"
+            "'h5tier ring <command> --help' shows each command's options and examples.\n");
+}
+
+/* ---- create ------------------------------------------------------------------ */
+
+static void create_help(FILE *out)
+{
+    fprintf(out,
+            "usage: h5tier ring create NAME (--dtype SPEC | --like FILE.h5:/path) --capacity N\n"
+            "                          [--stream S (--dtype SPEC | --like F:/p) [--capacity N]]...\n"
+            "                          [--mode OCTAL] [--force]\n"
+            "\n"
+            "Create ring NAME in /dev/shm/NAME.  Each stream is a dataset /S of shape\n"
+            "(capacity, *record_shape).\n"
+            "\n"
+            "  --dtype SPEC      record type (numpy-like):  u8  f4[4]  u2[1024,1024]  >f8\n"
+            "                    {seq:u8,ts:f8,adc:u2[16]} (compound; a shape after a field\n"
+            "                    makes an array member)   u8,f4 (fields f0, f1)\n"
+            "                    kinds: i1 i2 i4 i8 u1 u2 u4 u8 f4 f8; '>' big-endian\n"
+            "  --like F.h5:/p    copy type, per-record shape (dims[1:]) and attributes of dataset /p\n"
+            "  --capacity N      records per stream, a power of two (1024, 64k, 1M)\n"
+            "  --stream S        start a new stream named S; --dtype/--like/--capacity after it\n"
+            "                    describe it.  Options before the first --stream are defaults for\n"
+            "                    every stream; without --stream there is one stream, named 'data'\n"
+            "                    (or after the --like dataset).\n"
+            "  --mode OCTAL      permissions (default 0600; readers need read-write access)\n"
+            "  --force           replace an existing ring of that name\n"
+            "\n"
+            "examples:\n"
+            "  h5tier ring create ev --dtype '{seq:u8,ts:f8,adc:u2[16]}' --capacity 1M\n"
+            "  h5tier ring create cam --like run1.h5:/det/frames --capacity 64\n"
+            "  h5tier ring create exp --capacity 64k --stream events --dtype '{seq:u8,e:f4}' \\\n"
+            "                         --stream images --dtype 'u2[512,512]' --capacity 32\n");
+}
+
+typedef struct sdef {
+    const char *name, *dtype, *like;
+    uint64_t capacity;
+} sdef_t;
+
+static int cmd_create(int argc, char **argv)
+{
+    const char *name = NULL;
+    sdef_t def = {0}, streams[H5TIER_RING_MAX_STREAMS];
+    int ns = 0, force = 0;
+    mode_t mode = 0600;
+    sdef_t *cur = &def;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_is_help(a)) {
+            create_help(stdout);
+            return 0;
+        }
+        int has = i + 1 < argc;
+        if (!strcmp(a, "--stream") && has) {
+            if (ns >= H5TIER_RING_MAX_STREAMS)
+                return cli_usage("ring create", "more than %d streams", H5TIER_RING_MAX_STREAMS);
+            cur = &streams[ns++];
+            *cur = (sdef_t){argv[++i], NULL, NULL, 0};
+        } else if (!strcmp(a, "--dtype") && has) {
+            cur->dtype = argv[++i];
+            cur->like = NULL;
+        } else if (!strcmp(a, "--like") && has) {
+            cur->like = argv[++i];
+            cur->dtype = NULL;
+        } else if (!strcmp(a, "--capacity") && has) {
+            if (parse_count(argv[++i], &cur->capacity) < 0)
+                return cli_usage("ring create", "bad --capacity '%s'", argv[i]);
+        } else if (!strcmp(a, "--mode") && has) {
+            mode = (mode_t)strtoul(argv[++i], NULL, 8);
+        } else if (!strcmp(a, "--force")) {
+            force = 1;
+        } else if (a[0] == '-') {
+            return cli_usage("ring create", "unknown or incomplete option '%s'", a);
+        } else if (!name) {
+            name = a;
+        } else {
+            return cli_usage("ring create", "unexpected argument '%s'", a);
+        }
+    }
+    if (!name)
+        return cli_usage("ring create", "missing NAME");
+    if (ns == 0) {
+        streams[0] = def;
+        streams[0].name = NULL;
+        ns = 1;
+    }
+    h5tier_ring_stream_spec_t specs[H5TIER_RING_MAX_STREAMS];
+    int made = 0, rc = 0;
+    for (int k = 0; k < ns; k++) {
+        sdef_t s = streams[k];
+        if (!s.dtype && !s.like) {
+            s.dtype = def.dtype;
+            s.like = def.like;
+        }
+        if (!s.capacity)
+            s.capacity = def.capacity;
+        if (!s.dtype && !s.like) {
+            rc = cli_usage("ring create", "stream %s needs --dtype SPEC or --like FILE.h5:/path",
+                           s.name ? s.name : "1");
+            goto done;
+        }
+        if (!s.capacity) {
+            rc = cli_usage("ring create", "stream %s needs --capacity N (a power of two)", s.name ? s.name : "1");
+            goto done;
+        }
+        int r = s.dtype ? h5tier_ring_stream_from_dtype(&specs[k], s.name, s.dtype, s.capacity)
+                        : h5tier_ring_stream_from_like(&specs[k], s.name, s.like, s.capacity);
+        if (r < 0) {
+            rc = cli_fail("ring create", r, s.dtype ? "see 'h5tier ring create --help' for the type grammar" : NULL,
+                          "stream %s", s.name ? s.name : "1");
+            goto done;
+        }
+        made++;
+    }
+    int r = h5tier_ring_create(name, specs, (unsigned)ns, mode, force ? H5TIER_RING_CREATE_FORCE : 0);
+    if (r < 0) {
+        rc = cli_fail("ring create", r, r == -EEXIST ? "add --force to replace it" : NULL, "%s", name);
+        goto done;
+    }
+    for (int k = 0; k < ns; k++) {
+        char b[32];
+        uint64_t rs = h5tier_ring_spec_record_size(&specs[k]);
+        printf("ring %s: stream '%s': %" PRIu64 " records of %" PRIu64 " bytes (%s)\n", name, specs[k].name,
+               specs[k].capacity, rs, h5tier_format_size(rs * specs[k].capacity, b, sizeof b));
+    }
+done:
+    for (int k = 0; k < made; k++)
+        h5tier_ring_stream_spec_free(&specs[k]);
+    return rc;
+}
+
+/* ---- write -------------------------------------------------------------------- */
+
+static void write_help(FILE *out)
+{
+    fprintf(out,
+            "usage: h5tier ring write NAME [--stream S] [--count N] [--rate HZ] [--duration SEC] [--batch N]\n"
+            "\n"
+            "A synthetic producer for demos, tests and benchmarks.  Each record carries its\n"
+            "sequence number (first 8 bytes), a pattern and a checksum (last 8 bytes), so\n"
+            "'h5tier ring tail --verify' and the archive checks can prove nothing was torn.\n"
+            "Without --count and --duration it writes until interrupted.\n"
+            "\n"
+            "  --count N       records to write (1M, 10k, ...)\n"
+            "  --rate HZ       records per second (default: as fast as possible)\n"
+            "  --duration SEC  stop after this many seconds\n"
+            "  --batch N       records per put_many (default 1; 64 for high rates)\n"
+            "  --tether-timeout MS  how long to wait for a slow lossless reader (default 5000, -1 forever)\n"
+            "\n"
+            "examples:\n"
+            "  h5tier ring write ev --count 1M\n"
+            "  h5tier ring write ev --rate 1000 --duration 10\n");
+}
+
+static int cmd_write(int argc, char **argv)
+{
+    const char *name = NULL, *stream = NULL;
+    uint64_t count = UINT64_MAX, batch = 1;
+    double rate = 0, duration = 0;
+    h5tier_ring_writer_opts_t wo;
+    h5tier_ring_writer_opts_init(&wo);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (cli_is_help(a)) {
+            write_help(stdout);
+            return 0;
+        } else if (!strcmp(a, "--stream") && has) {
+            stream = argv[++i];
+        } else if (!strcmp(a, "--count") && has) {
+            if (parse_count(argv[++i], &count) < 0)
+                return cli_usage("ring write", "bad --count '%s'", argv[i]);
+        } else if (!strcmp(a, "--batch") && has) {
+            if (parse_count(argv[++i], &batch) < 0 || batch == 0 || batch > 1u << 20)
+                return cli_usage("ring write", "bad --batch '%s'", argv[i]);
+        } else if (!strcmp(a, "--rate") && has) {
+            rate = atof(argv[++i]);
+        } else if (!strcmp(a, "--duration") && has) {
+            duration = atof(argv[++i]);
+        } else if (!strcmp(a, "--tether-timeout") && has) {
+            wo.tether_timeout_ms = atoi(argv[++i]);
+        } else if (a[0] == '-') {
+            return cli_usage("ring write", "unknown or incomplete option '%s'", a);
+        } else if (!name) {
+            name = a;
+        } else {
+            return cli_usage("ring write", "unexpected argument '%s'", a);
+        }
+    }
+    if (!name)
+        return cli_usage("ring write", "missing NAME");
+    h5tier_ring_t *w;
+    int r = h5tier_ring_open_writer(name, &wo, &w);
+    if (r < 0)
+        return cli_fail("ring write", r, r == -ENOENT ? "create it first: h5tier ring create NAME --dtype ..." : NULL,
+                        "%s", name);
+    int s = h5tier_ring_stream_index(w, stream);
+    if (s < 0) {
+        h5tier_ring_close(w);
+        return cli_fail("ring write", s, NULL, "%s", name);
+    }
+    size_t rs = h5tier_ring_record_size(w, s);
+    uint64_t cap = h5tier_ring_capacity(w, s);
+    if (batch > cap)
+        batch = cap;
+    char *buf = malloc(rs * batch);
+    if (!buf) {
+        h5tier_ring_close(w);
+        return cli_fail("ring write", -ENOMEM, NULL, "buffer of %zu bytes", rs * batch);
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    uint64_t first = h5tier_ring_tail(w, s), done = 0;
+    double t0 = now_s(), end = duration > 0 ? t0 + duration : 0;
+    int rc = 0;
+    while (done < count && !stop_flag) {
+        uint64_t n = count - done < batch ? count - done : batch;
+        uint64_t seq = h5tier_ring_tail(w, s);
+        for (uint64_t k = 0; k < n; k++)
+            ring_payload_fill(buf + k * rs, rs, seq + k);
+        r = n == 1 ? h5tier_ring_put(w, s, buf, rs) : h5tier_ring_put_many(w, s, buf, (size_t)n, rs);
+        if (r < 0) {
+            rc = cli_fail("ring write", r, r == -ETIMEDOUT ? "a lossless reader is stuck: see 'h5tier ring stat'" : NULL,
+                          "%s record %" PRIu64, name, seq);
+            break;
+        }
+        done += n;
+        if (rate > 0 || end > 0) {
+            double t = now_s();
+            if (end > 0 && t >= end)
+                break;
+            if (rate > 0) {
+                double due = t0 + (double)done / rate;
+                if (due > t) {
+                    if (end > 0 && due > end)
+                        due = end;
+                    struct timespec ts = {(time_t)(due - t), (long)((due - t - (double)(time_t)(due - t)) * 1e9)};
+                    nanosleep(&ts, NULL);
+                    h5tier_ring_heartbeat(w);
+                }
+            }
+        }
+    }
+    double dt = now_s() - t0;
+    char b[32];
+    fprintf(stderr, "ring %s: wrote %" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 ") in %.3f s: %.3f M records/s, %s/s\n",
+            name, done, first, first + done - (done ? 1 : 0), dt, dt > 0 ? (double)done / dt / 1e6 : 0.0,
+            h5tier_format_size((uint64_t)(dt > 0 ? (double)done * (double)rs / dt : 0), b, sizeof b));
+    free(buf);
+    h5tier_ring_close(w);
+    return rc;
+}
+
+/* ---- tail ------------------------------------------------------------------------ */
+
+/* Print one value of type t at p as JSON (json) or text. *budget limits the
+ * elements printed; returns 1 when something was cut. */
+static int print_value(FILE *o, hid_t t, const unsigned char *p, int json, long *budget)
+{
+    H5T_class_t c = H5Tget_class(t);
+    size_t sz = H5Tget_size(t);
+    int cut = 0;
+    if (c == H5T_INTEGER || c == H5T_FLOAT || c == H5T_ENUM || c == H5T_BITFIELD) {
+        unsigned char v[16];
+        int big = H5Tget_order(t) == H5T_ORDER_BE;
+        for (size_t k = 0; k < sz && k < sizeof v; k++)
+            v[k] = big ? p[sz - 1 - k] : p[k];
+        if (c == H5T_FLOAT) {
+            double d = 0;
+            if (sz == 4) {
+                float f;
+                memcpy(&f, v, 4);
+                d = f;
+            } else if (sz == 8) {
+                memcpy(&d, v, 8);
+            }
+            if (json && (d != d || d - d != 0))
+                fprintf(o, "null");
+            else
+                fprintf(o, "%.17g", d);
+        } else {
+            int sgn = c == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_2;
+            uint64_t u = 0;
+            for (size_t k = 0; k < sz && k < 8; k++)
+                u |= (uint64_t)v[k] << (8 * k);
+            if (sgn && sz < 8 && (u >> (8 * sz - 1)) & 1)
+                u |= ~UINT64_C(0) << (8 * sz);
+            if (sgn)
+                fprintf(o, "%" PRId64, (int64_t)u);
+            else
+                fprintf(o, "%" PRIu64, u);
+        }
+        (*budget)--;
+    } else if (c == H5T_COMPOUND) {
+        int n = H5Tget_nmembers(t);
+        fputc('{', o);
+        for (int k = 0; k < n; k++) {
+            char *mn = H5Tget_member_name(t, (unsigned)k);
+            hid_t mt = H5Tget_member_type(t, (unsigned)k);
+            size_t off = H5Tget_member_offset(t, (unsigned)k);
+            fprintf(o, json ? "%s\"%s\": " : "%s%s=", k ? ", " : "", mn ? mn : "?");
+            cut |= print_value(o, mt, p + off, json, budget);
+            H5Tclose(mt);
+            H5free_memory(mn);
+        }
+        fputc('}', o);
+    } else if (c == H5T_ARRAY) {
+        hid_t bt = H5Tget_super(t);
+        size_t bs = H5Tget_size(bt);
+        size_t n = bs ? sz / bs : 0;
+        fputc('[', o);
+        for (size_t k = 0; k < n; k++) {
+            if (*budget <= 0) {
+                cut = 1;
+                if (!json)
+                    fprintf(o, ", ...");
+                break;
+            }
+            if (k)
+                fprintf(o, ", ");
+            cut |= print_value(o, bt, p + k * bs, json, budget);
+        }
+        fputc(']', o);
+        H5Tclose(bt);
+    } else if (c == H5T_STRING) {
+        fputc('"', o);
+        for (size_t k = 0; k < sz && p[k]; k++)
+            fprintf(o, (p[k] < 32 || p[k] == '"' || p[k] == '\\' || p[k] > 126) ? "\\u%04x" : "%c", p[k]);
+        fputc('"', o);
+        (*budget)--;
+    } else {
+        fputc('"', o);
+        for (size_t k = 0; k < sz; k++)
+            fprintf(o, "%02x", p[k]);
+        fputc('"', o);
+        (*budget)--;
+    }
+    return cut;
+}
+
+static void tail_help(FILE *out)
+{
+    fprintf(out,
+            "usage: h5tier ring tail NAME [--stream S] [--from oldest|latest|SEQ] [--count N]\n"
+            "                        [--json] [--timeout SEC] [--verify] [--tether T] [--max-elems N]\n"
+            "\n"
+            "Print records as they arrive.  Text: 'seq VALUE'; --json: one object per line,\n"
+            "{\"seq\": N, \"data\": VALUE} where VALUE is an object for compounds, an array for\n"
+            "records with a shape, a number otherwise; a record after a gap (the reader was\n"
+            "lapped) carries \"lost\": K, a record cut by --max-elems \"truncated\": true, and\n"
+            "with --verify \"ok\": true|false (payload of 'ring write').\n"
+            "\n"
+            "  --from WHERE   oldest (default), latest (only new records), or a sequence number\n"
+            "  --count N      stop after N records (default: until interrupted or --timeout)\n"
+            "  --timeout SEC  give up when no record comes for SEC seconds (exit 0 if at least\n"
+            "                 one record was printed, else 1)\n"
+            "  --verify       check each record's embedded sequence number and checksum\n"
+            "  --tether T     read losslessly: the writer waits for this reader (named T)\n"
+            "  --max-elems N  print at most N elements of a record (default 64)\n"
+            "\n"
+            "examples:\n"
+            "  h5tier ring tail ev --from latest --count 10\n"
+            "  h5tier ring tail ev --json --count 100 | python3 -c 'import sys,json; ...'\n"
+            "  h5tier ring tail ev --from 123456 --verify --timeout 2\n");
+}
+
+static int cmd_tail(int argc, char **argv)
+{
+    const char *name = NULL, *stream = NULL, *tether = NULL;
+    uint64_t count = UINT64_MAX;
+    int json = 0, verify = 0;
+    double timeout = -1;
+    long max_elems = 64;
+    h5tier_ring_reader_opts_t ro;
+    h5tier_ring_reader_opts_init(&ro);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (cli_is_help(a)) {
+            tail_help(stdout);
+            return 0;
+        } else if (!strcmp(a, "--stream") && has) {
+            stream = argv[++i];
+        } else if (!strcmp(a, "--from") && has) {
+            const char *f = argv[++i];
+            if (!strcmp(f, "oldest"))
+                ro.from = H5TIER_RING_FROM_OLDEST;
+            else if (!strcmp(f, "latest"))
+                ro.from = H5TIER_RING_FROM_LATEST;
+            else {
+                char *e;
+                ro.seq = strtoull(f, &e, 10);
+                if (*e || !*f)
+                    return cli_usage("ring tail", "--from takes oldest, latest or a sequence number, not '%s'", f);
+                ro.from = H5TIER_RING_FROM_SEQ;
+            }
+        } else if (!strcmp(a, "--count") && has) {
+            if (parse_count(argv[++i], &count) < 0)
+                return cli_usage("ring tail", "bad --count '%s'", argv[i]);
+        } else if (!strcmp(a, "--timeout") && has) {
+            timeout = atof(argv[++i]);
+        } else if (!strcmp(a, "--max-elems") && has) {
+            max_elems = atol(argv[++i]);
+        } else if (!strcmp(a, "--tether") && has) {
+            tether = argv[++i];
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--verify")) {
+            verify = 1;
+        } else if (a[0] == '-') {
+            return cli_usage("ring tail", "unknown or incomplete option '%s'", a);
+        } else if (!name) {
+            name = a;
+        } else {
+            return cli_usage("ring tail", "unexpected argument '%s'", a);
+        }
+    }
+    if (!name)
+        return cli_usage("ring tail", "missing NAME");
+    ro.tether = tether;
+    h5tier_ring_reader_t *r;
+    int rc = h5tier_ring_reader_open(name, stream, &ro, &r);
+    if (rc < 0)
+        return cli_fail("ring tail", rc, rc == -H5TIER_EGONE ? "use --from oldest" : NULL, "%s", name);
+    hid_t type;
+    int rank;
+    hsize_t dims[H5TIER_RING_MAX_RANK];
+    rc = h5tier_ring_reader_schema(r, &type, &rank, dims);
+    if (rc < 0) {
+        h5tier_ring_reader_close(r);
+        return cli_fail("ring tail", rc, NULL, "%s: schema", name);
+    }
+    if (rank > 0) { /* print a record with a shape as a flat array of elements */
+        hsize_t n = 1;
+        for (int k = 0; k < rank; k++)
+            n *= dims[k];
+        hid_t at = H5Tarray_create2(type, 1, &n);
+        H5Tclose(type);
+        type = at;
+    }
+    size_t rs = h5tier_ring_reader_record_size(r);
+    unsigned char *buf = malloc(rs);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_DFL);
+    uint64_t got = 0, expect = UINT64_MAX, bad = 0;
+    int status = 0;
+    int tmo = timeout < 0 ? 200 : (int)(timeout * 1000);
+    double last = now_s();
+    while (got < count && !stop_flag) {
+        uint64_t seq;
+        rc = h5tier_ring_next(r, buf, rs, &seq, tmo);
+        if (rc == -ETIMEDOUT) {
+            if (timeout >= 0 && now_s() - last >= timeout) {
+                if (got == 0)
+                    status = cli_fail("ring tail", rc, NULL, "%s: no record within %.3g s", name, timeout);
+                break;
+            }
+            continue;
+        }
+        if (rc == -EINTR)
+            continue;
+        if (rc < 0) {
+            status = cli_fail("ring tail", rc, NULL, "%s", name);
+            break;
+        }
+        last = now_s();
+        uint64_t lost = expect != UINT64_MAX && seq > expect ? seq - expect : 0;
+        expect = seq + 1;
+        int ok = 1;
+        if (verify) {
+            uint64_t s2 = seq;
+            ok = ring_payload_check(buf, rs, &s2) && s2 == seq;
+            bad += !ok;
+        }
+        long budget = max_elems;
+        if (json) {
+            printf("{\"seq\": %" PRIu64 ", \"data\": ", seq);
+            int cut = print_value(stdout, type, buf, 1, &budget);
+            if (lost)
+                printf(", \"lost\": %" PRIu64, lost);
+            if (cut)
+                printf(", \"truncated\": true");
+            if (verify)
+                printf(", \"ok\": %s", ok ? "true" : "false");
+            printf("}\n");
+        } else {
+            if (lost)
+                printf("# lost %" PRIu64 " records (lapped)\n", lost);
+            printf("%" PRIu64 " ", seq);
+            print_value(stdout, type, buf, 0, &budget);
+            if (verify && !ok)
+                printf("  # CHECKSUM MISMATCH");
+            printf("\n");
+        }
+        got++;
+    }
+    fflush(stdout);
+    h5tier_ring_reader_stats_t st;
+    h5tier_ring_reader_stats(r, &st);
+    if (!json || isatty(STDERR_FILENO) || verify)
+        fprintf(stderr, "ring %s: %" PRIu64 " records, %" PRIu64 " lost in %" PRIu64 " laps%s\n", name, st.records,
+                st.lost, st.laps, verify ? (bad ? ", CHECKSUM ERRORS" : ", all verified") : "");
+    free(buf);
+    H5Tclose(type);
+    h5tier_ring_reader_close(r);
+    if (verify && bad)
+        return 1;
+    return status;
+}
+
+/* ---- stat ------------------------------------------------------------------------ */
+
+static int cmd_stat(int argc, char **argv)
+{
+    const char *name = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            printf("usage: h5tier ring stat NAME [--json]\n"
+                   "\n"
+                   "Show a ring: generation, writer pid (alive/dead) and heartbeat age; per stream the\n"
+                   "tail, the oldest record, readers (position, records, laps, lost) and tethered\n"
+                   "(lossless) readers with their lag (the archive lag of a tethered archiver).\n"
+                   "\n"
+                   "examples:\n"
+                   "  h5tier ring stat ev\n"
+                   "  watch -n1 h5tier ring stat ev\n");
+            return 0;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (argv[i][0] == '-') {
+            return cli_usage("ring stat", "unknown option '%s'", argv[i]);
+        } else if (!name) {
+            name = argv[i];
+        } else {
+            return cli_usage("ring stat", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!name)
+        return cli_usage("ring stat", "missing NAME");
+    h5tier_ring_info_t info;
+    h5tier_ring_stream_info_t *si = calloc(H5TIER_RING_MAX_STREAMS, sizeof *si);
+    if (!si)
+        return cli_fail("ring stat", -ENOMEM, NULL, "%s", name);
+    int r = h5tier_ring_info(name, &info, si, H5TIER_RING_MAX_STREAMS);
+    if (r < 0) {
+        free(si);
+        return cli_fail("ring stat", r, r == -H5TIER_EMAGIC ? "is it a plain shm file? try 'h5tier shm info'" : NULL,
+                        "%s", name);
+    }
+    if (json) {
+        printf("{\"name\": \"%s\", \"version\": %u, \"generation\": %" PRIu64 ", \"writer_pid\": %d, "
+               "\"writer_alive\": %s, \"heartbeat_age_s\": %.3f, \"size\": %" PRIu64 ", \"streams\": [",
+               info.name, info.version, info.generation, (int)info.writer_pid, info.writer_alive ? "true" : "false",
+               info.heartbeat_age_s, info.size);
+        for (unsigned i = 0; i < info.nstreams; i++) {
+            h5tier_ring_stream_info_t *s = &si[i];
+            printf("%s{\"name\": \"%s\", \"record_size\": %" PRIu64 ", \"capacity\": %" PRIu64 ", \"tail\": %" PRIu64
+                   ", \"oldest\": %" PRIu64 ", \"waiters\": %u, \"readers\": [",
+                   i ? ", " : "", s->name, s->record_size, s->capacity, s->tail, s->oldest, s->waiters);
+            for (unsigned k = 0; k < s->nreaders; k++)
+                printf("%s{\"pid\": %d, \"alive\": %s, \"tethered\": %s, \"position\": %" PRIu64 ", \"records\": %" PRIu64
+                       ", \"lost\": %" PRIu64 ", \"laps\": %" PRIu64 "}",
+                       k ? ", " : "", (int)s->readers[k].pid, s->readers[k].alive ? "true" : "false",
+                       s->readers[k].tethered ? "true" : "false", s->readers[k].position, s->readers[k].records,
+                       s->readers[k].lost, s->readers[k].laps);
+            printf("], \"tethers\": [");
+            for (unsigned k = 0; k < s->ntethers; k++)
+                printf("%s{\"name\": \"%s\", \"pid\": %d, \"alive\": %s, \"position\": %" PRIu64 ", \"lag\": %" PRIu64 "}",
+                       k ? ", " : "", s->tethers[k].name, (int)s->tethers[k].pid, s->tethers[k].alive ? "true" : "false",
+                       s->tethers[k].position, s->tail - s->tethers[k].position);
+            printf("]}");
+        }
+        printf("]}\n");
+    } else {
+        char b[32];
+        printf("ring %s: format %u, generation %" PRIu64 ", %s in /dev/shm\n", info.name, info.version, info.generation,
+               h5tier_format_size(info.size, b, sizeof b));
+        if (info.writer_pid)
+            printf("  writer: pid %d, %s, heartbeat %.3f s ago\n", (int)info.writer_pid,
+                   info.writer_alive ? "alive" : "DEAD", info.heartbeat_age_s);
+        else
+            printf("  writer: none attached\n");
+        for (unsigned i = 0; i < info.nstreams; i++) {
+            h5tier_ring_stream_info_t *s = &si[i];
+            printf("  stream '%s': %" PRIu64 " x %" PRIu64 " B, tail %" PRIu64 ", holds %" PRIu64 "..%" PRIu64
+                   ", %u sleeping reader(s)\n",
+                   s->name, s->capacity, s->record_size, s->tail, s->oldest, s->tail ? s->tail - 1 : 0, s->waiters);
+            for (unsigned k = 0; k < s->nreaders; k++)
+                printf("    reader pid %d%s%s: position %" PRIu64 " (lag %" PRIu64 "), %" PRIu64 " records, %" PRIu64
+                       " lost in %" PRIu64 " laps\n",
+                       (int)s->readers[k].pid, s->readers[k].alive ? "" : " (dead)",
+                       s->readers[k].tethered ? " tethered" : "", s->readers[k].position,
+                       s->tail > s->readers[k].position ? s->tail - s->readers[k].position : 0, s->readers[k].records,
+                       s->readers[k].lost, s->readers[k].laps);
+            for (unsigned k = 0; k < s->ntethers; k++)
+                printf("    tether '%s' (pid %d%s): released up to %" PRIu64 ", lag %" PRIu64 " records\n",
+                       s->tethers[k].name, (int)s->tethers[k].pid,
+                       s->tethers[k].pid == 0 ? ", not held" : s->tethers[k].alive ? "" : ", dead",
+                       s->tethers[k].position, s->tail - s->tethers[k].position);
+        }
+    }
+    free(si);
+    return 0;
+}
+
+/* ---- rm -------------------------------------------------------------------------- */
+
+static int cmd_rm(int argc, char **argv)
+{
+    const char *name = NULL;
+    int force = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            printf("usage: h5tier ring rm NAME [--force]\n"
+                   "\n"
+                   "Remove ring NAME from /dev/shm.  Refuses while a live writer is attached unless\n"
+                   "--force; processes that have it mapped keep their mapping until they close.\n"
+                   "\n"
+                   "example:\n"
+                   "  h5tier ring rm ev\n");
+            return 0;
+        } else if (!strcmp(argv[i], "--force")) {
+            force = 1;
+        } else if (argv[i][0] == '-') {
+            return cli_usage("ring rm", "unknown option '%s'", argv[i]);
+        } else if (!name) {
+            name = argv[i];
+        } else {
+            return cli_usage("ring rm", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!name)
+        return cli_usage("ring rm", "missing NAME");
+    int r = h5tier_ring_remove(name, force);
+    if (r < 0)
+        return cli_fail("ring rm", r, r == -EBUSY ? "stop the writer, or add --force" : NULL, "%s", name);
+    return 0;
+}
 
 int h5tier_cmd_ring(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "h5tier ring: not built yet\n");
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *c = argv[1];
+    if (cli_is_help(c)) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(c, "create"))
+        return cmd_create(argc - 1, argv + 1);
+    if (!strcmp(c, "write"))
+        return cmd_write(argc - 1, argv + 1);
+    if (!strcmp(c, "tail"))
+        return cmd_tail(argc - 1, argv + 1);
+    if (!strcmp(c, "stat"))
+        return cmd_stat(argc - 1, argv + 1);
+    if (!strcmp(c, "rm"))
+        return cmd_rm(argc - 1, argv + 1);
+    if (!strcmp(c, "archive"))
+        return h5tier_cmd_ring_archive(argc - 1, argv + 1);
+    fprintf(stderr, "h5tier ring: unknown command '%s'\n", c);
+    usage(stderr);
     return 2;
 }

@@ -60,7 +60,7 @@ static void usage(FILE *to)
 static void progress(const h5tier_archiver_stats_t *st, void *arg)
 {
     (void)arg;
-    double s = st->seconds > 0 ? st->seconds : 1e-9;
+    double s = st->active_seconds > 0 ? st->active_seconds : 1e-9;
     fprintf(stderr, "archive: %.1f s  %llu records  %.2f M rec/s  %.1f MB/s  lag %llu  lost %llu\n", st->seconds,
             (unsigned long long)st->records, (double)st->records / s / 1e6, (double)st->bytes / s / 1e6,
             (unsigned long long)st->lag, (unsigned long long)st->lost_records);
@@ -169,10 +169,10 @@ int h5tier_cmd_ring_archive(int argc, char **argv)
             hint = "archive a re-created ring into a new file";
         return cli_fail(CMD, rc, hint, "ring '%s' -> '%s'", pos[0], pos[1]);
     }
-    double s = st.seconds > 0 ? st.seconds : 1e-9;
-    printf("archived %llu records (%.1f MB) from ring '%s' to '%s' in %.2f s: %.2f M records/s, %.1f MB/s; "
-           "lost %llu records in %llu ranges%s\n",
-           (unsigned long long)st.records, (double)st.bytes / 1e6, pos[0], pos[1], st.seconds,
+    double s = st.active_seconds > 0 ? st.active_seconds : 1e-9;
+    printf("archived %llu records (%.1f MB) from ring '%s' to '%s' in %.2f s (%.2f s of records): "
+           "%.2f M records/s, %.1f MB/s; lost %llu records in %llu ranges%s\n",
+           (unsigned long long)st.records, (double)st.bytes / 1e6, pos[0], pos[1], st.seconds, st.active_seconds,
            (double)st.records / s / 1e6, (double)st.bytes / s / 1e6, (unsigned long long)st.lost_records,
            (unsigned long long)st.lost_ranges, st.writer_dead ? " (the writer died)" : "");
     return 0;

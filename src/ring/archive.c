@@ -28,6 +28,7 @@
 #define DEFAULT_CHUNK_BYTES (1u << 20)
 #define SEQ_MIN_CHUNK 1024
 #define LOST_CHUNK 256
+#define COMMIT_BYTES (4u << 20) /* flush the datasets after about this many bytes of full chunks */
 #define OWNER_ATTR "h5tier_archiver"
 #define RECORDS_ATTR "h5tier_records"
 
@@ -55,7 +56,9 @@ typedef struct stream {
     int have_lost;
     uint64_t last_lost;   /* last seq of the last lost range */
     uint64_t first_seq, last_seq; /* valid when rows > 0 */
-    int wrote_chunk;      /* a full record chunk was written since the last commit */
+    size_t pending_chunks; /* full record chunks written since the last commit */
+    uint64_t flushed_rows; /* rows of both datasets flushed (a kill keeps them) */
+    uint64_t flushed_next; /* 1 + the largest seq flushed (records or lost ranges) */
 } stream_t;
 
 struct h5tier_archive {
@@ -546,8 +549,17 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
         rc = hfail(file, "cannot build the lost-range type for", sp->path);
         goto done;
     }
-    H5E_BEGIN_TRY { rc = H5Lexists(a->file, sp->path, H5P_DEFAULT) > 0; } H5E_END_TRY;
-    if (!rc) {
+    int exists = 0, stray = 0;
+    H5E_BEGIN_TRY {
+        exists = H5Lexists(a->file, sp->path, H5P_DEFAULT) > 0;
+        stray = H5Lexists(a->file, st->seq_path, H5P_DEFAULT) > 0 || H5Lexists(a->file, st->lost_path, H5P_DEFAULT) > 0;
+    } H5E_END_TRY;
+    if (!exists && stray) {
+        rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': '%s' or '%s' exists without '%s'", file, st->seq_path,
+                          st->lost_path, sp->path);
+        goto done;
+    }
+    if (!exists) {
         size_t rsz = H5Tget_size(sc.type);
         for (int i = 0; i < sc.rank; i++)
             rsz *= sc.dims[i];
@@ -567,15 +579,6 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
                 rc = hfail(file, "cannot copy the attributes of", sp->path);
                 goto done;
             }
-        }
-        H5E_BEGIN_TRY {
-            if (H5Lexists(a->file, st->seq_path, H5P_DEFAULT) > 0 || H5Lexists(a->file, st->lost_path, H5P_DEFAULT) > 0)
-                rc = -1;
-        } H5E_END_TRY;
-        if (rc < 0) {
-            rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': '%s' or '%s' exists without '%s'", file,
-                              st->seq_path, st->lost_path, sp->path);
-            goto done;
         }
         seq = create_dset(a->file, st->seq_path, H5T_STD_U64LE, 0, NULL, sn);
         st->lost = create_dset(a->file, st->lost_path, lt, 0, NULL, LOST_CHUNK);
@@ -679,6 +682,10 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
         st->last_lost = all[2 * st->nlost - 1];
         free(all);
     }
+    st->flushed_rows = n;
+    st->flushed_next = n > 0 ? st->last_seq + 1 : 0;
+    if (st->have_lost && st->last_lost + 1 > st->flushed_next)
+        st->flushed_next = st->last_lost + 1;
     rc = 0;
 done:
     if (sc.type >= 0)
@@ -948,6 +955,16 @@ static int bad_stream(h5tier_archive_t *a, size_t stream)
 
 static uint64_t stream_rows(const stream_t *st) { return st->rec.buf_start + st->rec.buf_n; }
 
+/* The seq of row `row` right after the seq tail was written: it is in the
+ * seq buffer, or it is the last row of the previous seq chunk (the seq
+ * buffer starts at or before the record dataset's written end). */
+static uint64_t seq_of_row(const stream_t *st, uint64_t row)
+{
+    if (row >= st->seq.buf_start && row < st->seq.buf_start + st->seq.buf_n)
+        return ((const uint64_t *)st->seq.buf)[row - st->seq.buf_start];
+    return st->seq.prev_last;
+}
+
 /* Write the seq entries of every record written so far, then flush both. */
 static int stream_commit(h5tier_archive_t *a, stream_t *st, int tail)
 {
@@ -960,7 +977,14 @@ static int stream_commit(h5tier_archive_t *a, stream_t *st, int tail)
         rc = -H5TIER_EHDF5;
     if (rc < 0)
         return hfail(a->path, "cannot write", st->path);
-    st->wrote_chunk = 0;
+    st->pending_chunks = 0;
+    uint64_t rows = st->rec.written < st->seq.written ? st->rec.written : st->seq.written;
+    if (rows > st->flushed_rows) {
+        st->flushed_rows = rows;
+        uint64_t next = seq_of_row(st, rows - 1) + 1;
+        if (next > st->flushed_next)
+            st->flushed_next = next;
+    }
     return 0;
 }
 
@@ -1023,7 +1047,8 @@ static int append_common(h5tier_archive_t *a, size_t stream, uint64_t first_seq,
         }
         done += take;
         st->last_seq = seqs ? seqs[done - 1] : first_seq + done - 1;
-        if (full) {
+        st->pending_chunks += (size_t)full;
+        if (full && st->pending_chunks * st->rec.chunk_n * st->rec.row_bytes >= COMMIT_BYTES) {
             rc = stream_commit(a, st, 0);
             if (rc < 0)
                 return rc;
@@ -1081,6 +1106,8 @@ int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint
     st->lost_records += last - first + 1;
     st->have_lost = 1;
     st->last_lost = last;
+    if (last + 1 > st->flushed_next)
+        st->flushed_next = last + 1;
     return 0;
 }
 
@@ -1117,7 +1144,7 @@ int h5tier_archive_stream_info(h5tier_archive_t *a, size_t stream, h5tier_archiv
     stream_t *st = &a->s[stream];
     memset(info, 0, sizeof *info);
     info->records = stream_rows(st);
-    info->written = st->seq.written < st->rec.written ? st->seq.written : st->rec.written;
+    info->written = st->flushed_rows;
     info->empty = info->records == 0 && !st->have_lost;
     info->first_seq = st->first_seq;
     info->last_seq = st->last_seq;
@@ -1127,20 +1154,7 @@ int h5tier_archive_stream_info(h5tier_archive_t *a, size_t stream, h5tier_archiv
     if (st->have_lost && st->last_lost + 1 > next)
         next = st->last_lost + 1;
     info->next_seq = next;
-    /* written_next: 1 + the seq of the last written record (lost ranges are
-     * written at once).  After a commit the seq dataset holds at least as
-     * many rows as the record dataset and its buffer starts at or before the
-     * record dataset's written end, so that seq is in the buffer or is the
-     * last row of the previous seq chunk. */
-    uint64_t wn = st->have_lost ? st->last_lost + 1 : 0;
-    if (info->written > 0) {
-        uint64_t row = info->written - 1;
-        uint64_t wseq = row >= st->seq.buf_start ? ((const uint64_t *)st->seq.buf)[row - st->seq.buf_start]
-                                                 : st->seq.prev_last;
-        if (wseq + 1 > wn)
-            wn = wseq + 1;
-    }
-    info->written_next = wn;
+    info->written_next = st->flushed_next;
     info->lost_ranges = st->nlost;
     info->lost_records = st->lost_records;
     info->record_size = st->rec.row_bytes;

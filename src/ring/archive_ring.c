@@ -93,7 +93,7 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
     h5tier_archive_t *a = NULL;
     hid_t rf = H5I_INVALID_HID;
     size_t n = 0;
-    double t0 = now_s();
+    double t0 = now_s(), t_first = 0, t_last = 0;
     for (size_t i = 0; i < H5TIER_RING_MAX_STREAMS; i++)
         dsets[i] = H5I_INVALID_HID;
     if (!sinfo || !specs || !fs) {
@@ -242,6 +242,7 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
             uint64_t first = 0;
             const void *data = NULL;
             long got;
+            double t_read = now;
             if (opts.lossless) {
                 got = h5tier_ring_view(f->r, &data, f->max, &first, tmo);
             } else {
@@ -292,6 +293,9 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
             }
             f->have_expected = 1;
             f->expected = first + (uint64_t)got;
+            if (stats.records == 0)
+                t_first = t_read;
+            t_last = now_s();
             stats.records += (uint64_t)got;
             stats.bytes += (uint64_t)got * f->rsize;
             got_any = 1;
@@ -318,6 +322,7 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
             stats.lag = lag;
             stats.unreleased = unrel;
             stats.seconds = now - t0;
+            stats.active_seconds = stats.records ? t_last - t_first : 0;
             opts.progress(&stats, opts.progress_arg);
             last_progress = now;
         }
@@ -348,6 +353,8 @@ done:
     if (rf >= 0)
         H5Fclose(rf);
     stats.seconds = now_s() - t0;
+    stats.active_seconds = stats.records ? t_last - t_first : 0;
+    stats.first_record_s = stats.records ? t_first - t0 : 0;
     if (stats_out)
         *stats_out = stats;
     free(copybuf);

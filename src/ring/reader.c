@@ -208,6 +208,10 @@ int h5tier_ring_reader_close(h5tier_ring_reader_t *r)
         int32_t me = r->pid;
         atomic_compare_exchange_strong(&r->slot->pid, &me, 0);
     }
+    if (r->tether) { /* the tether stays (and holds the writer); it is just not held now */
+        int32_t me = r->pid;
+        atomic_compare_exchange_strong(&r->tether->pid, &me, 0);
+    }
     h5tier__ring_unmap(&r->m);
     free(r);
     return 0;
@@ -249,9 +253,9 @@ static void tether_publish(h5tier_ring_reader_t *r, uint64_t upto)
     if (upto <= r->released)
         return;
     r->released = upto;
-    atomic_store_explicit(&r->tether->pos, upto, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->st->wwaiting, memory_order_relaxed)) {
+    /* seq_cst store + load: pairs with the writer's seq_cst store of wwaiting and re-check */
+    atomic_store_explicit(&r->tether->pos, upto, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->st->wwaiting, memory_order_seq_cst)) {
         atomic_fetch_add(&r->st->wfutex, 1);
         h5tier__futex_wake(&r->st->wfutex);
     }
@@ -333,6 +337,9 @@ static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from)
     r->lost += lost;
     r->laps++;
     r->pos = valid_from;
+    uint64_t t = atomic_load_explicit(&r->st->tail, memory_order_acquire);
+    if (t > r->tail_cache)
+        r->tail_cache = t;
     if (r->tether)
         tether_publish(r, valid_from); /* cannot happen for a respected tether, kept monotonic anyway */
     slot_update(r);
@@ -363,16 +370,14 @@ static long avail(h5tier_ring_reader_t *r, int timeout_ms)
     }
 }
 
-/* After copying n records from r->pos: how many of them are still valid
- * (from the end).  Returns the index of the first valid one (0 = all). */
-static uint64_t validate(h5tier_ring_reader_t *r, uint64_t first, uint64_t n)
+/* After copying records starting at `first`: the first sequence number that
+ * is still valid (<= first: all copied records are intact). */
+static uint64_t validate(h5tier_ring_reader_t *r, uint64_t first)
 {
-    atomic_thread_fence(memory_order_acquire);
-    uint64_t intent = atomic_load_explicit(&r->st->tail_intent, memory_order_relaxed);
+    uint64_t intent = RING_LOAD_AFTER_COPY(&r->st->tail_intent);
     if (H5TIER_LIKELY(intent - first <= r->cap))
-        return 0;
-    uint64_t valid_from = intent - r->cap;
-    return valid_from - first < n ? valid_from - first : n;
+        return first;
+    return intent - r->cap;
 }
 
 static void advance(h5tier_ring_reader_t *r, uint64_t n)
@@ -401,22 +406,17 @@ long h5tier_ring_next_many(h5tier_ring_reader_t *r, void *buf, size_t max, size_
         memcpy(buf, r->data + slot * r->rsize, first * r->rsize);
         if (first < n)
             memcpy((char *)buf + first * r->rsize, r->data, (n - first) * r->rsize);
-        uint64_t bad = validate(r, pos, n);
-        if (H5TIER_UNLIKELY(bad)) {
-            int rc = lapped(r, pos + bad);
-            if (bad < n) {
-                memmove(buf, (char *)buf + bad * r->rsize, (n - bad) * r->rsize);
-                n -= bad;
-                pos = r->pos;
-                if (rc < 0) {
-                    /* report the lap now; the valid records are read again next time */
-                    return rc;
-                }
-            } else {
-                if (rc < 0)
-                    return rc;
+        uint64_t valid = validate(r, pos);
+        if (H5TIER_UNLIKELY(valid > pos)) {
+            int rc = lapped(r, valid);
+            if (rc < 0)
+                return rc; /* REPORT_LAPS: the valid part is read again next time */
+            if (valid >= pos + n)
                 continue;
-            }
+            uint64_t bad = valid - pos;
+            memmove(buf, (char *)buf + bad * r->rsize, (n - bad) * r->rsize);
+            n -= bad;
+            pos = valid;
         }
         if (first_seq)
             *first_seq = pos;
@@ -456,12 +456,12 @@ int h5tier_ring_view_done(h5tier_ring_reader_t *r)
         return h5tier__fail(EINVAL, "stream '%s': no view is pending", r->st->name);
     uint64_t n = r->view_n;
     r->view_n = 0;
-    uint64_t bad = validate(r, r->view_pos, n);
-    if (bad) {
-        int saved = r->opts.flags;
+    uint64_t valid = validate(r, r->view_pos);
+    if (valid > r->view_pos) {
+        unsigned saved = r->opts.flags;
         r->opts.flags |= H5TIER_RING_REPORT_LAPS;
-        int rc = lapped(r, r->view_pos + bad);
-        r->opts.flags = (unsigned)saved;
+        int rc = lapped(r, valid);
+        r->opts.flags = saved;
         return rc;
     }
     advance(r, n);

@@ -131,5 +131,6 @@ int main(int argc, char **argv)
     snprintf(want, sizeof want, "count=%llu first=0 last=%llu gaps=0 lost=0 lostrec=0", N_RECORDS, N_RECORDS - 1);
     CHECKF(strstr(res, want), "archive: %s (want %s)", res, want);
     tu_log("%s; %d of %d kills while records flowed", res, mid, ROUNDS);
+    free(name);
     return 0;
 }

@@ -105,5 +105,6 @@ int main(int argc, char **argv)
                tu_python(), out, 1100 + N_FAST);
     CHECKF(rc == 0 && strstr(res, "ok"), "lost ranges vs gaps: %s", res);
     tu_log("%s", res);
+    free(name);
     return 0;
 }

@@ -192,5 +192,8 @@ int main(void)
     CHECKF(rc == -ERANGE && strstr(h5tier_errmsg(), "re-created"), "re-created ring: %d %s", rc, h5tier_errmsg());
     h5tier_ring_stream_spec_free(&sp[0]);
     h5tier_ring_stream_spec_free(&sp[1]);
+    free(name);
+    free(missing);
+    free(junk);
     return 0;
 }

@@ -5,8 +5,9 @@
  * four steps and waits, after each step, until the reader has seen (and
  * validated: seq continuity, record seq == _seq, check words) every record
  * so far -- so the reader provably saw the archive grow while the archiver
- * kept it open for writing.  Finally the archiver stops cleanly and the
- * reader has seen all 40 000 records.
+ * kept it open for writing.  While the archiver lives, a second archiver
+ * on the same file is refused (-EBUSY, naming the pid).  Finally the
+ * archiver stops cleanly and the reader has seen all 40 000 records.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,15 @@ int main(int argc, char **argv)
                (unsigned long long)seq);
         tu_log("step %d: the SWMR reader saw all %llu records while the archive was open", step,
                (unsigned long long)seq);
+        if (step == 1) {
+            /* a second archiver on the same file is refused while the first lives */
+            h5tier_archive_stream_spec_t as = {.path = "/events", .like = H5I_INVALID_HID, .type = ev_type()};
+            h5tier_archive_t *a2 = NULL;
+            int rc2 = h5tier_archive_open(out, &as, 1, 0, &a2);
+            CHECKF(rc2 == -EBUSY && a2 == NULL && strstr(h5tier_errmsg(), "archiver pid"), "second archiver: %d %s",
+                   rc2, h5tier_errmsg());
+            H5Tclose(as.type);
+        }
     }
     h5tier_ring_close(w);
     int rs = tu_wait_timeout(reader, 30);
@@ -129,5 +139,6 @@ int main(int argc, char **argv)
     char res[4096];
     int rc = ev_pycheck(out, "/events", res, sizeof res);
     CHECKF(rc == 0 && strstr(res, "count=40000 first=0 last=39999 gaps=0 lost=0"), "%s", res);
+    free(name);
     return 0;
 }

@@ -5,12 +5,15 @@
  * reader out, with a message naming the object); the get_eof/get_eoa rules
  * (writer: logical end; reader: object size; reads past the end are zero);
  * truncate (logical end := EOA; the object shrinks at close only without a
- * live reader); the H5Pget_fapl_shm round trip; and fault injection on
+ * live reader; H5F_ACC_TRUNC is refused while a reader process has it
+ * open); a second open in the same process shares the file; with every
+ * reader slot taken a reader still works and the writer does not shrink; the H5Pget_fapl_shm round trip; and fault injection on
  * fallocate, mremap and mmap during growth giving a clean HDF5 error that
  * leaves earlier data readable (a failing madvise is harmless).
  */
 #include <stdlib.h>
 
+#include "shm/shm_internal.h"
 #include "shmtest.h"
 
 static hid_t make_file(const char *name, int ndata)
@@ -164,11 +167,11 @@ static void eof_eoa_truncate(void)
     free(name);
 }
 
-/* Child: hold the file open read-write through the library until released. */
-static int hold_rw(const char *name, const char *dir)
+/* Child: hold the file open (read-write or read-only) until released. */
+static int hold(const char *name, const char *dir, unsigned flags)
 {
     hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
-    hid_t f = H5Fopen("x.h5", H5F_ACC_RDWR, fapl);
+    hid_t f = H5Fopen("x.h5", flags, fapl);
     CHECK(f >= 0);
     char p[4400];
     snprintf(p, sizeof p, "%s/holding", dir);
@@ -203,6 +206,23 @@ static void locks(void)
     CHECK(H5FDlock(raw, 1) >= 0);  /* upgrade: nobody else holds it */
     CHECK(H5FDunlock(raw) >= 0);
     H5FDclose(raw);
+    check_d0(name, 10);
+
+    /* a live reader in another process: H5F_ACC_TRUNC is refused by the
+     * driver itself (even with HDF5's file locking off), nothing is lost */
+    dir = tu_path("ro");
+    CHECK(mkdir(dir, 0700) == 0);
+    c = tu_spawn_self("hold-ro", name, dir, NULL);
+    snprintf(p, sizeof p, "%s/holding", dir);
+    CHECK(st_wait_file(p, 30) == 0);
+    CHECK(H5Pset_file_locking(fapl, 0, 1) >= 0);
+    f = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    CHECK(f < 0);
+    es = st_errstack();
+    CHECKF(strstr(es, name) && strstr(es, "1 live reader(s): refusing to truncate"), "stack: %s", es);
+    snprintf(p, sizeof p, "%s/release", dir);
+    st_mark(p);
+    CHECK(tu_wait_timeout(c, 30) == 0);
     check_d0(name, 10);
     H5Pclose(fapl);
     free(name);
@@ -259,14 +279,91 @@ static void growth_faults(void)
     free(name);
 }
 
+/* The library opens a file a second time to detect an already open one; in
+ * one process a second read-write or read-only open shares the file. */
+static void same_process(void)
+{
+    char *name = tu_shm_name("feat-same");
+    hid_t f1 = make_file(name, 10);
+    hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
+    hid_t f2 = H5Fopen("x.h5", H5F_ACC_RDWR, fapl);
+    CHECKF(f2 >= 0, "second read-write open in the same process: %s", st_errstack());
+    hid_t f3 = H5Fopen("x.h5", H5F_ACC_RDONLY, fapl); /* shares the read-write file */
+    CHECKF(f3 >= 0, "read-only open in the writing process: %s", st_errstack());
+    hid_t g = H5Gcreate2(f2, "via_f2", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(g >= 0);
+    H5Gclose(g);
+    CHECK(H5Lexists(f1, "via_f2", H5P_DEFAULT) > 0); /* same shared file */
+    CHECK(H5Lexists(f3, "via_f2", H5P_DEFAULT) > 0);
+    CHECK(H5Fclose(f3) >= 0);
+    CHECK(H5Fclose(f2) >= 0);
+    CHECK(H5Fclose(f1) >= 0);
+    hid_t f = H5Fopen("x.h5", H5F_ACC_RDONLY, fapl);
+    CHECK(f >= 0 && H5Lexists(f, "via_f2", H5P_DEFAULT) > 0);
+    H5Fclose(f);
+    H5Pclose(fapl);
+    free(name);
+}
+
+/* All reader slots taken: a reader still works (unregistered) and the writer
+ * counts the slots as live readers, so it never shrinks the object.  The
+ * control object is writable by whoever may read the file. */
+static void reader_slots(void)
+{
+    char *name = tu_shm_name("feat-slots");
+    h5tier_shm_config_t cfg;
+    h5tier_shm_config_init(&cfg);
+    snprintf(cfg.name, sizeof cfg.name, "%s", name);
+    cfg.increment = 1 << 20;
+    cfg.mode = 0640;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    CHECK(H5Pset_fapl_shm(fapl, &cfg) >= 0);
+    hid_t f = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    CHECK(f >= 0);
+    char ctlname[300], p[400];
+    snprintf(ctlname, sizeof ctlname, "/.%s.h5tier", name);
+    snprintf(p, sizeof p, "/dev/shm%s", ctlname);
+    struct stat st;
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0660);
+    snprintf(p, sizeof p, "/dev/shm/%s", name);
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0640);
+    char canon[300];
+    snprintf(canon, sizeof canon, "/%s", name);
+    int cfd;
+    h5tier_shmc_t *ctl;
+    CHECK_OK(h5tier__shmc_open(canon, 0, 0, 0, &cfd, &ctl));
+    for (int i = 0; i < H5TIER_SHMC_READERS; i++)
+        CHECK(h5tier__shmc_reader_add(ctl) == i);
+    CHECK(h5tier__shmc_reader_add(ctl) == -EAGAIN);
+    CHECK(h5tier__shmc_live_readers(ctl) == H5TIER_SHMC_READERS);
+    H5FD_t *r = H5FDopen("x.h5", H5F_ACC_RDONLY, fapl, HADDR_UNDEF);
+    CHECK(r); /* unregistered, still reads */
+    char sig[8];
+    CHECK(H5FDset_eoa(r, H5FD_MEM_DEFAULT, 4096) >= 0 && H5FDread(r, H5FD_MEM_DRAW, H5P_DEFAULT, 0, 8, sig) >= 0);
+    CHECK(!memcmp(sig, "\211HDF", 4));
+    CHECK(H5Fclose(f) >= 0);
+    CHECK(st_shm_size(name) == 1 << 20); /* not shrunk: readers count as live */
+    H5FDclose(r);
+    for (int i = 0; i < H5TIER_SHMC_READERS; i++)
+        h5tier__shmc_reader_remove(ctl, i);
+    CHECK(h5tier__shmc_live_readers(ctl) == 0);
+    h5tier__shmc_close(cfd, ctl);
+    H5Pclose(fapl);
+    free(name);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "hold-rw"))
-        return hold_rw(argv[2], argv[3]);
+        return hold(argv[2], argv[3], H5F_ACC_RDWR);
+    if (argc >= 4 && !strcmp(argv[1], "hold-ro"))
+        return hold(argv[2], argv[3], H5F_ACC_RDONLY);
     tu_h5_quiet();
     flags_and_cmp();
     eof_eoa_truncate();
     locks();
+    same_process();
+    reader_slots();
     growth_faults();
     tu_log("ok");
     return 0;
