@@ -226,7 +226,7 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
             goto done;
         }
         if (h5tier__persist_out_error()) { /* the output file's driver met a write error */
-            rc = -h5tier__persist_out_error();
+            rc = h5tier__persist_out_fail();
             if (x->vlen)
                 H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf);
             goto done;

@@ -232,7 +232,7 @@ static int stage_datasets(h5tier__pctx_t *ctx, int create, int *count)
             uint64_t before = ctx->done;
             rc = h5tier__persist_dataset_data(ctx, ob, d, &p);
             if (rc == 0 && h5tier__persist_out_error())
-                rc = -h5tier__persist_out_error();
+                rc = h5tier__persist_out_fail();
             ctx->done = before + p.bytes;
             if (rc == 0 && ctx->o.progress && ctx->total)
                 ctx->o.progress(ctx->done, ctx->total, ctx->o.arg);
@@ -445,15 +445,18 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
         goto done;
     }
     o.dry_run = 0;
-    if ((rc = persist_to(src, root, &o)) < 0)
+    if ((rc = persist_to(src, root, &o)) < 0) {
+        if (h5tier__persist_out_error()) /* the root cause: a failed write */
+            rc = h5tier__persist_out_fail();
         goto done;
+    }
     int count = rc;
     H5Gclose(root);
     root = H5I_INVALID_HID;
     herr_t cr = H5Fclose(fid);
     fid = H5I_INVALID_HID;
     if (h5tier__persist_out_error()) {
-        rc = -h5tier__persist_out_error(); /* errmsg names the file, offset and errno */
+        rc = h5tier__persist_out_fail(); /* errmsg names the file, offset and errno */
         goto done;
     }
     if (cr < 0) {

@@ -85,5 +85,8 @@ hid_t h5tier__persist_dst_type(h5tier__pctx_t *ctx, hid_t stype);
 hid_t h5tier__persist_out_fapl(int earliest);
 int h5tier__persist_out_error(void);
 void h5tier__persist_out_reset(void);
+/* Re-record that first write error as errmsg (a later HDF5 failure may be
+ * its consequence) and return it negated; 0 if there was none. */
+int h5tier__persist_out_fail(void);
 
 #endif /* H5TIER_PERSIST_INTERNAL_H */
