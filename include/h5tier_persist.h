@@ -36,6 +36,9 @@
  * compound/enum/array/string/vlen); data travels with the file type as
  * memory type, so no conversion happens.
  *
+ * Objects are created without modification times (H5Pset_obj_track_times
+ * off), so persisting the same source twice gives byte-identical files.
+ *
  * What is refused, with an error naming the object: region references
  * (H5T_STD_REF_DSETREG), references nested in compound/array/vlen types,
  * object references whose target is not persisted, user-defined links.

@@ -90,6 +90,8 @@ static hid_t create(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset, 
     }
     if ((rc = copy_fill(sdcpl, stype, dcpl, dtype, ob->src)) < 0)
         goto done;
+    /* no modification times in the header: smaller, and the same input gives the same file */
+    H5Pset_obj_track_times(dcpl, 0);
     if (plan->layout == H5TIER_LAYOUT_COMPACT) {
         if (H5Pset_layout(dcpl, H5D_COMPACT) >= 0) {
             H5E_BEGIN_TRY { d = H5Dcreate2(ctx->dst, ob->dst, dtype, space, lcpl, dcpl, H5P_DEFAULT); }

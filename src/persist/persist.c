@@ -163,7 +163,7 @@ static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
                 }
                 id = H5Gopen2(ctx->dst, ob->dst, H5P_DEFAULT); /* an intermediate group made earlier */
             } else
-                id = H5Gcreate2(ctx->dst, ob->dst, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+                id = H5Gcreate2(ctx->dst, ob->dst, lcpl, ctx->gcpl, H5P_DEFAULT);
             if (id < 0) {
                 rc = h5tier__fail(H5TIER_EHDF5, "group '/%s': cannot create it in the destination", ob->dst);
                 goto next;
@@ -174,7 +174,7 @@ static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
                                   ob->dst);
                 goto next;
             }
-            if ((ct = H5Tcopy(st)) < 0 || H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, H5P_DEFAULT, H5P_DEFAULT) < 0) {
+            if ((ct = H5Tcopy(st)) < 0 || H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, ctx->tcpl, H5P_DEFAULT) < 0) {
                 rc = h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot commit it in the destination",
                                   ob->dst);
                 goto next;
@@ -414,8 +414,12 @@ static int run(h5tier__pctx_t *ctx)
 {
     int rc, count = 0;
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) {
-        rc = h5tier__fail(H5TIER_EHDF5, "persist: cannot create a link property list");
+    ctx->gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    ctx->tcpl = H5Pcreate(H5P_DATATYPE_CREATE);
+    /* no modification times in object headers: smaller, and reproducible */
+    if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0 || ctx->gcpl < 0 || ctx->tcpl < 0 ||
+        H5Pset_obj_track_times(ctx->gcpl, 0) < 0 || H5Pset_obj_track_times(ctx->tcpl, 0) < 0) {
+        rc = h5tier__fail(H5TIER_EHDF5, "persist: cannot create property lists");
         goto done;
     }
     if ((rc = h5tier__persist_collect(ctx)) < 0)
@@ -438,6 +442,11 @@ static int run(h5tier__pctx_t *ctx)
 done:
     if (lcpl >= 0)
         H5Pclose(lcpl);
+    if (ctx->gcpl >= 0)
+        H5Pclose(ctx->gcpl);
+    if (ctx->tcpl >= 0)
+        H5Pclose(ctx->tcpl);
+    ctx->gcpl = ctx->tcpl = H5I_INVALID_HID;
     return rc;
 }
 
@@ -455,6 +464,7 @@ static int persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *o
     memset(&ctx, 0, sizeof ctx);
     ctx.src_file = H5I_INVALID_HID;
     ctx.dst = H5I_INVALID_HID;
+    ctx.gcpl = ctx.tcpl = H5I_INVALID_HID;
     int rc = check_opts(&ctx, opts);
     if (rc < 0)
         goto done;
@@ -497,7 +507,7 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
 {
     char tmp[PATH_MAX], dcopy[PATH_MAX], bcopy[PATH_MAX];
     int rc, made_tmp = 0, fd = -1;
-    hid_t fid = H5I_INVALID_HID, root = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
+    hid_t fid = H5I_INVALID_HID, root = H5I_INVALID_HID, fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID;
     h5tier_persist_opts_t o;
     if (!dst_path || !*dst_path)
         return h5tier__fail(EINVAL, "persist: no destination path");
@@ -535,7 +545,11 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
         rc = (int)fapl;
         goto done;
     }
-    if ((fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+    if ((fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 || H5Pset_obj_track_times(fcpl, 0) < 0) {
+        rc = h5tier__fail(H5TIER_EHDF5, "persist: cannot create a file creation property list");
+        goto done;
+    }
+    if ((fid = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl)) < 0) {
         rc = h5tier__fail(H5TIER_EHDF5, "cannot create the HDF5 file '%s'", tmp);
         goto done;
     }
@@ -598,6 +612,8 @@ done:
         H5Fclose(fid);
     if (fapl >= 0)
         H5Pclose(fapl);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
     if (made_tmp)
         h5tier_sys.unlink(tmp);
     return rc;

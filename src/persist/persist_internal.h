@@ -36,6 +36,7 @@ typedef struct h5tier__pctx {
     hid_t src;                  /* source location (file or group), borrowed */
     hid_t src_file;             /* the source file, owned */
     hid_t dst;                  /* destination group, borrowed; H5I_INVALID_HID in a dry run */
+    hid_t gcpl, tcpl;           /* creation property lists for groups and named types */
     int deflate_ok;             /* H5Zfilter_avail(deflate) */
     int shuffle_ok;
     h5tier__pobj_t *v;
