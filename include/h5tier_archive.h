@@ -158,8 +158,10 @@ H5TIER_API int h5tier_archive_append_seqs(h5tier_archive_t *a, size_t stream, co
 
 /* Record that the records first..last (inclusive) were lost.  Buffered
  * records are written first so that the file never shows a lost range
- * after records that are not there yet.  first must be above everything
- * archived and first <= last.  0, -EINVAL, -H5TIER_EHDF5. */
+ * after records that are not there yet.  A range that continues the last
+ * one with no record in between extends it, so the lost ranges are exactly
+ * the gaps of PATH_seq.  first must be above everything archived and
+ * first <= last.  0, -EINVAL, -H5TIER_EHDF5. */
 H5TIER_API int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint64_t last);
 
 /* Write everything buffered (partial last chunks with H5Dwrite), then the

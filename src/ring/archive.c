@@ -55,6 +55,7 @@ typedef struct stream {
     uint64_t nlost, lost_records;
     int have_lost;
     uint64_t last_lost;   /* last seq of the last lost range */
+    uint64_t last_lost_first; /* first seq of the last lost range */
     uint64_t first_seq, last_seq; /* valid when rows > 0 */
     size_t pending_chunks; /* full record chunks written since the last commit */
     uint64_t flushed_rows; /* rows of both datasets flushed (a kill keeps them) */
@@ -680,6 +681,7 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
             st->lost_records += all[2 * i + 1] - all[2 * i] + 1;
         st->have_lost = 1;
         st->last_lost = all[2 * st->nlost - 1];
+        st->last_lost_first = all[2 * st->nlost - 2];
         free(all);
     }
     st->flushed_rows = n;
@@ -1085,8 +1087,13 @@ int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint
     rc = stream_commit(a, st, 1);
     if (rc < 0)
         return rc;
-    hsize_t n = st->nlost + 1, start = st->nlost, one = 1;
-    uint64_t range[2] = {first, last};
+    /* a range right after the last one, with no record in between (e.g. an
+       archiver restarted twice before archiving anything), extends it: the
+       lost ranges stay exactly the gaps of the seq dataset */
+    int extend = st->have_lost && first == st->last_lost + 1 &&
+                 (stream_rows(st) == 0 || st->last_seq < st->last_lost_first);
+    hsize_t n = extend ? st->nlost : st->nlost + 1, start = n - 1, one = 1;
+    uint64_t range[2] = {extend ? st->last_lost_first : first, last};
     hid_t lt = lost_type(), fs = -1, ms = -1;
     rc = -H5TIER_EHDF5;
     if (lt >= 0 && H5Dset_extent(st->lost, &n) >= 0 && (fs = H5Dget_space(st->lost)) >= 0 &&
@@ -1102,7 +1109,10 @@ int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint
         H5Tclose(lt);
     if (rc < 0)
         return hfail(a->path, "cannot record a lost range in", st->lost_path);
-    st->nlost++;
+    if (!extend) {
+        st->nlost++;
+        st->last_lost_first = first;
+    }
     st->lost_records += last - first + 1;
     st->have_lost = 1;
     st->last_lost = last;
