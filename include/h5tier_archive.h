@@ -28,7 +28,9 @@
  * both datasets are flushed.  So len(PATH_seq) <= len(PATH) at every instant
  * and len(PATH_seq) is the number of complete records.  On open, an archive
  * whose two lengths differ (an archiver killed between the two writes) is
- * trimmed to the shorter one; h5tier_archive_stream_info() then tells where
+ * trimmed to the shorter one (and to the strictly increasing part of
+ * PATH_seq's tail, in case its extent reached the file before its data);
+ * h5tier_archive_stream_info() then tells where
  * to resume: after the last archived record or lost range.  No record is
  * archived twice: appends must carry sequence numbers above everything
  * already archived.
