@@ -253,9 +253,9 @@ static void tether_publish(h5tier_ring_reader_t *r, uint64_t upto)
     if (upto <= r->released)
         return;
     r->released = upto;
-    atomic_store_explicit(&r->tether->pos, upto, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->st->wwaiting, memory_order_relaxed)) {
+    /* seq_cst store + load: pairs with the writer's seq_cst store of wwaiting and re-check */
+    atomic_store_explicit(&r->tether->pos, upto, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->st->wwaiting, memory_order_seq_cst)) {
         atomic_fetch_add(&r->st->wfutex, 1);
         h5tier__futex_wake(&r->st->wfutex);
     }
@@ -374,8 +374,7 @@ static long avail(h5tier_ring_reader_t *r, int timeout_ms)
  * is still valid (<= first: all copied records are intact). */
 static uint64_t validate(h5tier_ring_reader_t *r, uint64_t first)
 {
-    atomic_thread_fence(memory_order_acquire);
-    uint64_t intent = atomic_load_explicit(&r->st->tail_intent, memory_order_relaxed);
+    uint64_t intent = RING_LOAD_AFTER_COPY(&r->st->tail_intent);
     if (H5TIER_LIKELY(intent - first <= r->cap))
         return first;
     return intent - r->cap;

@@ -393,8 +393,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
         st->capacity = streams[i].capacity;
         st->data_offset = offsets[i];
     }
-    atomic_thread_fence(memory_order_release);
-    h->magic = RING_MAGIC;
+    __atomic_store_n(&h->magic, RING_MAGIC, __ATOMIC_RELEASE); /* last: readers check it first */
     h5tier_sys.munmap(ctl, ub);
     h5tier_sys.close(fd);
     return 0;
@@ -646,7 +645,7 @@ static uint64_t slowest_tether(h5tier_ring_t *w, wstream_t *ws, int *who)
             if (pid && !h5tier__pid_alive(pid, atomic_load(&te->start)))
                 continue;
         }
-        uint64_t p = atomic_load_explicit(&te->pos, memory_order_acquire);
+        uint64_t p = atomic_load_explicit(&te->pos, memory_order_seq_cst);
         if (p < min) {
             min = p;
             *who = t;
@@ -689,7 +688,8 @@ static int64_t tether_room(h5tier_ring_t *w, wstream_t *ws, uint64_t need)
         }
         uint32_t f = atomic_load(&ws->st->wfutex);
         atomic_store(&ws->st->wwaiting, 1);
-        if (slowest_tether(w, ws, &who) + ws->cap <= ws->tail) {
+        uint64_t again = slowest_tether(w, ws, &who);
+        if (again != UINT64_MAX && again + ws->cap <= ws->tail) {
             int slice = 10;
             if (w->opts.tether_timeout_ms >= 0 &&
                 (uint64_t)w->opts.tether_timeout_ms - waited_ms < (uint64_t)slice)
@@ -718,8 +718,7 @@ static inline void announce(wstream_t *ws, uint64_t intent)
 {
     if (H5TIER_UNLIKELY(intent < ws->hold))
         intent = ws->hold;
-    atomic_store_explicit(&ws->st->tail_intent, intent, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
+    RING_ANNOUNCE(&ws->st->tail_intent, intent);
 }
 
 static inline int check_put(h5tier_ring_t *w, int s, size_t size)
