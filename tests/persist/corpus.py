@@ -98,6 +98,9 @@ def make(d):
         sp[0:10, 0:10] = 9
         sp[3999, 3999] = 5
         sp[2000:2150, 1234] = np.arange(150)
+        # 10000 of 40000 small chunks allocated: found by walking the chunk grid
+        gr = f.create_dataset("sparse/grid", (2000, 2000), dtype="<i4", chunks=(10, 10), fillvalue=0)
+        gr[0:2000:40, :] = np.arange(2000, dtype="<i4")
         # ---- attributes of every kind on groups, datasets, named types ------
         g = f.create_group("attrs")
         f.attrs["root_attr"] = np.int64(-1)
