@@ -207,7 +207,7 @@ static wres_t run_writer(const char *name, size_t rs, int nreaders, size_t batch
         snprintf(ready, sizeof ready, "%.200s.ready", outs[i]);
         unlink(ready);
         unlink(outs[i]);
-        char *argv[] = {"bench_ring", "reader", (char *)name, outs[i], (char *)(i ? "1" : "1"), NULL};
+        char *argv[] = {"bench_ring", "reader", (char *)name, outs[i], "1", NULL};
         pids[i] = spawn(argv);
         wait_file(ready);
     }

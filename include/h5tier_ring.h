@@ -50,7 +50,13 @@
  * its tether timeout with -ETIMEDOUT ("stream 'x': tethered reader 'arch'
  * (pid N) is K records behind; waited T ms").  The writer caches the slowest
  * tether, so the check costs nothing per record while the tethers are not
- * close to a lap.  A tether is keyed by name: a restarted reader with the
+ * close to a lap (it re-reads them when a tether comes or goes: a per-stream
+ * counter on a line the writer reads anyway).  Caveat: a tether added while
+ * the writer runs protects records from the writer's next put on; records
+ * the writer was overwriting at that very moment may still be lost, and the
+ * new reader then counts them as lost.  Register tethers before starting the
+ * writer (or start them FROM_LATEST) when that matters.  A tether is keyed
+ * by name: a restarted reader with the
  * same tether name takes the tether over with its position, so nothing is
  * lost while it was down (a dead tether keeps holding the writer back unless
  * the writer uses H5TIER_RING_DROP_DEAD_TETHERS).

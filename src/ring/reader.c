@@ -100,6 +100,7 @@ static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
         atomic_store(&te->start, start);
         r->tether = te;
         r->released = atomic_load(&te->pos);
+        atomic_fetch_add(&r->st->tgen, 1);
         return 1;
     }
     for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
@@ -111,6 +112,7 @@ static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
         atomic_store(&te->start, start);
         atomic_store(&te->pos, pos);
         atomic_store_explicit(&te->active, 1, memory_order_release);
+        atomic_fetch_add(&r->st->tgen, 1); /* the writer re-reads the tethers before its next put */
         r->tether = te;
         r->released = pos;
         return 0;
@@ -235,6 +237,7 @@ int h5tier_ring_untether(const char *name, const char *stream, const char *tethe
         if (atomic_load(&te->active) && !strncmp(te->name, tether, sizeof te->name)) {
             atomic_store_explicit(&te->active, 0, memory_order_release);
             atomic_store(&te->pid, 0);
+            atomic_fetch_add(&st->tgen, 1);
             atomic_fetch_add(&st->wfutex, 1);
             h5tier__futex_wake(&st->wfutex);
             r = 0;
