@@ -134,6 +134,8 @@ def make(d):
         rd[2] = f["named/point"].ref
         rd[3] = f["links/hard_to_d2"].ref
         r.attrs.create("aref", f["dims/d1"].ref, dtype=h5py.ref_dtype)
+        # a dataset attribute referring to a dataset persisted after it
+        f["dims/d1"].attrs.create("ref_to_later", f["dims/scalar"].ref, dtype=h5py.ref_dtype)
         r.create_dataset("scalar_ref", data=f["fill/partial"].ref, dtype=h5py.ref_dtype)
         r.create_dataset("null_refs", (2,), dtype=h5py.ref_dtype)
     # ---- huge but sparse: 10^6 x 10^6 int32 (4 TB logical) --------------------
@@ -220,6 +222,8 @@ def check(src, dst):
             fail(f"refs/objrefs[{i}] -> {d[r[i]].name}, want {w}")
     if d[d["refs"].attrs["aref"]] != d["dims/d1"]:
         fail("attribute reference not remapped")
+    if d[d["dims/d1"].attrs["ref_to_later"]] != d["dims/scalar"]:
+        fail("dataset attribute reference not remapped")
     if d[d["refs/scalar_ref"][()]] != d["fill/partial"]:
         fail("scalar reference not remapped")
     if any(bool(x) for x in d["refs/null_refs"][...]):

@@ -61,6 +61,13 @@ layout gz.h5 /layout/mid | grep -q 'SHUFFLE' || fail "no shuffle"
 layout gz.h5 /layout/edge | grep -q COMPACT || fail "compact datasets must stay compact"
 [ "$(stat -c %s gz.h5)" -lt "$sz" ] || fail "--compress did not shrink the file"
 
+# ---- compact disabled, everything compressed (empty and 0-d datasets included) ---------
+"$B" persist corpus.h5 nocompact.h5 --compact-below 0 --compress 1 >log 2>&1 || { cat log; fail "persist --compact-below 0"; }
+h5diff -r corpus.h5 nocompact.h5 >/dev/null || fail "h5diff --compact-below 0"
+layout nocompact.h5 /dims/d1 | grep -q 'CHUNKED ( 7 )' || fail "/dims/d1 not chunked without compact"
+layout nocompact.h5 /dims/empty2 | grep -q CONTIGUOUS || fail "/dims/empty2 not contiguous"
+layout nocompact.h5 /dims/scalar | grep -q CONTIGUOUS || fail "/dims/scalar not contiguous"
+
 # ---- keep growable ------------------------------------------------------------------
 "$B" persist corpus.h5 grow.h5 --keep-growable >/dev/null 2>&1 || fail "persist --keep-growable"
 h5diff -r corpus.h5 grow.h5 >/dev/null || fail "h5diff --keep-growable"
