@@ -356,6 +356,19 @@ int main(int argc, char **argv)
     if (argc >= 6 && !strcmp(argv[1], "lat"))
         return lat_main(argv[2], argv[3], strtoull(argv[4], NULL, 10), atoi(argv[5]));
     quick = bench_quick(argc, argv);
+    if (argc >= 2 && !strcmp(argv[argc - 1], "--latency-only")) { /* for looking at latency alone */
+        char nm[64];
+        snprintf(nm, sizeof nm, "h5tier-bench-ring-%d", getpid());
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/h5tier-bench-ring-%d", getpid());
+        mkdir(tmpdir, 0700);
+        pin(0);
+        double l[3];
+        latency(nm, quick ? 100000 : 1000000, l);
+        printf("latency p50 %.3f us, p99 %.3f us, p99.9 %.3f us\n", l[0], l[1], l[2]);
+        h5tier_ring_remove(nm, 1);
+        rmdir(tmpdir);
+        return 0;
+    }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/h5tier-bench-ring-%d", getpid());
     mkdir(tmpdir, 0700);
