@@ -28,6 +28,7 @@ struct h5tier_ring_reader {
     uint64_t view_pos;      /* pending view: first seq */
     uint64_t view_n;        /* pending view: count (0 = none) */
     int sidx;
+    int flowing; /* the last refill found records at once: the writer is streaming */
     pid_t pid;
 };
 
@@ -36,6 +37,7 @@ void h5tier_ring_reader_opts_init(h5tier_ring_reader_opts_t *opts)
     memset(opts, 0, sizeof *opts);
     opts->from = H5TIER_RING_FROM_OLDEST;
     opts->spin_us = 50;
+    opts->batch_wait_ns = 5000;
 }
 
 static inline void ring_cpu_relax(void)
@@ -271,9 +273,20 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
     ring_stream_t *st = r->st;
     uint64_t t = atomic_load_explicit(&st->tail, memory_order_acquire);
     if (t > r->pos) {
+        if (r->flowing && r->opts.batch_wait_ns > 0 && (t - r->pos) * r->rsize < 4096) {
+            /* streaming and caught up: let records accumulate without touching the writer's line */
+            uint64_t until = h5tier__ring_now_ns() + (uint64_t)r->opts.batch_wait_ns;
+            do {
+                for (int k = 0; k < 8; k++)
+                    ring_cpu_relax();
+            } while (h5tier__ring_now_ns() < until);
+            t = atomic_load_explicit(&st->tail, memory_order_acquire);
+        }
+        r->flowing = 1;
         r->tail_cache = t;
         return 0;
     }
+    r->flowing = 0;
     if (timeout_ms == 0) {
         if (h5tier__ring_writer_state(r->hdr, r->opts.dead_after_ms) < 0)
             goto dead;
