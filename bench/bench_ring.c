@@ -94,6 +94,8 @@ static int reader_main(const char *name, const char *out, int cpu)
     h5tier_ring_reader_opts_init(&ro);
     ro.from = H5TIER_RING_FROM_LATEST;
     ro.spin_us = 1000000;
+    if (getenv("H5TIER_BENCH_BATCH_WAIT"))
+        ro.batch_wait_ns = atoi(getenv("H5TIER_BENCH_BATCH_WAIT"));
     h5tier_ring_reader_t *r;
     int rc = h5tier_ring_reader_open(name, NULL, &ro, &r);
     if (rc < 0)
@@ -140,6 +142,8 @@ static int lat_main(const char *name, const char *out, uint64_t count, int cpu)
     h5tier_ring_reader_opts_init(&ro);
     ro.from = H5TIER_RING_FROM_LATEST;
     ro.spin_us = 100000000;
+    if (getenv("H5TIER_BENCH_BATCH_WAIT")) /* to compare with the reader's batching off */
+        ro.batch_wait_ns = atoi(getenv("H5TIER_BENCH_BATCH_WAIT"));
     h5tier_ring_reader_t *r;
     int rc = h5tier_ring_reader_open(name, NULL, &ro, &r);
     if (rc < 0)
