@@ -28,6 +28,8 @@ struct h5tier_ring_reader {
     uint64_t view_pos;      /* pending view: first seq */
     uint64_t view_n;        /* pending view: count (0 = none) */
     int sidx;
+    int flowing;           /* the last look at tail found records at once */
+    uint64_t last_look_ns; /* when (for the rate estimate of batch_wait_ns) */
     pid_t pid;
 };
 
@@ -36,6 +38,7 @@ void h5tier_ring_reader_opts_init(h5tier_ring_reader_opts_t *opts)
     memset(opts, 0, sizeof *opts);
     opts->from = H5TIER_RING_FROM_OLDEST;
     opts->spin_us = 50;
+    opts->batch_wait_ns = 5000;
 }
 
 static inline void ring_cpu_relax(void)
@@ -271,9 +274,27 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
     ring_stream_t *st = r->st;
     uint64_t t = atomic_load_explicit(&st->tail, memory_order_acquire);
     if (t > r->pos) {
+        if (r->opts.batch_wait_ns > 0 && (t - r->pos) * r->rsize < 4096) {
+            /* Caught up with only a few new records.  If they came fast (>= 4 per us since the
+               last look), the writer is streaming: let records accumulate without touching its
+               cache lines.  A slower stream is not worth batching: no wait, no latency. */
+            uint64_t now = h5tier__ring_now_ns();
+            if (r->flowing && (t - r->pos) * 250u >= now - r->last_look_ns) {
+                uint64_t until = now + (uint64_t)r->opts.batch_wait_ns;
+                do {
+                    for (int k = 0; k < 8; k++)
+                        ring_cpu_relax();
+                    now = h5tier__ring_now_ns();
+                } while (now < until);
+                t = atomic_load_explicit(&st->tail, memory_order_acquire);
+            }
+            r->last_look_ns = now;
+        }
+        r->flowing = 1;
         r->tail_cache = t;
         return 0;
     }
+    r->flowing = 0;
     if (timeout_ms == 0) {
         if (h5tier__ring_writer_state(r->hdr, r->opts.dead_after_ms) < 0)
             goto dead;
