@@ -31,7 +31,7 @@ void h5tier_shm_config_init(h5tier_shm_config_t *cfg)
     cfg->page_size = SHM_DEFAULT_PAGE_SIZE;
     cfg->on_close = H5TIER_SHM_KEEP;
     cfg->mode = 0600;
-    cfg->flags = H5TIER_SHM_POPULATE;
+    cfg->flags = H5TIER_SHM_POPULATE | H5TIER_SHM_POPULATE_AHEAD;
 }
 
 int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out)
@@ -69,7 +69,8 @@ int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t
         out->mode = 0600;
     if (out->mode & ~(mode_t)0777)
         return h5tier__fail(EINVAL, "shm config: mode %o has bits beyond 0777", (unsigned)out->mode);
-    if (out->flags & ~(H5TIER_SHM_POPULATE | H5TIER_SHM_RENAME_SAVE | H5TIER_SHM_NO_PERSIST_ON_FLUSH))
+    if (out->flags & ~(H5TIER_SHM_POPULATE | H5TIER_SHM_RENAME_SAVE | H5TIER_SHM_NO_PERSIST_ON_FLUSH |
+                       H5TIER_SHM_POPULATE_AHEAD))
         return h5tier__fail(EINVAL, "shm config: unknown flags 0x%x", out->flags);
     return 0;
 }

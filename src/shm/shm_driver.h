@@ -32,4 +32,31 @@ int h5tier__shm_push_last(int rc);
  * stack. */
 int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_t len, uint64_t *end, int quiet);
 
+/* ---- the populate-ahead helper thread (ahead.c) ---------------------------
+ * One per writer file with H5TIER_SHM_POPULATE_AHEAD, started by the writer
+ * (never by a read-only opener).  Every function is a no-op in a process other
+ * than the one that started the thread (a child after fork). */
+typedef struct h5tier__shm_ahead h5tier__shm_ahead_t;
+
+/* Start the thread for the data object fd (kept open by the writer), whose
+ * [0, size) is reserved and [frontier, size) never touched.  NULL if it
+ * cannot be started (the writer then simply works without it). */
+h5tier__shm_ahead_t *h5tier__shm_ahead_start(int fd, uint64_t size, uint64_t frontier);
+
+/* Writer: [frontier, ...) is still untouched (relaxed store, no lock). */
+void h5tier__shm_ahead_frontier(h5tier__shm_ahead_t *a, uint64_t frontier);
+
+/* Writer: [0, size) is reserved; if res_to > size, ask for [size, res_to) to
+ * be reserved ahead (ignored while a reservation is pending or done). */
+void h5tier__shm_ahead_kick(h5tier__shm_ahead_t *a, uint64_t size, uint64_t res_to);
+
+/* Writer, before reserving beyond size itself: cancel a reservation not yet
+ * started, wait for one in progress, and return the end up to which
+ * [size, end) is now reserved (size if nothing).  *err receives the errno of
+ * a failed reservation ahead (0 if none) -- the writer retries and reports. */
+uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size, int *err);
+
+/* Stop and join the thread and free it (NULL: nothing). */
+void h5tier__shm_ahead_stop(h5tier__shm_ahead_t *a);
+
 #endif /* H5TIER_SHM_DRIVER_H */
