@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "h5tier.h"
@@ -219,7 +220,8 @@ int h5tier_cmd_persist(int argc, char **argv)
     o.nobjects = nobj;
     if (o.dry_run || verbose)
         o.plan_cb = print_plan;
-    o.progress = cli_progress;
+    if (isatty(STDERR_FILENO)) /* the bar costs a pass over the datasets for the total */
+        o.progress = cli_progress;
     o.arg = (void *)"persist";
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     int err;
