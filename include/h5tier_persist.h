@@ -190,9 +190,11 @@ H5TIER_API int h5tier_persist(hid_t src, const char *dst_path, const h5tier_pers
 /* Like h5tier_persist() but into the open group dst_group (of a file open
  * for writing); object paths are created relative to it.  No temporary
  * file, rename or fsync: the caller owns the destination file and its
- * durability.  opts->force is ignored; an existing destination object gives
- * -EEXIST naming it.  On failure objects already created stay in
- * dst_group.  Same returns and errors as h5tier_persist() otherwise. */
+ * durability.  opts->force and opts->earliest_format are ignored.  An
+ * existing group at a destination path is reused (merged into); any other
+ * existing object there gives -EEXIST naming it.  On failure objects
+ * already created stay in dst_group.  Same returns and errors as
+ * h5tier_persist() otherwise. */
 H5TIER_API int h5tier_persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts);
 
 /* Short names for the enums, for messages: "compact", "contiguous",
