@@ -1,0 +1,243 @@
+/*
+ * shm/ahead.c -- the shm writer's populate-ahead helper thread
+ * (H5TIER_SHM_POPULATE_AHEAD).
+ *
+ * A first write into tmpfs pays for allocating, zeroing and mapping every
+ * page.  This thread takes the first two off the writer's critical path:
+ *
+ *  - reserve ahead: when the writer's frontier gets within half a growth step
+ *    of the reserved end, the thread fallocates the next step, so the
+ *    writer's grow() finds it reserved.  A failure (ENOSPC, ...) is only
+ *    recorded: the writer then reserves itself and reports its own error at
+ *    the write that needs the space.
+ *  - zero ahead: the thread writes zeros (pwrite on the fd, no mapping) into
+ *    reserved pages that the writer has not touched yet, from AHEAD_GAP to
+ *    AHEAD_DISTANCE beyond the writer's frontier.  A fallocated tmpfs page is
+ *    not zeroed until first use; written, it is up to date, so the writer's
+ *    MADV_POPULATE_WRITE / write fault then only maps it (about a third of
+ *    the cost).  The thread never maps the object, so the writer's mremap
+ *    (MAYMOVE) cannot race it, and a pwrite beyond the end of the object
+ *    fails instead of raising SIGBUS.
+ *
+ * Safety of the zeros: the writer only touches pages below its frontier.
+ * Before it moves the frontier to F it waits until no unit in progress lies
+ * below F (h5tier__shm_ahead_frontier), and the thread only starts units at or
+ * beyond the frontier + AHEAD_GAP; so a page the writer filled is never
+ * overwritten.  The gap is the writer's own populate step: in steady state
+ * the writer never waits, even when the thread gets no CPU.
+ *
+ * Synchronisation: one mutex + two condition variables.  grow() cancels a
+ * reservation not yet started and waits for one in progress, so the thread's
+ * and the writer's fallocate never overlap; close (and with it the shrink to
+ * the logical end) stops and joins the thread first.
+ *
+ * Fork: the thread belongs to the process that started it (recorded pid).  In
+ * a child after fork() it does not exist; every function here then does
+ * nothing (the mutex may have been held at the fork: it is never touched),
+ * and the child's writer reserves and zeroes for itself.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shm/shm_driver.h"
+
+/* Zeroing unit: one pwrite; the writer waits for at most one unit in
+ * progress where it is about to write. */
+#define AHEAD_UNIT ((uint64_t)256 << 10)
+/* The thread leaves this much beyond the writer's frontier to the writer: its
+ * next MADV_POPULATE_WRITE step (H5FDshm.c) never has to wait for a unit in
+ * progress, even when the thread is behind (no free CPU). */
+#define AHEAD_GAP ((uint64_t)4 << 20)
+/* How far ahead of the writer's frontier to zero: reserved space the file
+ * never uses (the rest of the last growth step) is not worth zeroing. */
+#define AHEAD_DISTANCE ((uint64_t)12 << 20)
+
+enum { RES_NONE, RES_PENDING, RES_BUSY, RES_DONE, RES_FAILED };
+
+struct h5tier__shm_ahead {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* the thread waits for work or stop */
+    pthread_cond_t done;    /* the writer waits for a reservation in progress */
+    pthread_t th;
+    pid_t pid;              /* process that owns the thread */
+    int fd;                 /* the data object (the writer's fd, kept open by it) */
+    int stop;
+    int no_zero;            /* a pwrite of zeros failed: zero no more (best effort) */
+    /* reservation request [res_from, res_to) and its state (under mu) */
+    uint64_t res_from, res_to;
+    int res_state;
+    int res_err;
+    /* zeroing: everything in [zeroed_to, limit) beyond the frontier */
+    uint64_t limit;         /* reserved end the thread may map (under mu) */
+    uint64_t zeroed_to;     /* thread: zeroed up to here (under mu) */
+    uint64_t claim_from, claim_to; /* window being zeroed now, empty if none (under mu) */
+    _Atomic uint64_t frontier; /* writer: [frontier, ...) never touched since reserved */
+};
+
+static int mine(const h5tier__shm_ahead_t *a) { return a && a->pid == getpid(); }
+
+static const unsigned char zeros[AHEAD_UNIT];
+static int zero_range(h5tier__shm_ahead_t *a, uint64_t from, uint64_t to)
+{
+    while (from < to) {
+        size_t n = to - from < sizeof zeros ? (size_t)(to - from) : sizeof zeros;
+        ssize_t w = h5tier_sys.pwrite(a->fd, zeros, n, (off_t)from);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        from += (uint64_t)w;
+    }
+    return 0;
+}
+
+static void *ahead_main(void *arg)
+{
+    h5tier__shm_ahead_t *a = arg;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        if (a->stop)
+            break;
+        if (a->res_state == RES_PENDING) {
+            uint64_t from = a->res_from, to = a->res_to;
+            a->res_state = RES_BUSY;
+            pthread_mutex_unlock(&a->mu);
+            int e;
+            while ((e = h5tier_sys.fallocate(a->fd, (off_t)from, (off_t)(to - from)) == 0 ? 0 : errno) == EINTR)
+                ;
+            pthread_mutex_lock(&a->mu);
+            a->res_err = e;
+            a->res_state = e ? RES_FAILED : RES_DONE;
+            if (!e && to > a->limit)
+                a->limit = to;
+            pthread_cond_broadcast(&a->done);
+            continue;
+        }
+        uint64_t fr = atomic_load_explicit(&a->frontier, memory_order_relaxed);
+        uint64_t from = a->zeroed_to > fr + AHEAD_GAP ? a->zeroed_to : fr + AHEAD_GAP;
+        uint64_t end = fr + AHEAD_DISTANCE < a->limit ? fr + AHEAD_DISTANCE : a->limit;
+        if (!a->no_zero && from < end) {
+            uint64_t to = from + AHEAD_UNIT < end ? from + AHEAD_UNIT : end;
+            a->claim_from = from;
+            a->claim_to = to;
+            pthread_mutex_unlock(&a->mu);
+            int rc = zero_range(a, from, to);
+            pthread_mutex_lock(&a->mu);
+            a->claim_from = a->claim_to = 0;
+            pthread_cond_broadcast(&a->done);
+            if (rc < 0)
+                a->no_zero = 1; /* best effort: the writer's faults zero the pages */
+            else if (to > a->zeroed_to)
+                a->zeroed_to = to;
+            continue;
+        }
+        pthread_cond_wait(&a->cv, &a->mu);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+h5tier__shm_ahead_t *h5tier__shm_ahead_start(int fd, uint64_t size, uint64_t frontier)
+{
+    h5tier__shm_ahead_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->fd = fd;
+    a->pid = getpid();
+    a->limit = size;
+    a->zeroed_to = frontier;
+    atomic_init(&a->frontier, frontier);
+    if (pthread_mutex_init(&a->mu, NULL) != 0)
+        goto fail_mu;
+    if (pthread_cond_init(&a->cv, NULL) != 0)
+        goto fail_cv;
+    if (pthread_cond_init(&a->done, NULL) != 0)
+        goto fail_done;
+    /* Signals go to the application's threads, not to this one. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&a->th, NULL, ahead_main, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        return a;
+    pthread_cond_destroy(&a->done);
+fail_done:
+    pthread_cond_destroy(&a->cv);
+fail_cv:
+    pthread_mutex_destroy(&a->mu);
+fail_mu:
+    free(a);
+    return NULL;
+}
+
+void h5tier__shm_ahead_frontier(h5tier__shm_ahead_t *a, uint64_t frontier)
+{
+    if (!mine(a))
+        return;
+    pthread_mutex_lock(&a->mu);
+    /* The writer is about to touch [old frontier, frontier): wait until no
+     * window there is being zeroed (the thread only claims windows beyond
+     * the frontier, so a claim below frontier can only be one in progress). */
+    while (a->claim_to > a->claim_from && a->claim_from < frontier)
+        pthread_cond_wait(&a->done, &a->mu);
+    atomic_store_explicit(&a->frontier, frontier, memory_order_relaxed);
+    pthread_cond_signal(&a->cv); /* zero further ahead */
+    pthread_mutex_unlock(&a->mu);
+}
+
+void h5tier__shm_ahead_kick(h5tier__shm_ahead_t *a, uint64_t size, uint64_t res_to)
+{
+    if (!mine(a))
+        return;
+    pthread_mutex_lock(&a->mu);
+    if (size > a->limit)
+        a->limit = size;
+    if (res_to > size && (a->res_state == RES_NONE || a->res_state == RES_FAILED) && res_to > a->limit) {
+        a->res_from = size;
+        a->res_to = res_to;
+        a->res_state = RES_PENDING;
+        a->res_err = 0;
+    }
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size, int *err)
+{
+    *err = 0;
+    if (!mine(a))
+        return size;
+    uint64_t got = size;
+    pthread_mutex_lock(&a->mu);
+    if (a->res_state == RES_PENDING)
+        a->res_state = RES_NONE; /* not started: the writer reserves itself */
+    while (a->res_state == RES_BUSY)
+        pthread_cond_wait(&a->done, &a->mu);
+    if (a->res_state == RES_DONE && a->res_from == size)
+        got = a->res_to;
+    else if (a->res_state == RES_FAILED)
+        *err = a->res_err;
+    a->res_state = RES_NONE;
+    pthread_mutex_unlock(&a->mu);
+    return got;
+}
+
+void h5tier__shm_ahead_stop(h5tier__shm_ahead_t *a)
+{
+    if (!a)
+        return;
+    if (!mine(a))
+        return; /* a forked child: no thread here; the parent's copy is not ours to free */
+    pthread_mutex_lock(&a->mu);
+    a->stop = 1;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->th, NULL);
+    pthread_cond_destroy(&a->done);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}

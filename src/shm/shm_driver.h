@@ -1,0 +1,62 @@
+/*
+ * shm/shm_driver.h -- what the shm driver's own files share (H5FDshm.c, the
+ * driver; fapl.c, its configuration and public fapl functions; image.c,
+ * checks of an existing HDF5 image).  Not used outside the driver.
+ */
+#ifndef H5TIER_SHM_DRIVER_H
+#define H5TIER_SHM_DRIVER_H
+
+#include "shm/shm_internal.h"
+
+#define SHM_DEFAULT_INCREMENT ((size_t)64 << 20)
+#define SHM_DEFAULT_PAGE_SIZE ((size_t)64 << 10)
+#define SHM_MAX_INCREMENT ((uint64_t)1 << 40)
+
+/* The driver's class table (H5FDshm.c). */
+const H5FD_class_t *h5tier__shm_class(void);
+
+/* Check cfg (NULL = defaults) and write it with defaults filled in to *out.
+ * 0 or -EINVAL/-ENAMETOOLONG with an errmsg naming the problem. */
+int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out);
+
+/* Push the message recorded by the last failing h5tier__* call (errmsg) on
+ * the HDF5 error stack under the shm area.  Returns -|rc|. */
+int h5tier__shm_push_last(int rc);
+
+/* Check that [0, len) of an existing object (canonical name canon) holds an
+ * HDF5 file whose superblock's end-of-file address fits: *end receives that
+ * absolute address (0 when unknown).  0, -H5TIER_ENOTHDF5 (empty, no
+ * signature at 0, 512, 1024, ..., impossible offset size) or -H5TIER_ETRUNC
+ * (shorter than the superblock or than its end-of-file address), recorded
+ * as errmsg naming the object and, unless quiet, pushed on the HDF5 error
+ * stack. */
+int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_t len, uint64_t *end, int quiet);
+
+/* ---- the populate-ahead helper thread (ahead.c) ---------------------------
+ * One per writer file with H5TIER_SHM_POPULATE_AHEAD, started by the writer
+ * (never by a read-only opener).  Every function is a no-op in a process other
+ * than the one that started the thread (a child after fork). */
+typedef struct h5tier__shm_ahead h5tier__shm_ahead_t;
+
+/* Start the thread for the data object fd (kept open by the writer), whose
+ * [0, size) is reserved and [frontier, size) never touched.  NULL if it
+ * cannot be started (the writer then simply works without it). */
+h5tier__shm_ahead_t *h5tier__shm_ahead_start(int fd, uint64_t size, uint64_t frontier);
+
+/* Writer: [frontier, ...) is still untouched (relaxed store, no lock). */
+void h5tier__shm_ahead_frontier(h5tier__shm_ahead_t *a, uint64_t frontier);
+
+/* Writer: [0, size) is reserved; if res_to > size, ask for [size, res_to) to
+ * be reserved ahead (ignored while a reservation is pending or done). */
+void h5tier__shm_ahead_kick(h5tier__shm_ahead_t *a, uint64_t size, uint64_t res_to);
+
+/* Writer, before reserving beyond size itself: cancel a reservation not yet
+ * started, wait for one in progress, and return the end up to which
+ * [size, end) is now reserved (size if nothing).  *err receives the errno of
+ * a failed reservation ahead (0 if none) -- the writer retries and reports. */
+uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size, int *err);
+
+/* Stop and join the thread and free it (NULL: nothing). */
+void h5tier__shm_ahead_stop(h5tier__shm_ahead_t *a);
+
+#endif /* H5TIER_SHM_DRIVER_H */
