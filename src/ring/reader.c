@@ -30,6 +30,7 @@ struct h5tier_ring_reader {
     int sidx;
     int flowing;           /* the last look at tail found records at once */
     uint64_t last_look_ns; /* when (for the rate estimate of batch_wait_ns) */
+    uint64_t last_alive_ns; /* last time a timeout-0 read found the writer alive */
     pid_t pid;
 };
 
@@ -296,8 +297,13 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
     }
     r->flowing = 0;
     if (timeout_ms == 0) {
-        if (h5tier__ring_writer_state(r->hdr, r->opts.dead_after_ms) < 0)
-            goto dead;
+        /* a reader polling with timeout 0 checks the writer (kill + /proc) at most every 10 ms */
+        uint64_t now = h5tier__ring_now_ns();
+        if (now - r->last_alive_ns >= 10000000u) {
+            if (h5tier__ring_writer_state(r->hdr, r->opts.dead_after_ms) < 0)
+                goto dead;
+            r->last_alive_ns = now;
+        }
         return -EAGAIN;
     }
     uint64_t t0 = h5tier__ring_now_ns();
