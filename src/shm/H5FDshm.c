@@ -703,8 +703,8 @@ static herr_t vfd_write(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
             if (to > f->maplen)
                 to = f->maplen;
         }
-        if (f->ahead) /* waits if the thread is zeroing a unit below `to` (rare: see ahead.c) */
-            h5tier__shm_ahead_frontier(f->ahead, to);
+        if (f->ahead) /* stops short of a unit the thread is zeroing (ahead.c) */
+            to = h5tier__shm_ahead_frontier(f->ahead, round_up(end, f->pagesz), to);
         if (to >= f->ahead_at)
             ahead_update(f, to);
         /* best effort: EINVAL before Linux 5.14; the memcpy faults instead */
