@@ -27,10 +27,11 @@
  * overwritten.  The gap is the writer's own populate step: the writer
  * hardly ever waits, even when the thread gets no CPU.
  *
- * Adaptivity: zeroing helps only when the thread runs on a CPU of its own.
- * When the writer keeps reaching pages the thread has not zeroed yet (no free
- * CPU: the thread runs in the writer's time slices), the thread stops zeroing
- * for that file, so a busy machine pays little for it.
+ * Adaptivity: zeroing helps only when the thread runs on a CPU of its own
+ * (pwrite of zeros costs more CPU than the faults it saves).  No thread is
+ * started in a process allowed on one CPU only; and when the writer keeps
+ * reaching pages the thread has not zeroed yet, or keeps running on the CPU
+ * the thread last zeroed on, the thread stops zeroing for that file.
  *
  * Synchronisation: one mutex + two condition variables.  grow() cancels a
  * reservation not yet started and waits for one in progress, so the thread's
@@ -43,6 +44,7 @@
  * and the child's writer reserves and zeroes for itself.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -76,6 +78,8 @@ struct h5tier__shm_ahead {
     int stop;
     int no_zero;            /* zero no more: a pwrite of zeros failed, or the thread does not keep up */
     int misses;             /* writer steps into pages the thread had not zeroed (or had to wait for) */
+    int thread_cpu;         /* CPU the thread last zeroed on (-1: unknown) */
+    int same_cpu;           /* writer steps seen on the thread's last CPU */
     /* reservation request [res_from, res_to) and its state (under mu) */
     uint64_t res_from, res_to;
     int res_state;
@@ -137,6 +141,7 @@ static void *ahead_main(void *arg)
             int rc = zero_range(a, from, to);
             pthread_mutex_lock(&a->mu);
             a->claim_from = a->claim_to = 0;
+            a->thread_cpu = sched_getcpu();
             pthread_cond_broadcast(&a->done);
             if (rc < 0)
                 a->no_zero = 1; /* best effort: the writer's faults zero the pages */
@@ -152,6 +157,11 @@ static void *ahead_main(void *arg)
 
 h5tier__shm_ahead_t *h5tier__shm_ahead_start(int fd, uint64_t size, uint64_t frontier)
 {
+    /* Only worth it with a second CPU to run on (not for a process pinned to
+     * one core, like a typical MPI rank). */
+    cpu_set_t cpus;
+    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2)
+        return NULL;
     h5tier__shm_ahead_t *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
@@ -159,6 +169,7 @@ h5tier__shm_ahead_t *h5tier__shm_ahead_start(int fd, uint64_t size, uint64_t fro
     a->pid = getpid();
     a->limit = size;
     a->zeroed_to = frontier;
+    a->thread_cpu = -1;
     atomic_init(&a->frontier, frontier);
     if (pthread_mutex_init(&a->mu, NULL) != 0)
         goto fail_mu;
@@ -204,9 +215,13 @@ uint64_t h5tier__shm_ahead_frontier(h5tier__shm_ahead_t *a, uint64_t need, uint6
     }
     if (a->zeroed_to < to)
         missed = 1;
-    /* A thread that keeps falling behind gets no CPU of its own: its zeroing
-     * then only competes with the writer, so it stops (reserving goes on). */
+    /* A thread that keeps falling behind, or that zeroes on the writer's own
+     * CPU, gets no CPU of its own: its zeroing (dearer than the faults it
+     * saves) then only competes with the writer, so it stops (reserving goes
+     * on). */
     if (missed && ++a->misses >= AHEAD_MAX_MISSES)
+        a->no_zero = 1;
+    if (a->thread_cpu >= 0 && a->thread_cpu == sched_getcpu() && ++a->same_cpu >= AHEAD_MAX_MISSES)
         a->no_zero = 1;
     atomic_store_explicit(&a->frontier, to, memory_order_relaxed);
     pthread_cond_signal(&a->cv); /* zero further ahead */
