@@ -31,7 +31,7 @@ void h5tier_shm_config_init(h5tier_shm_config_t *cfg)
     cfg->page_size = SHM_DEFAULT_PAGE_SIZE;
     cfg->on_close = H5TIER_SHM_KEEP;
     cfg->mode = 0600;
-    cfg->flags = H5TIER_SHM_POPULATE; /* not POPULATE_AHEAD: see h5tier_shm.h */
+    cfg->flags = H5TIER_SHM_POPULATE | H5TIER_SHM_POPULATE_AHEAD;
 }
 
 int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out)

@@ -6,7 +6,7 @@
  *     running (it exists once 8 MiB are written: the process has one more
  *     task) and joined at close (one task less); a read-only opener never
  *     starts one;
- *     without the flag (the default) a writer starts no thread;
+ *     with the flag cleared (it is on by default) a writer starts no thread;
  * (2) every fallocate made by the helper thread fails with ENOSPC (the
  *     syscall table is replaced to fail calls from any thread but the main
  *     one): the writer reserves for itself, every write succeeds, the bytes
@@ -79,16 +79,20 @@ static int falloc_full(int fd, off_t off, off_t len)
     return real_fallocate(fd, off, len);
 }
 
-/* st_fapl with the populate-ahead thread on (it is opt-in). */
-static hid_t ahead_fapl(const char *name)
+/* st_fapl with the populate-ahead thread on (the default) or off. */
+static hid_t ahead_fapl_set(const char *name, int on)
 {
     hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
     h5tier_shm_config_t cfg;
     CHECK(H5Pget_fapl_shm(fapl, &cfg) >= 0);
-    cfg.flags |= H5TIER_SHM_POPULATE_AHEAD;
+    CHECK(cfg.flags & H5TIER_SHM_POPULATE_AHEAD); /* on by default */
+    if (!on)
+        cfg.flags &= ~H5TIER_SHM_POPULATE_AHEAD;
     CHECK(H5Pset_fapl_shm(fapl, &cfg) >= 0);
     return fapl;
 }
+
+static hid_t ahead_fapl(const char *name) { return ahead_fapl_set(name, 1); }
 
 static int val(int k, int i) { return k * 1000003 + i; }
 
@@ -181,11 +185,11 @@ static void plain(void)
     free(name);
 }
 
-/* Off by default: a writer of 12 MiB with the default flags has no thread. */
-static void default_off(void)
+/* Flag cleared: a writer of 12 MiB has no thread. */
+static void flag_off(void)
 {
     char *name = tu_shm_name("pop-mt-d");
-    hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
+    hid_t fapl = ahead_fapl_set(name, 0);
     int before = tasks();
     hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(file >= 0);
@@ -278,7 +282,7 @@ int main(void)
     main_thread = pthread_self();
     real_fallocate = h5tier_sys.fallocate;
     base_tasks = tasks();
-    default_off();
+    flag_off();
     plain();
     helper_enospc();
     full();
