@@ -94,6 +94,8 @@ static int reader_main(const char *name, const char *out, int cpu)
     h5tier_ring_reader_opts_init(&ro);
     ro.from = H5TIER_RING_FROM_LATEST;
     ro.spin_us = 1000000;
+    if (getenv("H5TIER_BENCH_BATCH_WAIT"))
+        ro.batch_wait_ns = atoi(getenv("H5TIER_BENCH_BATCH_WAIT"));
     h5tier_ring_reader_t *r;
     int rc = h5tier_ring_reader_open(name, NULL, &ro, &r);
     if (rc < 0)
@@ -140,6 +142,8 @@ static int lat_main(const char *name, const char *out, uint64_t count, int cpu)
     h5tier_ring_reader_opts_init(&ro);
     ro.from = H5TIER_RING_FROM_LATEST;
     ro.spin_us = 100000000;
+    if (getenv("H5TIER_BENCH_BATCH_WAIT")) /* to compare with the reader's batching off */
+        ro.batch_wait_ns = atoi(getenv("H5TIER_BENCH_BATCH_WAIT"));
     h5tier_ring_reader_t *r;
     int rc = h5tier_ring_reader_open(name, NULL, &ro, &r);
     if (rc < 0)
@@ -207,7 +211,7 @@ static wres_t run_writer(const char *name, size_t rs, int nreaders, size_t batch
         snprintf(ready, sizeof ready, "%.200s.ready", outs[i]);
         unlink(ready);
         unlink(outs[i]);
-        char *argv[] = {"bench_ring", "reader", (char *)name, outs[i], (char *)(i ? "1" : "1"), NULL};
+        char *argv[] = {"bench_ring", "reader", (char *)name, outs[i], "1", NULL};
         pids[i] = spawn(argv);
         wait_file(ready);
     }
@@ -356,6 +360,19 @@ int main(int argc, char **argv)
     if (argc >= 6 && !strcmp(argv[1], "lat"))
         return lat_main(argv[2], argv[3], strtoull(argv[4], NULL, 10), atoi(argv[5]));
     quick = bench_quick(argc, argv);
+    if (argc >= 2 && !strcmp(argv[argc - 1], "--latency-only")) { /* for looking at latency alone */
+        char nm[64];
+        snprintf(nm, sizeof nm, "h5tier-bench-ring-%d", getpid());
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/h5tier-bench-ring-%d", getpid());
+        mkdir(tmpdir, 0700);
+        pin(0);
+        double l[3];
+        latency(nm, quick ? 100000 : 1000000, l);
+        printf("latency p50 %.3f us, p99 %.3f us, p99.9 %.3f us\n", l[0], l[1], l[2]);
+        h5tier_ring_remove(nm, 1);
+        rmdir(tmpdir);
+        return 0;
+    }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/h5tier-bench-ring-%d", getpid());
     mkdir(tmpdir, 0700);

@@ -28,7 +28,9 @@
  * both datasets are flushed.  So len(PATH_seq) <= len(PATH) at every instant
  * and len(PATH_seq) is the number of complete records.  On open, an archive
  * whose two lengths differ (an archiver killed between the two writes) is
- * trimmed to the shorter one; h5tier_archive_stream_info() then tells where
+ * trimmed to the shorter one (and to the strictly increasing part of
+ * PATH_seq's tail, in case its extent reached the file before its data);
+ * h5tier_archive_stream_info() then tells where
  * to resume: after the last archived record or lost range.  No record is
  * archived twice: appends must carry sequence numbers above everything
  * already archived.
@@ -158,8 +160,10 @@ H5TIER_API int h5tier_archive_append_seqs(h5tier_archive_t *a, size_t stream, co
 
 /* Record that the records first..last (inclusive) were lost.  Buffered
  * records are written first so that the file never shows a lost range
- * after records that are not there yet.  first must be above everything
- * archived and first <= last.  0, -EINVAL, -H5TIER_EHDF5. */
+ * after records that are not there yet.  A range that continues the last
+ * one with no record in between extends it, so the lost ranges are exactly
+ * the gaps of PATH_seq.  first must be above everything archived and
+ * first <= last.  0, -EINVAL, -H5TIER_EHDF5. */
 H5TIER_API int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint64_t last);
 
 /* Write everything buffered (partial last chunks with H5Dwrite), then the

@@ -117,7 +117,9 @@ typedef struct h5tier_persist_opts {
                                    multi-byte fixed-size types) on every non-compact dataset,
                                    which is then CHUNKED; ignored when deflate is unavailable */
     int keep_growable;          /* keep unlimited/larger maxdims (CHUNKED); default 0 */
-    uint64_t memory;            /* slab buffer budget in bytes; default 64 MiB, minimum 4 KiB */
+    uint64_t memory;            /* slab buffer budget in bytes; default 64 MiB, minimum 4 KiB.
+                                   Filtered chunked sources use all of it (slabs of whole
+                                   chunks); others use at most 8 MiB, which is as fast */
     int force;                  /* replace an existing destination file */
     int earliest_format;        /* h5tier_persist only: 1 = the oldest HDF5 file format (readable
                                    by HDF5 1.6); 0 (default) = the 1.8 format: smaller object
@@ -128,7 +130,9 @@ typedef struct h5tier_persist_opts {
      * return stops the run; h5tier_persist returns that value negated if it
      * is positive, as is if negative. */
     int (*plan_cb)(const h5tier_persist_plan_t *plan, void *arg);
-    /* Called after every slab with the data bytes done and the total. */
+    /* Called after every slab with the data bytes done and the total
+     * (elements x type size of every dataset; when set, the datasets are
+     * opened once more beforehand to add it up). */
     void (*progress)(uint64_t done, uint64_t total, void *arg);
     void *arg;                  /* passed to both callbacks */
 } h5tier_persist_opts_t;

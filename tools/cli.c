@@ -17,11 +17,10 @@ int cli_fail(const char *cmd, int err, const char *hint, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
+    /* The recorded explanation already ends with the error text; print it
+     * alone, or the bare error text when nothing was recorded. */
     const char *detail = h5tier_errmsg();
-    fprintf(stderr, ": %s", h5tier_strerror(err));
-    if (detail && *detail)
-        fprintf(stderr, " (%s)", detail);
-    fputc('\n', stderr);
+    fprintf(stderr, ": %s\n", detail && *detail ? detail : h5tier_strerror(err));
     if (hint)
         fprintf(stderr, "hint: %s\n", hint);
     return 1;

@@ -15,7 +15,9 @@ int h5tier_cmd_persist(int argc, char **argv);
 /* `h5tier ring archive ...` (tools/cmd_ring_archive.c), called by cmd_ring.c. */
 int h5tier_cmd_ring_archive(int argc, char **argv);
 
-/* Print "h5tier <cmd>: <what>: <h5tier_strerror(err)> (<h5tier_errmsg()>)"
+/* Print "h5tier <cmd>: <what>: <h5tier_errmsg()>" (the recorded explanation,
+ * which ends with the error text), or "<what>: <h5tier_strerror(err)>" when
+ * nothing was recorded,
  * and, if hint is not NULL, a second line "hint: ...".  Returns 1. */
 int cli_fail(const char *cmd, int err, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

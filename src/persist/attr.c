@@ -36,6 +36,8 @@ typedef struct actx {
     h5tier__pctx_t *ctx;
     hid_t dobj;
     const char *what;
+    int mode;    /* H5TIER__ATTRS_* */
+    int skipped; /* attributes with references left for later */
     int rc;
 } actx_t;
 
@@ -55,6 +57,10 @@ static int copy_one(actx_t *a, hid_t sobj, const char *name)
         goto done;
     }
     int plain = 0, refs = h5tier__persist_type_refs(stype, &plain);
+    if ((a->mode == H5TIER__ATTRS_NO_REFS && refs) || (a->mode == H5TIER__ATTRS_REFS && !refs)) {
+        a->skipped += refs;
+        goto done;
+    }
     if (refs && !plain) {
         rc = h5tier__fail(ENOTSUP, "%s: region references or references inside another type cannot be "
                           "persisted", what);
@@ -115,14 +121,14 @@ static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void 
     return a->rc < 0 ? -1 : 0;
 }
 
-int h5tier__persist_attrs(h5tier__pctx_t *ctx, hid_t sobj, hid_t dobj, const char *what)
+int h5tier__persist_attrs(h5tier__pctx_t *ctx, hid_t sobj, hid_t dobj, const char *what, int mode)
 {
-    actx_t a = {ctx, dobj, what, 0};
+    actx_t a = {ctx, dobj, what, mode, 0, 0};
     hsize_t idx = 0;
     herr_t r = H5Aiterate2(sobj, H5_INDEX_NAME, H5_ITER_INC, &idx, attr_cb, &a);
     if (a.rc < 0)
         return a.rc;
     if (r < 0)
         return h5tier__fail(H5TIER_EHDF5, "object '%s': cannot list its attributes", what);
-    return 0;
+    return a.skipped;
 }

@@ -37,10 +37,18 @@ typedef struct outfile {
 /* The first write error since the last reset, per thread (one persist
  * at a time per thread writes through this driver). */
 static _Thread_local int out_err;
+static _Thread_local char out_msg[4096 + 160];
 static hid_t out_driver = H5I_INVALID_HID;
 
 int h5tier__persist_out_error(void) { return out_err; }
 void h5tier__persist_out_reset(void) { out_err = 0; }
+
+int h5tier__persist_out_fail(void)
+{
+    if (!out_err)
+        return 0;
+    return h5tier__fail(out_err, "%s", out_msg);
+}
 
 static void record(int err, const outfile_t *f, const char *what, haddr_t addr, size_t size)
 {
@@ -48,10 +56,12 @@ static void record(int err, const outfile_t *f, const char *what, haddr_t addr, 
         return;
     out_err = err ? err : EIO;
     if (size)
-        h5tier__fail(out_err, "writing '%s' failed: %s of %zu bytes at offset %llu", f->name, what, size,
-                     (unsigned long long)addr);
+        snprintf(out_msg, sizeof out_msg, "writing '%s' failed: %s of %zu bytes at offset %llu", f->name, what,
+                 size, (unsigned long long)addr);
     else
-        h5tier__fail(out_err, "writing '%s' failed: %s at %llu bytes", f->name, what, (unsigned long long)addr);
+        snprintf(out_msg, sizeof out_msg, "writing '%s' failed: %s at %llu bytes", f->name, what,
+                 (unsigned long long)addr);
+    h5tier__fail(out_err, "%s", out_msg);
 }
 
 static H5FD_t *out_open(const char *name, unsigned flags, hid_t fapl, haddr_t maxaddr)

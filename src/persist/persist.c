@@ -200,9 +200,60 @@ static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
     return 0;
 }
 
-/* Stage 2 (create = 1): plan and create every dataset; stage 3 (create = 0):
- * copy the data. */
-static int stage_datasets(h5tier__pctx_t *ctx, int create, int *count)
+/* The data bytes of every dataset, for progress (only when reported). */
+static int stage_total(h5tier__pctx_t *ctx)
+{
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *ob = &ctx->v[i];
+        if (ob->kind != H5TIER_PERSIST_DATASET)
+            continue;
+        hid_t d = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT), sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
+        if (d < 0)
+            return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
+        if ((sp = H5Dget_space(d)) >= 0 && (t = H5Dget_type(d)) >= 0) {
+            hssize_t n = H5Sget_simple_extent_npoints(sp);
+            if (n > 0)
+                ctx->total += (uint64_t)n * H5Tget_size(t);
+        }
+        if (t >= 0)
+            H5Tclose(t);
+        if (sp >= 0)
+            H5Sclose(sp);
+        H5Dclose(d);
+    }
+    return 0;
+}
+
+static void progress(h5tier__pctx_t *ctx)
+{
+    if (ctx->o.progress && ctx->total)
+        ctx->o.progress(ctx->done < ctx->total ? ctx->done : ctx->total, ctx->total, ctx->o.arg);
+}
+
+/* Data and attributes of one dataset; only those attributes holding
+ * references are left for later (their targets may not exist yet). */
+static int dataset_content(h5tier__pctx_t *ctx, h5tier__pobj_t *ob, hid_t s, hid_t d,
+                           const h5tier_persist_plan_t *p, int attr_mode)
+{
+    uint64_t before = ctx->done;
+    int rc = h5tier__persist_dataset_data(ctx, ob, s, d, p);
+    if (rc == 0 && h5tier__persist_out_error())
+        rc = h5tier__persist_out_fail();
+    ctx->done = before + p->bytes;
+    if (rc < 0)
+        return rc;
+    progress(ctx);
+    rc = h5tier__persist_attrs(ctx, s, d, ob->src, attr_mode);
+    if (rc > 0) {
+        ob->deferred |= H5TIER__DEFER_ATTRS;
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Stage 2: plan and create every dataset, and copy its data and
+ * attributes right away unless it holds object references. */
+static int stage_datasets(h5tier__pctx_t *ctx, int *count)
 {
     char tbuf[128], rbuf[256], sbuf[256], path[4200];
     h5tier_persist_plan_t p;
@@ -210,47 +261,93 @@ static int stage_datasets(h5tier__pctx_t *ctx, int create, int *count)
         h5tier__pobj_t *ob = &ctx->v[i];
         if (ob->kind != H5TIER_PERSIST_DATASET)
             continue;
-        hid_t d = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT);
-        if (d < 0)
+        hid_t s = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT), d = H5I_INVALID_HID;
+        if (s < 0)
             return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
         snprintf(path, sizeof path, "/%s", ob->dst);
-        int rc = h5tier__persist_plan_dataset(ctx, d, path, &p, tbuf, sizeof tbuf, rbuf, sizeof rbuf, sbuf,
+        int rc = h5tier__persist_plan_dataset(ctx, s, path, &p, tbuf, sizeof tbuf, rbuf, sizeof rbuf, sbuf,
                                               sizeof sbuf);
-        if (rc == 0 && create) {
+        if (rc == 0 && ctx->dst >= 0) {
             H5O_type_t et;
-            if (ctx->dst >= 0 && exists_dst(ctx, ob->dst, &et))
-                rc = h5tier__fail(EEXIST, "dataset '/%s': the destination already has an object there", ob->dst);
-            else if (ctx->dst >= 0)
-                rc = h5tier__persist_dataset(ctx, ob, d, &p);
-            if (rc == 0)
-                rc = call_plan(ctx, &p);
-            if (rc == 0) {
-                ctx->total += p.bytes;
-                (*count)++;
+            if ((d = h5tier__persist_dataset(ctx, ob, s, &p)) < 0) {
+                rc = (int)d;
+                if (exists_dst(ctx, ob->dst, &et)) /* the likely reason, named */
+                    rc = h5tier__fail(EEXIST, "dataset '/%s': the destination already has an object there",
+                                      ob->dst);
             }
-        } else if (rc == 0) {
-            uint64_t before = ctx->done;
-            rc = h5tier__persist_dataset_data(ctx, ob, d, &p);
-            if (rc == 0 && h5tier__persist_out_error())
-                rc = -h5tier__persist_out_error();
-            ctx->done = before + p.bytes;
-            if (rc == 0 && ctx->o.progress && ctx->total)
-                ctx->o.progress(ctx->done, ctx->total, ctx->o.arg);
         }
-        H5Dclose(d);
+        if (rc == 0)
+            rc = call_plan(ctx, &p);
+        if (rc == 0) {
+            ob->layout = (int)p.layout;
+            ob->rank = p.rank;
+            ob->bytes = p.bytes;
+            (*count)++;
+            int plain;
+            hid_t t = H5Dget_type(s);
+            if (t >= 0 && h5tier__persist_type_refs(t, &plain))
+                ob->deferred |= H5TIER__DEFER_DATA;
+            if (t >= 0)
+                H5Tclose(t);
+            if (d >= 0 && !(ob->deferred & H5TIER__DEFER_DATA))
+                rc = dataset_content(ctx, ob, s, d, &p, H5TIER__ATTRS_NO_REFS);
+        }
+        if (d >= 0)
+            H5Dclose(d);
+        H5Dclose(s);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
-/* Stage 4: attributes of every persisted object. */
+/* Stage 3: what waited for every object to exist (object references). */
+static int stage_deferred(h5tier__pctx_t *ctx)
+{
+    h5tier_persist_plan_t p;
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *ob = &ctx->v[i];
+        if (ob->kind != H5TIER_PERSIST_DATASET || !ob->deferred)
+            continue;
+        int rc = 0;
+        hid_t s = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT), d = H5I_INVALID_HID;
+        if (s < 0)
+            return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
+        if ((d = H5Dopen2(ctx->dst, ob->dst, H5P_DEFAULT)) < 0)
+            rc = h5tier__fail(H5TIER_EHDF5, "dataset '/%s': cannot reopen it in the destination", ob->dst);
+        memset(&p, 0, sizeof p);
+        p.layout = (h5tier_persist_layout_t)ob->layout;
+        p.rank = ob->rank;
+        p.bytes = ob->bytes;
+        if (rc == 0 && ob->rank > 0) {
+            hid_t sp = H5Dget_space(s);
+            if (sp < 0 || H5Sget_simple_extent_dims(sp, p.dims, NULL) != ob->rank)
+                rc = h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot read its extent", ob->src);
+            if (sp >= 0)
+                H5Sclose(sp);
+        }
+        if (rc == 0 && (ob->deferred & H5TIER__DEFER_DATA))
+            rc = dataset_content(ctx, ob, s, d, &p, H5TIER__ATTRS_ALL);
+        else if (rc == 0) {
+            rc = h5tier__persist_attrs(ctx, s, d, ob->src, H5TIER__ATTRS_REFS);
+            rc = rc > 0 ? 0 : rc;
+        }
+        if (d >= 0)
+            H5Dclose(d);
+        H5Dclose(s);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Stage 4: attributes of groups and named types (datasets had theirs with
+ * their data). */
 static int stage_attrs(h5tier__pctx_t *ctx)
 {
     for (size_t i = 0; i < ctx->n; i++) {
         h5tier__pobj_t *ob = &ctx->v[i];
-        if (ob->kind != H5TIER_PERSIST_GROUP && ob->kind != H5TIER_PERSIST_DATASET &&
-            ob->kind != H5TIER_PERSIST_DATATYPE)
+        if (ob->kind != H5TIER_PERSIST_GROUP && ob->kind != H5TIER_PERSIST_DATATYPE)
             continue;
         hid_t s = H5Oopen(ctx->src, ob->src, H5P_DEFAULT);
         if (s < 0)
@@ -260,7 +357,7 @@ static int stage_attrs(h5tier__pctx_t *ctx)
         if (d < 0)
             rc = h5tier__fail(H5TIER_EHDF5, "object '/%s': cannot open it in the destination", ob->dst);
         else
-            rc = h5tier__persist_attrs(ctx, s, d, ob->src);
+            rc = h5tier__persist_attrs(ctx, s, d, ob->src, H5TIER__ATTRS_ALL);
         if (d >= 0)
             H5Oclose(d);
         H5Oclose(s);
@@ -323,12 +420,14 @@ static int run(h5tier__pctx_t *ctx)
     }
     if ((rc = h5tier__persist_collect(ctx)) < 0)
         goto done;
+    if (ctx->dst >= 0 && ctx->o.progress && (rc = stage_total(ctx)) < 0)
+        goto done;
     if ((rc = stage_structure(ctx, lcpl, &count)) < 0)
         goto done;
-    if ((rc = stage_datasets(ctx, 1, &count)) < 0)
+    if ((rc = stage_datasets(ctx, &count)) < 0)
         goto done;
     if (ctx->dst >= 0) {
-        if ((rc = stage_datasets(ctx, 0, &count)) < 0)
+        if ((rc = stage_deferred(ctx)) < 0)
             goto done;
         if ((rc = stage_attrs(ctx)) < 0)
             goto done;
@@ -445,15 +544,18 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
         goto done;
     }
     o.dry_run = 0;
-    if ((rc = persist_to(src, root, &o)) < 0)
+    if ((rc = persist_to(src, root, &o)) < 0) {
+        if (h5tier__persist_out_error()) /* the root cause: a failed write */
+            rc = h5tier__persist_out_fail();
         goto done;
+    }
     int count = rc;
     H5Gclose(root);
     root = H5I_INVALID_HID;
     herr_t cr = H5Fclose(fid);
     fid = H5I_INVALID_HID;
     if (h5tier__persist_out_error()) {
-        rc = -h5tier__persist_out_error(); /* errmsg names the file, offset and errno */
+        rc = h5tier__persist_out_fail(); /* errmsg names the file, offset and errno */
         goto done;
     }
     if (cr < 0) {

@@ -18,6 +18,10 @@ typedef struct h5tier__pobj {
     haddr_t addr;               /* source address (objects and hard links) */
     char *target;               /* soft value, hard link's first destination path, external object */
     char *file;                 /* external link file */
+    int layout;                 /* datasets, once created: h5tier_persist_layout_t, */
+    int rank;                   /* rank (-1 null, 0 scalar) */
+    uint64_t bytes;             /* and data bytes, for the deferred stage */
+    int deferred;               /* H5TIER__DEFER_*: work left until every object exists */
 } h5tier__pobj_t;
 
 /* Source address -> destination address (and destination path). */
@@ -61,19 +65,29 @@ void h5tier__persist_type_text(hid_t type, char *buf, size_t len);
  * 1 when it is exactly an object reference (the remappable case). */
 int h5tier__persist_type_refs(hid_t type, int *plain_obj);
 
+#define H5TIER__DEFER_DATA 0x1  /* object references in the data: data and all attributes later */
+#define H5TIER__DEFER_ATTRS 0x2 /* attributes holding references later */
+
 /* data.c: create the destination dataset from the plan (recording its new
- * address; plan->layout/reason change if compact is refused), and, once
- * every object exists so references resolve, copy its data. */
-int h5tier__persist_dataset(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
-                            h5tier_persist_plan_t *plan);
-int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
+ * address; plan->layout/reason change if compact is refused); returns the
+ * open destination dataset or a negative error. */
+hid_t h5tier__persist_dataset(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
+                              h5tier_persist_plan_t *plan);
+/* Copy the data of sdset into ddset (plan: layout, rank, dims, bytes). */
+int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset, hid_t ddset,
                                  const h5tier_persist_plan_t *plan);
 /* Remap n object references in place (source addresses -> destination
  * addresses).  what names the dataset or attribute for errors. */
 int h5tier__persist_remap_refs(h5tier__pctx_t *ctx, void *refs, size_t n, const char *what);
 
-/* attr.c: copy every attribute of sobj onto dobj.  what names the object. */
-int h5tier__persist_attrs(h5tier__pctx_t *ctx, hid_t sobj, hid_t dobj, const char *what);
+/* attr.c: copy the attributes of sobj onto dobj: all, all but those holding
+ * references (they wait until every object exists), or only those.  what
+ * names the object.  Returns the number of attributes skipped for holding
+ * references, or a negative error. */
+#define H5TIER__ATTRS_ALL 0
+#define H5TIER__ATTRS_NO_REFS 1
+#define H5TIER__ATTRS_REFS 2
+int h5tier__persist_attrs(h5tier__pctx_t *ctx, hid_t sobj, hid_t dobj, const char *what, int mode);
 /* The type to use in the destination for a source file type: the persisted
  * named type if it is committed and persisted, else a transient copy.
  * Returns a new id to close, or a negative error. */
@@ -85,5 +99,8 @@ hid_t h5tier__persist_dst_type(h5tier__pctx_t *ctx, hid_t stype);
 hid_t h5tier__persist_out_fapl(int earliest);
 int h5tier__persist_out_error(void);
 void h5tier__persist_out_reset(void);
+/* Re-record that first write error as errmsg (a later HDF5 failure may be
+ * its consequence) and return it negated; 0 if there was none. */
+int h5tier__persist_out_fail(void);
 
 #endif /* H5TIER_PERSIST_INTERNAL_H */

@@ -223,6 +223,10 @@ int h5tier__persist_plan_dataset(h5tier__pctx_t *ctx, hid_t dset, const char *ds
     if (plan->bytes < ctx->o.compact_below && !keep) {
         plan->layout = H5TIER_LAYOUT_COMPACT;
         snprintf(rbuf, rlen, "below %" PRIu64 " B", ctx->o.compact_below);
+    } else if (plan->bytes == 0 && !keep) {
+        /* no elements and compact disabled: a chunk could not fit a zero-length fixed dimension */
+        plan->layout = H5TIER_LAYOUT_CONTIGUOUS;
+        snprintf(rbuf, rlen, "no elements");
     } else if (rank == 0) {
         /* scalar or null dataspace too large for compact: only contiguous fits */
         plan->layout = H5TIER_LAYOUT_CONTIGUOUS;

@@ -55,6 +55,7 @@ typedef struct stream {
     uint64_t nlost, lost_records;
     int have_lost;
     uint64_t last_lost;   /* last seq of the last lost range */
+    uint64_t last_lost_first; /* first seq of the last lost range */
     uint64_t first_seq, last_seq; /* valid when rows > 0 */
     size_t pending_chunks; /* full record chunks written since the last commit */
     uint64_t flushed_rows; /* rows of both datasets flushed (a kill keeps them) */
@@ -430,6 +431,20 @@ static int set_string_attr(hid_t obj, const char *name, const char *value)
     return rc;
 }
 
+/* Dataset access without a chunk cache: a partial chunk written with
+ * H5Dwrite reaches the file before H5Dwrite returns, so no flush of the
+ * dataset's extent by the metadata cache can get ahead of its data, and
+ * direct chunk writes never race a cached copy. */
+static hid_t nocache_dapl(void)
+{
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (dapl >= 0 && H5Pset_chunk_cache(dapl, 0, 0, 1.0) < 0) {
+        H5Pclose(dapl);
+        return H5I_INVALID_HID;
+    }
+    return dapl;
+}
+
 /* Create an empty chunked dataset (0, *dims) with unlimited first dimension. */
 static hid_t create_dset(hid_t file, const char *path, hid_t type, int rank, const hsize_t *dims,
                          size_t chunk_n)
@@ -445,9 +460,12 @@ static hid_t create_dset(hid_t file, const char *path, hid_t type, int rank, con
     hid_t sp = H5Screate_simple(rank + 1, cur, max);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    if (sp >= 0 && dcpl >= 0 && lcpl >= 0 && H5Pset_chunk(dcpl, rank + 1, chunk) >= 0 &&
+    hid_t dapl = nocache_dapl();
+    if (sp >= 0 && dcpl >= 0 && lcpl >= 0 && dapl >= 0 && H5Pset_chunk(dcpl, rank + 1, chunk) >= 0 &&
         H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0)
-        d = H5Dcreate2(file, path, type, sp, lcpl, dcpl, H5P_DEFAULT);
+        d = H5Dcreate2(file, path, type, sp, lcpl, dcpl, dapl);
+    if (dapl >= 0)
+        H5Pclose(dapl);
     if (lcpl >= 0)
         H5Pclose(lcpl);
     if (dcpl >= 0)
@@ -527,6 +545,40 @@ static int ends_with(const char *s, const char *suf)
     return ls >= lf && strcmp(s + ls - lf, suf) == 0;
 }
 
+/* The seq dataset's tail must be strictly increasing.  A kill after the
+ * dataset's new extent reached the file but before its data did would
+ * leave zeros or stale values there: keep only the increasing prefix of
+ * the last SEQ_CHECK_ROWS rows (more than are ever written between two
+ * flushes).  *rows: in = the length, out = the valid length. */
+#define SEQ_CHECK_ROWS (256u * 1024)
+static int seq_valid_rows(hid_t seq, uint64_t *rows)
+{
+    uint64_t n = *rows;
+    if (n < 2)
+        return 0;
+    uint64_t from = n > SEQ_CHECK_ROWS ? n - SEQ_CHECK_ROWS : 0;
+    hsize_t start = from, cnt = n - from;
+    uint64_t *v = malloc(cnt * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    int rc = -H5TIER_EHDF5;
+    hid_t fs = H5Dget_space(seq), ms = H5Screate_simple(1, &cnt, NULL);
+    if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL) >= 0 &&
+        H5Dread(seq, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, v) >= 0) {
+        uint64_t k = 1;
+        while (k < cnt && v[k] > v[k - 1])
+            k++;
+        *rows = from + k;
+        rc = 0;
+    }
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    free(v);
+    return rc;
+}
+
 /* Open or create the three datasets of one stream and reconcile lengths. */
 static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_stream_spec_t *sp)
 {
@@ -588,11 +640,14 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
             goto done;
         }
     } else {
+        hid_t dapl = nocache_dapl();
         H5E_BEGIN_TRY {
-            rec = H5Dopen2(a->file, sp->path, H5P_DEFAULT);
-            seq = H5Dopen2(a->file, st->seq_path, H5P_DEFAULT);
-            st->lost = H5Dopen2(a->file, st->lost_path, H5P_DEFAULT);
+            rec = H5Dopen2(a->file, sp->path, dapl);
+            seq = H5Dopen2(a->file, st->seq_path, dapl);
+            st->lost = H5Dopen2(a->file, st->lost_path, dapl);
         } H5E_END_TRY;
+        if (dapl >= 0)
+            H5Pclose(dapl);
         if (rec < 0) {
             rc = h5tier__fail(H5TIER_ESCHEMA, "archive '%s': '%s' exists but is not a dataset", file, sp->path);
             goto done;
@@ -621,6 +676,12 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
     }
     /* Reconcile: the seq dataset is written after the records. */
     uint64_t nrec = dset_rows(rec), nseq = dset_rows(seq), n = nrec < nseq ? nrec : nseq;
+    rc = seq_valid_rows(seq, &n);
+    if (rc < 0) {
+        rc = rc == -ENOMEM ? h5tier__fail(ENOMEM, "archive '%s': checking '%s'", file, st->seq_path)
+                           : hfail(file, "cannot read", st->seq_path);
+        goto done;
+    }
     rc = ap_init(&st->rec, rec, sc.type, n, file, sp->path);
     rec = H5I_INVALID_HID;
     sc.type = H5I_INVALID_HID;
@@ -680,6 +741,7 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
             st->lost_records += all[2 * i + 1] - all[2 * i] + 1;
         st->have_lost = 1;
         st->last_lost = all[2 * st->nlost - 1];
+        st->last_lost_first = all[2 * st->nlost - 2];
         free(all);
     }
     st->flushed_rows = n;
@@ -1085,8 +1147,13 @@ int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint
     rc = stream_commit(a, st, 1);
     if (rc < 0)
         return rc;
-    hsize_t n = st->nlost + 1, start = st->nlost, one = 1;
-    uint64_t range[2] = {first, last};
+    /* a range right after the last one, with no record in between (e.g. an
+       archiver restarted twice before archiving anything), extends it: the
+       lost ranges stay exactly the gaps of the seq dataset */
+    int extend = st->have_lost && first == st->last_lost + 1 &&
+                 (stream_rows(st) == 0 || st->last_seq < st->last_lost_first);
+    hsize_t n = extend ? st->nlost : st->nlost + 1, start = n - 1, one = 1;
+    uint64_t range[2] = {extend ? st->last_lost_first : first, last};
     hid_t lt = lost_type(), fs = -1, ms = -1;
     rc = -H5TIER_EHDF5;
     if (lt >= 0 && H5Dset_extent(st->lost, &n) >= 0 && (fs = H5Dget_space(st->lost)) >= 0 &&
@@ -1102,7 +1169,10 @@ int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint
         H5Tclose(lt);
     if (rc < 0)
         return hfail(a->path, "cannot record a lost range in", st->lost_path);
-    st->nlost++;
+    if (!extend) {
+        st->nlost++;
+        st->last_lost_first = first;
+    }
     st->lost_records += last - first + 1;
     st->have_lost = 1;
     st->last_lost = last;

@@ -28,6 +28,8 @@ struct h5tier_ring_reader {
     uint64_t view_pos;      /* pending view: first seq */
     uint64_t view_n;        /* pending view: count (0 = none) */
     int sidx;
+    int flowing;           /* the last look at tail found records at once */
+    uint64_t last_look_ns; /* when (for the rate estimate of batch_wait_ns) */
     pid_t pid;
 };
 
@@ -36,6 +38,7 @@ void h5tier_ring_reader_opts_init(h5tier_ring_reader_opts_t *opts)
     memset(opts, 0, sizeof *opts);
     opts->from = H5TIER_RING_FROM_OLDEST;
     opts->spin_us = 50;
+    opts->batch_wait_ns = 5000;
 }
 
 static inline void ring_cpu_relax(void)
@@ -100,6 +103,7 @@ static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
         atomic_store(&te->start, start);
         r->tether = te;
         r->released = atomic_load(&te->pos);
+        atomic_fetch_add(&r->st->tgen, 1);
         return 1;
     }
     for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
@@ -111,6 +115,7 @@ static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
         atomic_store(&te->start, start);
         atomic_store(&te->pos, pos);
         atomic_store_explicit(&te->active, 1, memory_order_release);
+        atomic_fetch_add(&r->st->tgen, 1); /* the writer re-reads the tethers before its next put */
         r->tether = te;
         r->released = pos;
         return 0;
@@ -235,6 +240,7 @@ int h5tier_ring_untether(const char *name, const char *stream, const char *tethe
         if (atomic_load(&te->active) && !strncmp(te->name, tether, sizeof te->name)) {
             atomic_store_explicit(&te->active, 0, memory_order_release);
             atomic_store(&te->pid, 0);
+            atomic_fetch_add(&st->tgen, 1);
             atomic_fetch_add(&st->wfutex, 1);
             h5tier__futex_wake(&st->wfutex);
             r = 0;
@@ -268,9 +274,27 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
     ring_stream_t *st = r->st;
     uint64_t t = atomic_load_explicit(&st->tail, memory_order_acquire);
     if (t > r->pos) {
+        if (r->opts.batch_wait_ns > 0 && (t - r->pos) * r->rsize < 4096) {
+            /* Caught up with only a few new records.  If they came fast (>= 4 per us since the
+               last look), the writer is streaming: let records accumulate without touching its
+               cache lines.  A slower stream is not worth batching: no wait, no latency. */
+            uint64_t now = h5tier__ring_now_ns();
+            if (r->flowing && (t - r->pos) * 250u >= now - r->last_look_ns) {
+                uint64_t until = now + (uint64_t)r->opts.batch_wait_ns;
+                do {
+                    for (int k = 0; k < 8; k++)
+                        ring_cpu_relax();
+                    now = h5tier__ring_now_ns();
+                } while (now < until);
+                t = atomic_load_explicit(&st->tail, memory_order_acquire);
+            }
+            r->last_look_ns = now;
+        }
+        r->flowing = 1;
         r->tail_cache = t;
         return 0;
     }
+    r->flowing = 0;
     if (timeout_ms == 0) {
         if (h5tier__ring_writer_state(r->hdr, r->opts.dead_after_ms) < 0)
             goto dead;

@@ -440,6 +440,14 @@ hid_t h5tier_ring_open_hdf5(const char *name)
     H5Pset_fapl_shm(fapl, &cfg);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
+    if (f < 0) {
+        /* e.g. the shm driver's control object was removed: the bytes are a plain HDF5 file */
+        fapl = H5Pcreate(H5P_FILE_ACCESS);
+        H5Pset_fapl_sec2(fapl);
+        H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDONLY, fapl); }
+        H5E_END_TRY;
+        H5Pclose(fapl);
+    }
     if (f < 0)
         return h5tier__fail(H5TIER_EHDF5, "ring '%s': H5Fopen of %s failed", name, path);
     return f;
@@ -515,6 +523,7 @@ typedef struct wstream {
     uint64_t tail;   /* local copy of the published tail */
     uint64_t hold;   /* tail_intent left by a dead writer: intent never goes below it */
     uint64_t limit;  /* cached: puts below this sequence number need no tether check */
+    uint32_t tgen;   /* the stream's tgen when limit was computed */
     int claimed;
     uint32_t hb_every, hb_count;
 } wstream_t;
@@ -663,6 +672,7 @@ static int64_t tether_room(h5tier_ring_t *w, wstream_t *ws, uint64_t need)
     uint64_t start_ns = 0;
     int spins = 0;
     for (;;) {
+        ws->tgen = atomic_load_explicit(&ws->st->tgen, memory_order_acquire);
         uint64_t min = slowest_tether(w, ws, &who);
         ws->limit = min == UINT64_MAX ? UINT64_MAX : min + ws->cap;
         if (ws->limit >= need || ws->limit > ws->tail)
@@ -721,6 +731,12 @@ static inline void announce(wstream_t *ws, uint64_t intent)
     RING_ANNOUNCE(&ws->st->tail_intent, intent);
 }
 
+/* The cached tether limit is stale when it is reached or when a tether came or went. */
+static inline bool need_tether_check(const wstream_t *ws, uint64_t end)
+{
+    return end > ws->limit || atomic_load_explicit(&ws->st->tgen, memory_order_relaxed) != ws->tgen;
+}
+
 static inline int check_put(h5tier_ring_t *w, int s, size_t size)
 {
     if (H5TIER_UNLIKELY(s < 0 || (unsigned)s >= w->n))
@@ -741,7 +757,7 @@ int h5tier_ring_put(h5tier_ring_t *w, int s, const void *rec, size_t size)
         return r;
     wstream_t *ws = &w->s[s];
     uint64_t pos = ws->tail;
-    if (H5TIER_UNLIKELY(pos >= ws->limit)) {
+    if (H5TIER_UNLIKELY(need_tether_check(ws, pos + 1))) {
         int64_t room = tether_room(w, ws, pos + 1);
         if (room < 0)
             return (int)room;
@@ -762,7 +778,7 @@ int h5tier_ring_put_many(h5tier_ring_t *w, int s, const void *recs, size_t count
     while (count > 0) {
         uint64_t pos = ws->tail;
         uint64_t n = count < ws->cap ? count : ws->cap;
-        if (H5TIER_UNLIKELY(pos + n > ws->limit)) {
+        if (H5TIER_UNLIKELY(need_tether_check(ws, pos + n))) {
             int64_t room = tether_room(w, ws, pos + n);
             if (room < 0)
                 return (int)room;
@@ -789,7 +805,7 @@ int h5tier_ring_claim(h5tier_ring_t *w, int s, void **slot, uint64_t *seq)
         return r;
     wstream_t *ws = &w->s[s];
     uint64_t pos = ws->tail;
-    if (pos >= ws->limit) {
+    if (need_tether_check(ws, pos + 1)) {
         int64_t room = tether_room(w, ws, pos + 1);
         if (room < 0)
             return (int)room;

@@ -78,10 +78,12 @@ typedef struct ring_stream {
     _Atomic uint64_t tail_intent;
     _Atomic uint64_t tail;
     uint8_t pad2[RING_LINE - 16];
-    /* line 3: readers' futex: the writer bumps `futex` and wakes only when waiters > 0 */
+    /* line 3: readers' futex: the writer bumps `futex` and wakes only when waiters > 0; tgen is
+       bumped whenever a tether is added or removed (the writer reads this line per put anyway) */
     _Atomic uint32_t futex;
     _Atomic uint32_t waiters;
-    uint8_t pad3[RING_LINE - 8];
+    _Atomic uint32_t tgen;
+    uint8_t pad3[RING_LINE - 12];
     /* line 4: the writer's futex, when it waits for a tethered reader */
     _Atomic uint32_t wfutex;
     _Atomic uint32_t wwaiting;

@@ -98,6 +98,9 @@ def make(d):
         sp[0:10, 0:10] = 9
         sp[3999, 3999] = 5
         sp[2000:2150, 1234] = np.arange(150)
+        # 10000 of 40000 small chunks allocated: found by walking the chunk grid
+        gr = f.create_dataset("sparse/grid", (2000, 2000), dtype="<i4", chunks=(10, 10), fillvalue=0)
+        gr[0:2000:40, :] = np.arange(2000, dtype="<i4")
         # ---- attributes of every kind on groups, datasets, named types ------
         g = f.create_group("attrs")
         f.attrs["root_attr"] = np.int64(-1)
@@ -131,6 +134,8 @@ def make(d):
         rd[2] = f["named/point"].ref
         rd[3] = f["links/hard_to_d2"].ref
         r.attrs.create("aref", f["dims/d1"].ref, dtype=h5py.ref_dtype)
+        # a dataset attribute referring to a dataset persisted after it
+        f["dims/d1"].attrs.create("ref_to_later", f["dims/scalar"].ref, dtype=h5py.ref_dtype)
         r.create_dataset("scalar_ref", data=f["fill/partial"].ref, dtype=h5py.ref_dtype)
         r.create_dataset("null_refs", (2,), dtype=h5py.ref_dtype)
     # ---- huge but sparse: 10^6 x 10^6 int32 (4 TB logical) --------------------
@@ -217,6 +222,8 @@ def check(src, dst):
             fail(f"refs/objrefs[{i}] -> {d[r[i]].name}, want {w}")
     if d[d["refs"].attrs["aref"]] != d["dims/d1"]:
         fail("attribute reference not remapped")
+    if d[d["dims/d1"].attrs["ref_to_later"]] != d["dims/scalar"]:
+        fail("dataset attribute reference not remapped")
     if d[d["refs/scalar_ref"][()]] != d["fill/partial"]:
         fail("scalar reference not remapped")
     if any(bool(x) for x in d["refs/null_refs"][...]):

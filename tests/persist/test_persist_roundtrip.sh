@@ -38,9 +38,11 @@ layout out.h5 /layout/mid | grep -q CONTIGUOUS || fail "/layout/mid not contiguo
 layout out.h5 /layout/mid | grep -q '( 400, 300 ) / ( 400, 300 )' || fail "/layout/mid maxdims not fixed"
 layout out.h5 /layout/gz | grep -q CONTIGUOUS || fail "/layout/gz not contiguous without --compress"
 layout out.h5 /sparse/modest | grep -q 'CHUNKED ( 100, 100 )' || fail "/sparse/modest not chunked on its grid"
+layout out.h5 /sparse/grid | grep -q 'CHUNKED ( 10, 10 )' || fail "/sparse/grid not chunked on its grid"
+[ "$(h5dump -p -H -d /sparse/grid out.h5 | sed -n 's/.*SIZE \([0-9]*\).*/\1/p')" = 4000000 ] || fail "/sparse/grid: not exactly its 10000 chunks"
 h5dump -p -H -d /fill/partial out.h5 | grep -q 'VALUE  -7' || fail "fill value -7 lost"
 sz=$(stat -c %s out.h5)
-[ "$sz" -lt 3000000 ] || fail "output $sz B: the sparse dataset was densified?"
+[ "$sz" -lt 8000000 ] || fail "output $sz B: a sparse dataset was densified?"
 
 # ---- dry run prints every decision, writes nothing --------------------------------
 "$B" persist corpus.h5 dry.h5 --dry-run >plan.txt
@@ -58,6 +60,13 @@ layout gz.h5 /layout/mid | grep -q 'COMPRESSION DEFLATE { LEVEL 6 }' || fail "no
 layout gz.h5 /layout/mid | grep -q 'SHUFFLE' || fail "no shuffle"
 layout gz.h5 /layout/edge | grep -q COMPACT || fail "compact datasets must stay compact"
 [ "$(stat -c %s gz.h5)" -lt "$sz" ] || fail "--compress did not shrink the file"
+
+# ---- compact disabled, everything compressed (empty and 0-d datasets included) ---------
+"$B" persist corpus.h5 nocompact.h5 --compact-below 0 --compress 1 >log 2>&1 || { cat log; fail "persist --compact-below 0"; }
+h5diff -r corpus.h5 nocompact.h5 >/dev/null || fail "h5diff --compact-below 0"
+layout nocompact.h5 /dims/d1 | grep -q 'CHUNKED ( 7 )' || fail "/dims/d1 not chunked without compact"
+layout nocompact.h5 /dims/empty2 | grep -q CONTIGUOUS || fail "/dims/empty2 not contiguous"
+layout nocompact.h5 /dims/scalar | grep -q CONTIGUOUS || fail "/dims/scalar not contiguous"
 
 # ---- keep growable ------------------------------------------------------------------
 "$B" persist corpus.h5 grow.h5 --keep-growable >/dev/null 2>&1 || fail "persist --keep-growable"

@@ -8,7 +8,8 @@
  * their sequence numbers, full chunks go through H5Dwrite_chunk and give
  * the same bytes as plain H5Dwrite; a reopened archive continues its
  * partial last chunk; lost ranges are recorded and agree with the seq
- * gaps; a lost range or record at or below what is archived is refused.
+ * gaps (adjacent lost ranges merge); a lost range or record at or below
+ * what is archived is refused.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,13 @@ static void archive_some(const char *file, unsigned flags, hid_t like, int reope
     CHECK_OK(h5tier_archive_append(a, 0, 201, buf, 5));
     CHECK_OK(h5tier_archive_stream_info(a, 0, &in));
     CHECK(in.records == 115 && in.lost_ranges == 2 && in.lost_records == 5 + 86 && in.next_seq == 206);
+    /* two adjacent lost ranges with no record between them become one */
+    CHECK_OK(h5tier_archive_lost(a, 0, 206, 210));
+    CHECK_OK(h5tier_archive_lost(a, 0, 211, 220));
+    fill(buf, 221, 1);
+    CHECK_OK(h5tier_archive_append(a, 0, 221, buf, 1));
+    CHECK_OK(h5tier_archive_stream_info(a, 0, &in));
+    CHECK(in.records == 116 && in.lost_ranges == 3 && in.lost_records == 5 + 86 + 15 && in.next_seq == 222);
     CHECK_OK(h5tier_archive_close(a));
     free(buf);
 }
@@ -153,12 +161,12 @@ int main(void)
                "    assert np.array_equal(np.asarray(a.attrs[k]), np.asarray(s.attrs[k])), k\n"
                "    assert a.attrs.get_id(k).dtype == s.attrs.get_id(k).dtype, k\n"
                "seq = f['det/frames_seq'][:]\n"
-               "exp = np.r_[0:90, 95:115, 201:206]\n"
+               "exp = np.r_[0:90, 95:115, 201:206, 221:222]\n"
                "assert np.array_equal(seq, exp), seq\n"
                "ev = a[:].reshape(len(seq), 6)\n"
                "assert (ev['seq'] == seq[:, None] * 8 + np.arange(6)).all()\n"
                "lost = f['det/frames_lost'][:]\n"
-               "assert [tuple(x) for x in lost] == [(90, 94), (115, 200)], lost\n"
+               "assert [tuple(x) for x in lost] == [(90, 94), (115, 200), (206, 220)], lost\n"
                "gaps = np.nonzero(np.diff(seq) != 1)[0]\n"
                "assert [(seq[i] + 1, seq[i + 1] - 1) for i in gaps] == [tuple(x) for x in lost]\n"
                "assert f['det/frames_seq'].attrs['h5tier_records'] == b'/det/frames'\n"
@@ -204,7 +212,7 @@ int main(void)
     CHECK_OK(h5tier_archive_close(a));
     st = tu_sh(out, sizeof out, "%s -c \"import h5py; f = h5py.File('%s', 'r'); "
                "print(list(f['x_seq'][:]), len(f['det/frames_seq']))\"", tu_python(), direct);
-    CHECKF(st == 0 && strstr(out, "[10, 11, 12, 13, 14] 115"), "%s", out);
+    CHECKF(st == 0 && strstr(out, "[10, 11, 12, 13, 14] 116"), "%s", out);
     H5Tclose(u8);
     H5Dclose(like);
     H5Fclose(sf);

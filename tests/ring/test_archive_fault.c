@@ -5,7 +5,8 @@
  * the directory is reported; on an archive whose archiver was SIGKILLed,
  * a failing superblock write (ENOSPC) is reported and changes nothing, short
  * writes are completed, and the repaired archive opens with every record
- * that was flushed before the kill.
+ * that was flushed before the kill.  A seq dataset whose tail is not
+ * increasing (extent on disk, data not) is trimmed, records with it.
  */
 #include <dirent.h>
 #include <signal.h>
@@ -94,6 +95,34 @@ int main(int argc, char **argv)
     for (int i = 0; i < 10; i++)
         ev_make(&e[i], 100 + (uint64_t)i);
     CHECK_OK(h5tier_archive_append(a, 0, 100, e, 10));
+    CHECK_OK(h5tier_archive_close(a));
+    if (tu_have_h5py()) {
+        char res[2048];
+        rc = ev_pycheck(crashed, "/events", res, sizeof res);
+        CHECKF(rc == 0 && strstr(res, "count=110 first=0 last=109 gaps=0"), "%s", res);
+    }
+    /* a seq tail that is not increasing (its extent reached the file, its
+       data did not): trimmed away with the records */
+    hid_t f = H5Fopen(crashed, H5F_ACC_RDWR, H5P_DEFAULT);
+    CHECK(f >= 0);
+    hid_t d1 = H5Dopen2(f, "/events", H5P_DEFAULT), d2 = H5Dopen2(f, "/events_seq", H5P_DEFAULT);
+    hsize_t n = 130;
+    CHECK(H5Dset_extent(d1, &n) >= 0 && H5Dset_extent(d2, &n) >= 0);
+    uint64_t junk[20] = {0};
+    junk[3] = 7;
+    hsize_t start = 110, cnt = 20;
+    hid_t fs = H5Dget_space(d2), ms = H5Screate_simple(1, &cnt, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
+    CHECK(H5Dwrite(d2, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, junk) >= 0);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d1);
+    H5Dclose(d2);
+    H5Fclose(f);
+    CHECK_OK(h5tier_archive_open(crashed, &sp, 1, 0, &a));
+    CHECK_OK(h5tier_archive_stream_info(a, 0, &in));
+    CHECKF(in.records == 110 && in.next_seq == 110, "after a bad seq tail: %llu records, next %llu",
+           (unsigned long long)in.records, (unsigned long long)in.next_seq);
     CHECK_OK(h5tier_archive_close(a));
     if (tu_have_h5py()) {
         char res[2048];

@@ -130,17 +130,20 @@ int main(void)
         pthread_join(many[i], NULL);
     h5tier_ring_close(w);
 
-    /* lossless: a tethered reader that does not read holds the writer back */
+    /* lossless: a tethered reader that does not read holds the writer back, also when it
+       registers after the writer has started putting */
+    h5tier_ring_writer_opts_t wo;
+    h5tier_ring_writer_opts_init(&wo);
+    wo.tether_timeout_ms = 100;
+    CHECK_OK(h5tier_ring_open_writer(name, &wo, &w));
+    ring_payload_fill(buf, RS, h5tier_ring_tail(w, 0));
+    CHECK_OK(h5tier_ring_put(w, 0, buf, RS)); /* the writer has cached "no tethers" */
     h5tier_ring_reader_opts_t ro;
     h5tier_ring_reader_opts_init(&ro);
     ro.from = H5TIER_RING_FROM_LATEST;
     ro.tether = "slow";
     h5tier_ring_reader_t *t;
     CHECK_OK(h5tier_ring_reader_open(name, NULL, &ro, &t));
-    h5tier_ring_writer_opts_t wo;
-    h5tier_ring_writer_opts_init(&wo);
-    wo.tether_timeout_ms = 100;
-    CHECK_OK(h5tier_ring_open_writer(name, &wo, &w));
     uint64_t base = h5tier_ring_tail(w, 0);
     for (uint64_t i = 0; i < CAP; i++) {
         ring_payload_fill(buf, RS, base + i);
