@@ -57,6 +57,7 @@
 /* H5TIER_SHM_POPULATE_AHEAD starts its helper thread once the writer has
  * written this far: below, a thread costs more than the pages it prepares. */
 #define SHM_AHEAD_MIN ((uint64_t)8 << 20)
+#define SHM_AHEAD_RESERVE ((uint64_t)32 << 20)
 /* Largest address: off_t is signed 64-bit. */
 #define SHM_MAXADDR ((haddr_t)INT64_MAX - 1)
 
@@ -170,7 +171,13 @@ static void ahead_update(shm_file_t *f, uint64_t frontier)
             return;
         }
     }
+    /* The next growth step, but at most one increment or 32 MiB: what the file
+     * never uses of a reservation ahead is wasted work (and memory until
+     * close); grow() simply grows again sooner. */
+    uint64_t inc = round_up(f->cfg.increment, f->pagesz), cap = inc > SHM_AHEAD_RESERVE ? inc : SHM_AHEAD_RESERVE;
     uint64_t step = grow_target(f, f->size + 1) - f->size;
+    if (step > cap)
+        step = cap;
     uint64_t at = f->size - (step / 2 < f->size ? step / 2 : f->size);
     int reserve = frontier >= at;
     h5tier__shm_ahead_kick(f->ahead, f->size, reserve ? f->size + step : 0);
@@ -703,8 +710,8 @@ static herr_t vfd_write(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
             if (to > f->maplen)
                 to = f->maplen;
         }
-        if (f->ahead) /* waits if the thread is zeroing a unit below `to` (rare: see ahead.c) */
-            h5tier__shm_ahead_frontier(f->ahead, to);
+        if (f->ahead) /* stops short of a unit the thread is zeroing (ahead.c) */
+            to = h5tier__shm_ahead_frontier(f->ahead, round_up(end, f->pagesz), to);
         if (to >= f->ahead_at)
             ahead_update(f, to);
         /* best effort: EINVAL before Linux 5.14; the memcpy faults instead */

@@ -20,11 +20,18 @@
  *    fails instead of raising SIGBUS.
  *
  * Safety of the zeros: the writer only touches pages below its frontier.
- * Before it moves the frontier to F it waits until no unit in progress lies
- * below F (h5tier__shm_ahead_frontier), and the thread only starts units at or
- * beyond the frontier + AHEAD_GAP; so a page the writer filled is never
- * overwritten.  The gap is the writer's own populate step: in steady state
- * the writer never waits, even when the thread gets no CPU.
+ * Before it moves the frontier to F it makes sure no unit in progress lies
+ * below F (h5tier__shm_ahead_frontier: it populates less, or, if the write
+ * itself reaches into the unit, waits), and the thread only starts units at
+ * or beyond the frontier + AHEAD_GAP; so a page the writer filled is never
+ * overwritten.  The gap is the writer's own populate step: the writer
+ * hardly ever waits, even when the thread gets no CPU.
+ *
+ * Adaptivity: zeroing helps only when the thread runs on a CPU of its own
+ * (pwrite of zeros costs more CPU than the faults it saves).  No thread is
+ * started in a process allowed on one CPU only; and when the writer keeps
+ * reaching pages the thread has not zeroed yet, or keeps running on the CPU
+ * the thread last zeroed on, the thread stops zeroing for that file.
  *
  * Synchronisation: one mutex + two condition variables.  grow() cancels a
  * reservation not yet started and waits for one in progress, so the thread's
@@ -37,6 +44,7 @@
  * and the child's writer reserves and zeroes for itself.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -53,6 +61,10 @@
 /* How far ahead of the writer's frontier to zero: reserved space the file
  * never uses (the rest of the last growth step) is not worth zeroing. */
 #define AHEAD_DISTANCE ((uint64_t)12 << 20)
+/* After this many writer steps into pages the thread had not zeroed yet (or
+ * had to wait for), the thread stops zeroing for this file.  The first step
+ * after the start usually misses. */
+#define AHEAD_MAX_MISSES 4
 
 enum { RES_NONE, RES_PENDING, RES_BUSY, RES_DONE, RES_FAILED };
 
@@ -64,7 +76,10 @@ struct h5tier__shm_ahead {
     pid_t pid;              /* process that owns the thread */
     int fd;                 /* the data object (the writer's fd, kept open by it) */
     int stop;
-    int no_zero;            /* a pwrite of zeros failed: zero no more (best effort) */
+    int no_zero;            /* zero no more: a pwrite of zeros failed, or the thread does not keep up */
+    int misses;             /* writer steps into pages the thread had not zeroed (or had to wait for) */
+    int thread_cpu;         /* CPU the thread last zeroed on (-1: unknown) */
+    int same_cpu;           /* writer steps seen on the thread's last CPU */
     /* reservation request [res_from, res_to) and its state (under mu) */
     uint64_t res_from, res_to;
     int res_state;
@@ -126,6 +141,7 @@ static void *ahead_main(void *arg)
             int rc = zero_range(a, from, to);
             pthread_mutex_lock(&a->mu);
             a->claim_from = a->claim_to = 0;
+            a->thread_cpu = sched_getcpu();
             pthread_cond_broadcast(&a->done);
             if (rc < 0)
                 a->no_zero = 1; /* best effort: the writer's faults zero the pages */
@@ -141,6 +157,11 @@ static void *ahead_main(void *arg)
 
 h5tier__shm_ahead_t *h5tier__shm_ahead_start(int fd, uint64_t size, uint64_t frontier)
 {
+    /* Only worth it with a second CPU to run on (not for a process pinned to
+     * one core, like a typical MPI rank). */
+    cpu_set_t cpus;
+    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2)
+        return NULL;
     h5tier__shm_ahead_t *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
@@ -148,6 +169,7 @@ h5tier__shm_ahead_t *h5tier__shm_ahead_start(int fd, uint64_t size, uint64_t fro
     a->pid = getpid();
     a->limit = size;
     a->zeroed_to = frontier;
+    a->thread_cpu = -1;
     atomic_init(&a->frontier, frontier);
     if (pthread_mutex_init(&a->mu, NULL) != 0)
         goto fail_mu;
@@ -173,19 +195,38 @@ fail_mu:
     return NULL;
 }
 
-void h5tier__shm_ahead_frontier(h5tier__shm_ahead_t *a, uint64_t frontier)
+uint64_t h5tier__shm_ahead_frontier(h5tier__shm_ahead_t *a, uint64_t need, uint64_t to)
 {
     if (!mine(a))
-        return;
+        return to;
     pthread_mutex_lock(&a->mu);
-    /* The writer is about to touch [old frontier, frontier): wait until no
-     * window there is being zeroed (the thread only claims windows beyond
-     * the frontier, so a claim below frontier can only be one in progress). */
-    while (a->claim_to > a->claim_from && a->claim_from < frontier)
-        pthread_cond_wait(&a->done, &a->mu);
-    atomic_store_explicit(&a->frontier, frontier, memory_order_relaxed);
+    /* The writer is about to touch [old frontier, to).  A unit being zeroed
+     * there (only possible beyond old frontier + AHEAD_GAP) is left alone by
+     * populating less; only when the write itself reaches into it, wait. */
+    int missed = 0;
+    if (a->claim_to > a->claim_from && a->claim_from < to) {
+        if (a->claim_from >= need)
+            to = a->claim_from;
+        else {
+            missed = 1;
+            while (a->claim_to > a->claim_from && a->claim_from < to)
+                pthread_cond_wait(&a->done, &a->mu);
+        }
+    }
+    if (a->zeroed_to < to)
+        missed = 1;
+    /* A thread that keeps falling behind, or that zeroes on the writer's own
+     * CPU, gets no CPU of its own: its zeroing (dearer than the faults it
+     * saves) then only competes with the writer, so it stops (reserving goes
+     * on). */
+    if (missed && ++a->misses >= AHEAD_MAX_MISSES)
+        a->no_zero = 1;
+    if (a->thread_cpu >= 0 && a->thread_cpu == sched_getcpu() && ++a->same_cpu >= AHEAD_MAX_MISSES)
+        a->no_zero = 1;
+    atomic_store_explicit(&a->frontier, to, memory_order_relaxed);
     pthread_cond_signal(&a->cv); /* zero further ahead */
     pthread_mutex_unlock(&a->mu);
+    return to;
 }
 
 void h5tier__shm_ahead_kick(h5tier__shm_ahead_t *a, uint64_t size, uint64_t res_to)

@@ -43,8 +43,11 @@ typedef struct h5tier__shm_ahead h5tier__shm_ahead_t;
  * cannot be started (the writer then simply works without it). */
 h5tier__shm_ahead_t *h5tier__shm_ahead_start(int fd, uint64_t size, uint64_t frontier);
 
-/* Writer: [frontier, ...) is still untouched (relaxed store, no lock). */
-void h5tier__shm_ahead_frontier(h5tier__shm_ahead_t *a, uint64_t frontier);
+/* Writer: it is about to touch pages up to `to` (its populate step) for a
+ * write ending at `need` (page aligned, <= to).  Returns the new frontier,
+ * between need and to: less than to when the thread is zeroing a unit there
+ * (populate less), waiting only if the write itself reaches into it. */
+uint64_t h5tier__shm_ahead_frontier(h5tier__shm_ahead_t *a, uint64_t need, uint64_t to);
 
 /* Writer: [0, size) is reserved; if res_to > size, ask for [size, res_to) to
  * be reserved ahead (ignored while a reservation is pending or done). */

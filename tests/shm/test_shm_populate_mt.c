@@ -1,11 +1,12 @@
 /*
- * Proves the populate-ahead helper thread (H5TIER_SHM_POPULATE_AHEAD, on by
- * default) is invisible except in speed:
+ * Proves the populate-ahead helper thread (H5TIER_SHM_POPULATE_AHEAD) is
+ * invisible except in speed:
  * (1) a 40 MiB file written as 40 datasets of 1 MiB (64 KiB hyperslabs, a
  *     1 MiB increment: many growth steps) reads back exactly, with the thread
  *     running (it exists once 8 MiB are written: the process has one more
- *     task) and joined at close (back to one task); a read-only opener never
+ *     task) and joined at close (one task less); a read-only opener never
  *     starts one;
+ *     with the flag cleared (it is on by default) a writer starts no thread;
  * (2) every fallocate made by the helper thread fails with ENOSPC (the
  *     syscall table is replaced to fail calls from any thread but the main
  *     one): the writer reserves for itself, every write succeeds, the bytes
@@ -78,6 +79,21 @@ static int falloc_full(int fd, off_t off, off_t len)
     return real_fallocate(fd, off, len);
 }
 
+/* st_fapl with the populate-ahead thread on (the default) or off. */
+static hid_t ahead_fapl_set(const char *name, int on)
+{
+    hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
+    h5tier_shm_config_t cfg;
+    CHECK(H5Pget_fapl_shm(fapl, &cfg) >= 0);
+    CHECK(cfg.flags & H5TIER_SHM_POPULATE_AHEAD); /* on by default */
+    if (!on)
+        cfg.flags &= ~H5TIER_SHM_POPULATE_AHEAD;
+    CHECK(H5Pset_fapl_shm(fapl, &cfg) >= 0);
+    return fapl;
+}
+
+static hid_t ahead_fapl(const char *name) { return ahead_fapl_set(name, 1); }
+
 static int val(int k, int i) { return k * 1000003 + i; }
 
 /* Write dataset k (1 MiB) in 64 KiB slabs.  0 or -1 (error stack in *es). */
@@ -109,7 +125,7 @@ static int write_dset(hid_t file, int k, int *buf, char *es, size_t eslen)
 /* Reopen read-only and check datasets 0..n-1; also that no thread starts. */
 static void check_file(const char *name, int n)
 {
-    hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
+    hid_t fapl = ahead_fapl(name);
     int before = tasks();
     hid_t file = H5Fopen("x.h5", H5F_ACC_RDONLY, fapl);
     CHECKF(file >= 0, "reopen %s: %s", name, st_errstack());
@@ -149,7 +165,7 @@ static void check_shrunk(const char *name)
 static void plain(void)
 {
     char *name = tu_shm_name("pop-mt");
-    hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
+    hid_t fapl = ahead_fapl(name);
     hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECKF(file >= 0, "create: %s", st_errstack());
     int *buf = malloc(SLAB_INTS * sizeof *buf);
@@ -169,11 +185,30 @@ static void plain(void)
     free(name);
 }
 
+/* Flag cleared: a writer of 12 MiB has no thread. */
+static void flag_off(void)
+{
+    char *name = tu_shm_name("pop-mt-d");
+    hid_t fapl = ahead_fapl_set(name, 0);
+    int before = tasks();
+    hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    CHECK(file >= 0);
+    int *buf = malloc(SLAB_INTS * sizeof *buf);
+    for (int k = 0; k < 12; k++)
+        CHECK(write_dset(file, k, buf, NULL, 0) == 0);
+    CHECKF(tasks() == before, "a thread without H5TIER_SHM_POPULATE_AHEAD (%d tasks, %d before)", tasks(), before);
+    CHECK(H5Fclose(file) >= 0);
+    check_file(name, 12);
+    free(buf);
+    H5Pclose(fapl);
+    free(name);
+}
+
 static void helper_enospc(void)
 {
     char *name = tu_shm_name("pop-mt-h");
     h5tier_sys.fallocate = falloc_helper_enospc; /* no thread exists now */
-    hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
+    hid_t fapl = ahead_fapl(name);
     hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(file >= 0);
     int *buf = malloc(SLAB_INTS * sizeof *buf);
@@ -196,7 +231,7 @@ static void full(void)
     atomic_store(&helper_calls, 0);
     atomic_store(&helper_fails, 0);
     h5tier_sys.fallocate = falloc_full;
-    hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
+    hid_t fapl = ahead_fapl(name);
     hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(file >= 0);
     int *buf = malloc(SLAB_INTS * sizeof *buf);
@@ -223,7 +258,7 @@ static void close_mid_growth(void)
     int *buf = malloc(SLAB_INTS * sizeof *buf);
     for (int round = 0; round < 8; round++) {
         char *name = tu_shm_name("pop-mt-c");
-        hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
+        hid_t fapl = ahead_fapl(name);
         hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         CHECK(file >= 0);
         int n = 9 + 2 * round; /* 9 .. 23 MiB: past the thread's start, inside growth steps */
@@ -247,6 +282,7 @@ int main(void)
     main_thread = pthread_self();
     real_fallocate = h5tier_sys.fallocate;
     base_tasks = tasks();
+    flag_off();
     plain();
     helper_enospc();
     full();
