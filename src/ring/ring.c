@@ -360,10 +360,6 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
         if (end > size)
             size = end;
     }
-    /* The shm driver (as of f998ef5) checks an image's length against base + end-of-file address,
-       while HDF5 1.10 stores an absolute end-of-file address: keep ub bytes of slack so both agree
-       that the object is long enough. */
-    size += ub;
     size = (size + 4095) & ~(uint64_t)4095;
     r = h5tier__reserve(fd, (off_t)size);
     if (r < 0) {

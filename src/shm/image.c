@@ -49,17 +49,14 @@ int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_
                            "shm object '%s' is not an HDF5 file (superblock says offsets are %u bytes)", canon, osz);
     if (avail < (uint64_t)at + osz)
         goto short_sb;
-    uint64_t base = le_get(sb + at - 2 * osz, osz);
     uint64_t eofa = le_get(sb + at, osz);
     uint64_t undef = osz == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * osz)) - 1;
     if (eofa == undef)
         return 0;
-    if (base == undef)
-        base = 0;
-    /* the base address is absolute; a userblock puts the superblock at base */
-    if (base + eofa < base)
-        return 0;
-    *end = base + eofa;
+    /* The end-of-file address is absolute (it counts a userblock: a file with
+     * an 8 KiB userblock and 2 KiB of HDF5 data stores 10 KiB), unlike the
+     * other addresses, which are relative to the base address. */
+    *end = eofa;
     if (*end > len)
         return REPORT(H5TIER_ETRUNC,
                            "shm object '%s' is truncated: superblock says %llu bytes, object has %llu", canon,
