@@ -62,8 +62,8 @@
  * never uses (the rest of the last growth step) is not worth zeroing. */
 #define AHEAD_DISTANCE ((uint64_t)12 << 20)
 /* After this many writer steps into pages the thread had not zeroed yet (or
- * had to wait for), the thread stops zeroing for this file.  The first step
- * after the start usually misses. */
+ * had to wait for), or on the CPU the thread last zeroed on, the thread stops
+ * zeroing for this file.  The first step after the start usually misses. */
 #define AHEAD_MAX_MISSES 4
 
 enum { RES_NONE, RES_PENDING, RES_BUSY, RES_DONE, RES_FAILED };
@@ -71,7 +71,7 @@ enum { RES_NONE, RES_PENDING, RES_BUSY, RES_DONE, RES_FAILED };
 struct h5tier__shm_ahead {
     pthread_mutex_t mu;
     pthread_cond_t cv;      /* the thread waits for work or stop */
-    pthread_cond_t done;    /* the writer waits for a reservation in progress */
+    pthread_cond_t done;    /* the writer waits for a reservation or a zeroing unit in progress */
     pthread_t th;
     pid_t pid;              /* process that owns the thread */
     int fd;                 /* the data object (the writer's fd, kept open by it) */
@@ -85,7 +85,7 @@ struct h5tier__shm_ahead {
     int res_state;
     int res_err;
     /* zeroing: everything in [zeroed_to, limit) beyond the frontier */
-    uint64_t limit;         /* reserved end the thread may map (under mu) */
+    uint64_t limit;         /* reserved end: the thread zeroes below it only (under mu) */
     uint64_t zeroed_to;     /* thread: zeroed up to here (under mu) */
     uint64_t claim_from, claim_to; /* window being zeroed now, empty if none (under mu) */
     _Atomic uint64_t frontier; /* writer: [frontier, ...) never touched since reserved */
@@ -93,7 +93,10 @@ struct h5tier__shm_ahead {
 
 static int mine(const h5tier__shm_ahead_t *a) { return a && a->pid == getpid(); }
 
-static const unsigned char zeros[AHEAD_UNIT];
+/* The source of the zeros: never written (in .bss, not in the library file). */
+static unsigned char zeros[AHEAD_UNIT];
+
+/* Write zeros over [from, to) of the object.  0, or -1 (errno) on failure. */
 static int zero_range(h5tier__shm_ahead_t *a, uint64_t from, uint64_t to)
 {
     while (from < to) {

@@ -20,6 +20,9 @@
  *     thread may be zeroing or reserving ahead right then), 8 times: each
  *     file reopens with exact contents and the shm object is exactly the
  *     logical end long (close joined the thread before shrinking).
+ * Throughout, every pwrite of the helper thread is checked just before it
+ * happens (the syscall table): the range must hold only zeros (the data
+ * written is never zero) and a file must be open (close joins the thread).
  * Run under ThreadSanitizer by the integrator (name contains _mt).
  */
 #include <dirent.h>
@@ -36,6 +39,11 @@
 #define FULL_AT ((off_t)24 << 20)
 
 static pthread_t main_thread;
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static _Atomic long zero_writes;      /* pwrites by the helper thread */
+static _Atomic long long overwrote;   /* 1 + offset of a written byte the helper was about to zero, 0 if none */
+static _Atomic int file_open;         /* cleared once H5Fclose returned: the helper must be gone */
+static _Atomic long after_close;      /* helper pwrites seen with no file open */
 static int base_tasks; /* tasks before any file is open (a sanitizer may add its own later) */
 static int (*real_fallocate)(int, off_t, off_t);
 static _Atomic long helper_calls, helper_fails;
@@ -51,6 +59,37 @@ static int tasks(void)
             n++;
     closedir(d);
     return n;
+}
+
+/* Every pwrite of the helper thread is checked before it happens: the range
+ * it is about to zero must hold zeros only (the test's data is never zero),
+ * and a file must be open (close joins the thread). */
+static ssize_t pwrite_checked(int fd, const void *buf, size_t len, off_t off)
+{
+    if (!pthread_equal(pthread_self(), main_thread)) {
+        atomic_fetch_add(&zero_writes, 1);
+        if (!atomic_load(&file_open))
+            atomic_fetch_add(&after_close, 1);
+        unsigned char *old = malloc(len);
+        CHECK(old);
+        ssize_t n = pread(fd, old, len, off);
+        for (ssize_t i = 0; i < n; i++)
+            if (old[i]) {
+                long long zero = 0;
+                atomic_compare_exchange_strong(&overwrote, &zero, (long long)off + i + 1);
+                break;
+            }
+        free(old);
+    }
+    return real_pwrite(fd, buf, len, off);
+}
+
+static void check_helper(const char *what)
+{
+    CHECKF(atomic_load(&overwrote) == 0, "%s: the helper thread zeroed written data at byte %lld", what,
+           atomic_load(&overwrote) - 1);
+    CHECKF(atomic_load(&after_close) == 0, "%s: %ld helper writes after H5Fclose returned", what,
+           atomic_load(&after_close));
 }
 
 /* fallocate failing with ENOSPC for every thread but the main one. */
@@ -166,6 +205,7 @@ static void plain(void)
 {
     char *name = tu_shm_name("pop-mt");
     hid_t fapl = ahead_fapl(name);
+    atomic_store(&file_open, 1);
     hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECKF(file >= 0, "create: %s", st_errstack());
     int *buf = malloc(SLAB_INTS * sizeof *buf);
@@ -177,6 +217,7 @@ static void plain(void)
     int open_tasks = tasks();
     CHECKF(open_tasks > base_tasks, "no populate-ahead thread after 40 MiB (%d tasks)", open_tasks);
     CHECK(H5Fclose(file) >= 0);
+    atomic_store(&file_open, 0);
     CHECKF(tasks() == open_tasks - 1, "thread not joined at close: %d tasks, %d before", tasks(), open_tasks);
     check_file(name, NDSET);
     check_shrunk(name);
@@ -191,6 +232,7 @@ static void flag_off(void)
     char *name = tu_shm_name("pop-mt-d");
     hid_t fapl = ahead_fapl_set(name, 0);
     int before = tasks();
+    atomic_store(&file_open, 1);
     hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(file >= 0);
     int *buf = malloc(SLAB_INTS * sizeof *buf);
@@ -209,6 +251,7 @@ static void helper_enospc(void)
     char *name = tu_shm_name("pop-mt-h");
     h5tier_sys.fallocate = falloc_helper_enospc; /* no thread exists now */
     hid_t fapl = ahead_fapl(name);
+    atomic_store(&file_open, 1);
     hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(file >= 0);
     int *buf = malloc(SLAB_INTS * sizeof *buf);
@@ -216,6 +259,7 @@ static void helper_enospc(void)
         CHECKF(write_dset(file, k, buf, NULL, 0) == 0, "dataset %d with the helper's fallocate failing: %s", k,
                st_errstack());
     CHECK(H5Fclose(file) >= 0); /* joins the thread */
+    atomic_store(&file_open, 0);
     h5tier_sys.fallocate = real_fallocate;
     tu_log("helper fallocate: %ld calls, all failed with ENOSPC; the writer reserved itself",
            atomic_load(&helper_calls));
@@ -232,6 +276,7 @@ static void full(void)
     atomic_store(&helper_fails, 0);
     h5tier_sys.fallocate = falloc_full;
     hid_t fapl = ahead_fapl(name);
+    atomic_store(&file_open, 1);
     hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(file >= 0);
     int *buf = malloc(SLAB_INTS * sizeof *buf);
@@ -244,6 +289,7 @@ static void full(void)
     CHECKF(strstr(es, "cannot grow") && strstr(es, "No space left on device") && strstr(es, name), "stack: %s", es);
     CHECK(st_shm_size(name) <= FULL_AT);
     H5Fclose(file); /* may report the failed dataset; must not crash */
+    atomic_store(&file_open, 0);
     h5tier_sys.fallocate = real_fallocate;
     tu_log("full at 24 MiB: failed at dataset %d; helper fallocate %ld calls, %ld failed", failed,
            atomic_load(&helper_calls), atomic_load(&helper_fails));
@@ -259,13 +305,15 @@ static void close_mid_growth(void)
     for (int round = 0; round < 8; round++) {
         char *name = tu_shm_name("pop-mt-c");
         hid_t fapl = ahead_fapl(name);
-        hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        atomic_store(&file_open, 1);
+    hid_t file = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         CHECK(file >= 0);
         int n = 9 + 2 * round; /* 9 .. 23 MiB: past the thread's start, inside growth steps */
         for (int k = 0; k < n; k++)
             CHECKF(write_dset(file, k, buf, NULL, 0) == 0, "round %d dataset %d: %s", round, k, st_errstack());
         int open_tasks = tasks();
         CHECK(H5Fclose(file) >= 0);
+        atomic_store(&file_open, 0);
         CHECKF(tasks() == open_tasks - 1, "round %d: thread not joined at close", round);
         check_file(name, n);
         check_shrunk(name);
@@ -281,11 +329,17 @@ int main(void)
     tu_h5_quiet();
     main_thread = pthread_self();
     real_fallocate = h5tier_sys.fallocate;
+    real_pwrite = h5tier_sys.pwrite;
+    h5tier_sys.pwrite = pwrite_checked; /* no thread exists yet */
     base_tasks = tasks();
     flag_off();
     plain();
+    check_helper("40 MiB");
     helper_enospc();
     full();
     close_mid_growth();
+    check_helper("all");
+    tu_log("the helper thread wrote zeros %ld times, never over written data", atomic_load(&zero_writes));
+    h5tier_sys.pwrite = real_pwrite;
     return 0;
 }
