@@ -29,7 +29,20 @@ static const char *const drv_names[DRV_N] = {"shm", "core", "sec2 on /dev/shm"};
 enum { PH_FIRST, PH_REWRITE, PH_READ, PH_N };
 static const char *const ph_names[PH_N] = {"first write", "rewrite", "read"};
 
+#define ROUNDS 3
 static char shm_name[128], sec2_path[256];
+
+/* Start from a clean page cache when allowed (root): earlier suites leave
+ * GBs of file pages that the first big allocation would have to reclaim. */
+static int drop_caches(void)
+{
+    sync();
+    FILE *f = fopen("/proc/sys/vm/drop_caches", "w");
+    if (!f)
+        return 0;
+    int ok = fputs("1\n", f) >= 0;
+    return fclose(f) == 0 && ok;
+}
 
 static hid_t make_fapl(int drv)
 {
@@ -114,9 +127,21 @@ static void io_rows(uint64_t size)
     memset(dst, 0, size);
     const size_t blocks[2] = {1 << 20, 4096};
     for (int b = 0; b < 2; b++) {
+        /* Drivers interleaved over ROUNDS rounds, each phase's best time kept:
+         * whichever driver runs first no longer pays alone for the kernel
+         * reclaiming page cache left by earlier suites. */
         double t[DRV_N][PH_N];
         for (int drv = 0; drv < DRV_N; drv++)
-            run_driver(drv, size, blocks[b], src, dst, t[drv]);
+            for (int ph = 0; ph < PH_N; ph++)
+                t[drv][ph] = 1e30;
+        for (int round = 0; round < ROUNDS; round++)
+            for (int drv = 0; drv < DRV_N; drv++) {
+                double tr[PH_N];
+                run_driver(drv, size, blocks[b], src, dst, tr);
+                for (int ph = 0; ph < PH_N; ph++)
+                    if (tr[ph] < t[drv][ph])
+                        t[drv][ph] = tr[ph];
+            }
         double tm = memcpy_time(size, blocks[b], dst, src);
         double gb = (double)size / 1e9;
         for (int ph = 0; ph < PH_N; ph++) {
@@ -133,6 +158,12 @@ static void io_rows(uint64_t size)
             snprintf(c, sizeof c, "%s blocks, %s: shm vs memcpy", bs, ph_names[ph]);
             bench_result("shm", c, shm, "GB/s", "warm memcpy", gb / tm, GOAL_NONE, 0);
         }
+        /* A rewrite through any driver copies each byte at least once, so
+         * warm memcpy bounds what "shm vs sec2" can reach. */
+        bench_note("shm",
+                   "%s rewrite vs sec2: ceiling = warm memcpy / sec2 = %.2fx; shm reaches %.2f of warm memcpy "
+                   "(HDF5 per-call cost + one copy)",
+                   b == 0 ? "1 MiB" : "4 KiB", t[DRV_SEC2][PH_REWRITE] / tm, tm / t[DRV_SHM][PH_REWRITE]);
     }
     free(src);
     free(dst);
@@ -229,6 +260,9 @@ int main(int argc, char **argv)
     bench_note("shm", "dataset of %s, contiguous uint8, written with H5Dwrite in 1 MiB and 4 KiB hyperslab "
                       "blocks; every driver in the same run, one after the other",
                h5tier_format_size(size, sz, sizeof sz));
+    int dropped = drop_caches();
+    bench_note("shm", "%s; each driver run %d times interleaved with the others, best time per phase kept",
+               dropped ? "clean page cache dropped first" : "page cache not dropped (not root)", ROUNDS);
     io_rows(size);
     persist_rows(quick ? (64ull << 20) : (1ull << 30));
     return 0;
