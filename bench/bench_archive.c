@@ -12,12 +12,10 @@
  * archived; its time runs from the first record (archive creation and the
  * writer's start-up excluded) to the end of an fsync of the archive.
  *
- * H5PTappend lives in libhdf5_hl, which the build does not link: it is
- * loaded with dlopen (the case is skipped, with a note, if it is missing).
+ * H5PTappend comes from libhdf5_hl, which libh5tier links.
  *
  * usage: bench_archive [--quick] [DIR]   (DIR default: $TMPDIR or /tmp)
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -28,6 +26,7 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <hdf5_hl.h>
 
 #include "benchutil.h"
 #include "h5tier_archive.h"
@@ -123,26 +122,9 @@ static hid_t record_type(size_t rsize)
     return H5Tarray_create2(H5T_STD_U64LE, 1, &n);
 }
 
-/* H5PTappend, 1024 records per call, + fsync: records/s (0 if unavailable) */
+/* H5PTappend, 1024 records per call, + fsync: records/s (0 on failure, why says so) */
 static double pt_append(const char *path, size_t rsize, uint64_t count, char *why, size_t whylen)
 {
-    static const char *libs[] = {"libhdf5_serial_hl.so.100", "libhdf5_hl.so.100", "libhdf5_serial_hl.so",
-                                 "libhdf5_hl.so", "libhdf5_hl.so.310", "libhdf5_hl.so.200"};
-    void *h = NULL;
-    for (size_t i = 0; !h && i < sizeof libs / sizeof libs[0]; i++)
-        h = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(why, whylen, "libhdf5_hl not found (%s)", dlerror());
-        return 0;
-    }
-    hid_t (*ptcreate)(hid_t, const char *, hid_t, hsize_t, hid_t) =
-        (hid_t(*)(hid_t, const char *, hid_t, hsize_t, hid_t))dlsym(h, "H5PTcreate");
-    herr_t (*ptappend)(hid_t, size_t, const void *) = (herr_t(*)(hid_t, size_t, const void *))dlsym(h, "H5PTappend");
-    herr_t (*ptclose)(hid_t) = (herr_t(*)(hid_t))dlsym(h, "H5PTclose");
-    if (!ptcreate || !ptappend || !ptclose) {
-        snprintf(why, whylen, "H5PT symbols missing in libhdf5_hl");
-        return 0;
-    }
     unsigned char *buf = malloc(rsize * BATCH);
     for (size_t i = 0; i < BATCH; i++)
         ring_payload_fill(buf + i * rsize, rsize, i);
@@ -151,20 +133,19 @@ static double pt_append(const char *path, size_t rsize, uint64_t count, char *wh
     double t0 = bench_now();
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hsize_t chunk = (1u << 20) / rsize;
-    hid_t pt = ptcreate(f, "/events", t, chunk, H5P_DEFAULT);
+    hid_t pt = H5PTcreate(f, "/events", t, chunk, H5P_DEFAULT);
     for (uint64_t done = 0; done < count; done += BATCH)
-        if (ptappend(pt, BATCH, buf) < 0) {
+        if (H5PTappend(pt, BATCH, buf) < 0) {
             snprintf(why, whylen, "H5PTappend failed");
             return 0;
         }
-    ptclose(pt);
+    H5PTclose(pt);
     H5Fclose(f);
     fsync_path(path);
     double t1 = bench_now() - t0;
     unlink(path);
     H5Tclose(t);
     free(buf);
-    dlclose(h);
     return (double)count / t1;
 }
 
