@@ -23,6 +23,7 @@
 #include "common/internal.h"
 #include "h5tier_archive.h"
 #include "ring/archive_internal.h"
+#include "ring/ring_internal.h"
 
 #define MAX_STREAMS 64
 #define DEFAULT_CHUNK_BYTES (1u << 20)
@@ -348,44 +349,6 @@ static int schema_from_spec(const char *file, const h5tier_archive_stream_spec_t
     return 0;
 }
 
-typedef struct attr_copy {
-    hid_t dst;
-    int err;
-} attr_copy_t;
-
-static herr_t copy_attr(hid_t loc, const char *name, const H5A_info_t *info, void *arg)
-{
-    (void)info;
-    attr_copy_t *ac = arg;
-    herr_t ret = -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = -1, s = -1, na = -1;
-    void *buf = NULL;
-    if (a < 0 || (t = H5Aget_type(a)) < 0 || (s = H5Aget_space(a)) < 0)
-        goto done;
-    hssize_t np = H5Sget_simple_extent_npoints(s);
-    size_t sz = H5Tget_size(t) * (size_t)(np > 0 ? np : 1);
-    buf = calloc(1, sz ? sz : 1);
-    if (!buf || H5Aread(a, t, buf) < 0)
-        goto done;
-    na = H5Acreate2(ac->dst, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    if (na >= 0 && H5Awrite(na, t, buf) >= 0)
-        ret = 0;
-    H5Dvlen_reclaim(t, s, H5P_DEFAULT, buf);
-done:
-    free(buf);
-    if (na >= 0)
-        H5Aclose(na);
-    if (s >= 0)
-        H5Sclose(s);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    if (ret < 0)
-        ac->err = 1;
-    return ret;
-}
-
 typedef struct attr_check {
     hid_t dst;
     char bad[256];
@@ -626,8 +589,7 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
             goto done;
         }
         if (sc.attrs_from >= 0) {
-            attr_copy_t ac = {rec, 0};
-            if (H5Aiterate2(sc.attrs_from, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, copy_attr, &ac) < 0 || ac.err) {
+            if (h5tier__ring_copy_attrs(sc.attrs_from, rec) < 0) {
                 rc = hfail(file, "cannot copy the attributes of", sp->path);
                 goto done;
             }

@@ -215,8 +215,6 @@ int h5tier__ring_find_stream(const ring_map_t *m, const char *stream)
 
 /* ---- creation -------------------------------------------------------------- */
 
-int h5tier__ring_copy_attrs(hid_t src, hid_t dst); /* schema.c */
-
 /* Write the HDF5 part of a new ring through the shm driver: the userblock
  * (left for the control block), one contiguous, early-allocated dataset per
  * stream (never filled: the writer fills it), the schema's attributes. */

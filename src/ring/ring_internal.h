@@ -146,4 +146,9 @@ int h5tier__ring_writer_state(ring_hdr_t *hdr, int dead_after_ms);
 /* Validate a stream name ([A-Za-z0-9_.-]+, <= 47). */
 int h5tier__ring_check_stream_name(const char *name);
 
+/* Copy every attribute of src to dst exactly (schema.c; used by ring
+ * creation and by the archiver).  0 or -H5TIER_EHDF5 with an errmsg naming
+ * the attribute. */
+int h5tier__ring_copy_attrs(hid_t src, hid_t dst);
+
 #endif /* H5TIER_RING_INTERNAL_H */

@@ -399,35 +399,30 @@ fail:
 
 /* ---- attributes ----------------------------------------------------------------------- */
 
+/* Copy one attribute exactly: read and written with its own file type as the
+ * memory type, so nothing is converted; variable-length data is reclaimed. */
 static herr_t copy_one(hid_t src, const char *aname, const H5A_info_t *ainfo, void *op)
 {
     (void)ainfo;
     hid_t dst = *(hid_t *)op;
     herr_t ret = -1;
-    hid_t a = H5Aopen(src, aname, H5P_DEFAULT);
-    hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
-    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
-    hid_t mt = t >= 0 ? H5Tget_native_type(t, H5T_DIR_ASCEND) : H5I_INVALID_HID;
+    hid_t a = H5Aopen(src, aname, H5P_DEFAULT), t = H5I_INVALID_HID, sp = H5I_INVALID_HID, na = H5I_INVALID_HID;
     void *buf = NULL;
-    if (mt >= 0 && sp >= 0) {
-        hssize_t n = H5Sget_select_npoints(sp);
-        size_t sz = H5Tget_size(mt);
-        buf = calloc(n > 0 ? (size_t)n : 1, sz ? sz : 1);
-        if (buf && H5Aread(a, mt, buf) >= 0) {
-            hid_t na = H5Acreate2(dst, aname, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-            if (na >= 0) {
-                if (H5Awrite(na, mt, buf) >= 0)
-                    ret = 0;
-                H5Aclose(na);
-            }
-            if (H5Tdetect_class(mt, H5T_VLEN) > 0 || H5Tis_variable_str(mt) > 0 ||
-                H5Tdetect_class(mt, H5T_STRING) > 0)
-                H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, buf);
-        }
-    }
+    if (a < 0 || (t = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0)
+        goto done;
+    hssize_t np = H5Sget_simple_extent_npoints(sp);
+    size_t sz = H5Tget_size(t) * (size_t)(np > 0 ? np : 1);
+    buf = calloc(1, sz ? sz : 1);
+    if (!buf || H5Aread(a, t, buf) < 0)
+        goto done;
+    na = H5Acreate2(dst, aname, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (na >= 0 && H5Awrite(na, t, buf) >= 0)
+        ret = 0;
+    H5Dvlen_reclaim(t, sp, H5P_DEFAULT, buf);
+done:
     free(buf);
-    if (mt >= 0)
-        H5Tclose(mt);
+    if (na >= 0)
+        H5Aclose(na);
     if (sp >= 0)
         H5Sclose(sp);
     if (t >= 0)
