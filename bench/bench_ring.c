@@ -716,9 +716,9 @@ int main(int argc, char **argv)
     char why[600], slow[400];
     if (lat[0] > blat[0] || lat[1] > blat[1])
         snprintf(why, sizeof why,
-                 "Ours minus bare: p50 %+.3f us, p99 %+.3f us; a positive part is the protocol's (presumably mostly "
-                 "the writer's two stores per record, tail_intent then tail, to the line the reader spins on, where "
-                 "the bare ring stores once; the reader also validates and updates its statistics slot).",
+                 "Ours minus bare: p50 %+.3f us, p99 %+.3f us; a positive part is the protocol's (candidates: the "
+                 "writer's two stores per record, tail_intent then tail, to the line the reader spins on, where the "
+                 "bare ring stores once; the reader's validation and statistics slot).",
                  lat[0] - blat[0], lat[1] - blat[1]);
     else
         snprintf(why, sizeof why, "Ours is at or below the bare ring at p50 and p99 in this run (within its noise).");
@@ -739,9 +739,9 @@ int main(int argc, char **argv)
     snprintf(slow, sizeof slow, "%s%s",
              our_ratio >= bare_ratio ? "Our ratio is the better one: relative to its own rate alone, a spinning "
                                        "reader costs our writer no more than it costs the bare ring."
-                                     : "The bare ring keeps more of its rate with a reader than ours does; the gap "
-                                       "is presumably our second per-record store (tail_intent) to the line the "
-                                       "reader polls.",
+                                     : "The bare ring keeps more of its rate with a reader than ours does (a "
+                                       "candidate: our second per-record store, tail_intent, to the line the "
+                                       "reader polls).",
              bare_ratio < 0.9 ? " The bare ring itself loses more than 10% with one reader here, so the 0.9 goal is "
                                 "out of reach of a ring that publishes every record on this machine."
                               : "");
