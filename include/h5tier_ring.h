@@ -218,7 +218,9 @@ H5TIER_API void h5tier_ring_writer_opts_init(h5tier_ring_writer_opts_t *opts);
 
 /* Attach as THE writer of ring NAME (opts may be NULL for the defaults).
  * Bumps the generation, records this pid, start time and heartbeat, and
- * continues every stream's sequence from its tail.
+ * continues every stream's sequence from its tail.  Maps every page of the
+ * ring up front (MADV_POPULATE_WRITE, best effort), so puts take no page
+ * faults; opening a large ring takes time in proportion to its size.
  * Errors: -ENOENT (no such ring), -EBUSY (a live writer is attached; its
  * pid is in errmsg), -H5TIER_EMAGIC (not a ring or corrupted control block),
  * -H5TIER_EVERSION (other format version), -EACCES, -ENOMEM, -errno. */
@@ -313,7 +315,9 @@ H5TIER_API void h5tier_ring_reader_opts_init(h5tier_ring_reader_opts_t *opts);
 
 /* Open a reader of stream `stream` (NULL = the first stream) of ring NAME.
  * opts may be NULL.  Takes a statistics slot if one is free (the reader
- * works without one; `ring stat` then does not list it).
+ * works without one; `ring stat` then does not list it).  Maps every page
+ * of the ring up front (MADV_POPULATE_READ, best effort) so reads take no
+ * page faults; opening a large ring takes time in proportion to its size.
  * Errors: -ENOENT (no ring, or unknown stream: errmsg lists the streams),
  * -H5TIER_EMAGIC (not a ring: no or wrong magic in the userblock, or a
  * corrupted control block), -H5TIER_EVERSION, -H5TIER_EGONE (FROM_SEQ older

@@ -154,6 +154,7 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
     r->cap = r->st->capacity;
     r->mask = r->cap - 1;
     r->pid = getpid();
+    h5tier__ring_prefault(&r->m); /* before positioning: FROM_LATEST means after the wait */
     uint64_t tail = atomic_load_explicit(&r->st->tail, memory_order_acquire);
     uint64_t intent = atomic_load_explicit(&r->st->tail_intent, memory_order_acquire);
     uint64_t oldest = oldest_of(intent > tail ? intent : tail, r->cap);

@@ -186,6 +186,16 @@ fail:
     return r;
 }
 
+void h5tier__ring_prefault(ring_map_t *m)
+{
+#if defined(MADV_POPULATE_READ) && defined(MADV_POPULATE_WRITE)
+    /* Best effort: kernels before 5.14 say EINVAL and the pages fault in on first touch. */
+    (void)h5tier_sys.madvise(m->all, m->size, m->writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+#else
+    (void)m;
+#endif
+}
+
 void h5tier__ring_unmap(ring_map_t *m)
 {
     if (m->ctl && m->ctl != m->all)
@@ -592,6 +602,7 @@ int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *o
         uint64_t every = 65536 / ws->rsize;
         ws->hb_every = every < 1 ? 1 : every > 256 ? 256 : (uint32_t)every;
     }
+    h5tier__ring_prefault(&w->m);
     *out = w;
     return 0;
 }

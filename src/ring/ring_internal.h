@@ -130,6 +130,10 @@ typedef struct ring_map {
  * read-write.  0, -ENOENT, -H5TIER_EMAGIC, -H5TIER_EVERSION, -errno. */
 int h5tier__ring_map(const char *name, bool writer, ring_map_t *m);
 void h5tier__ring_unmap(ring_map_t *m);
+/* Map every page of m->all now (read or write per m->writable), so that the
+ * first lap of the writer and of a reader takes no page faults on the hot
+ * path (each costs microseconds, more in a VM).  Best effort, no error. */
+void h5tier__ring_prefault(ring_map_t *m);
 /* Find a stream by name in a mapped ring (NULL/"" = 0); -ENOENT with a list. */
 int h5tier__ring_find_stream(const ring_map_t *m, const char *stream);
 
