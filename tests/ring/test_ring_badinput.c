@@ -184,5 +184,9 @@ int main(void)
     CHECK_OK(h5tier_ring_remove(name, 0));
     CHECK_OK(h5tier_ring_remove(rnd, 0));
     EXPECT(h5tier_ring_remove(name, 0), ENOENT, "no such shm object");
+    free(name);
+    free(plain);
+    free(rnd);
+    free(empty);
     return 0;
 }

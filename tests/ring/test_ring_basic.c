@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "h5tier_ring.h"
@@ -177,5 +178,6 @@ int main(void)
     CHECK(h5tier_ring_remove(name, 0) == 0);
     CHECK(h5tier_ring_remove(name, 0) == -ENOENT);
     tu_log("ring basic ok");
+    free(name);
     return 0;
 }

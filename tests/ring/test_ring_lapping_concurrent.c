@@ -164,5 +164,6 @@ int main(int argc, char **argv)
     h5tier_ring_reader_close(v);
     h5tier_ring_reader_close(slow);
     CHECK_OK(h5tier_ring_remove(name, 0));
+    free(name);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -91,5 +92,6 @@ int main(void)
     h5tier_ring_reader_close(r);
     h5tier_ring_close(w);
     h5tier_ring_remove(name, 1);
+    free(name);
     return 0;
 }

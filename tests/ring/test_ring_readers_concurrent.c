@@ -131,5 +131,6 @@ int main(int argc, char **argv)
     for (unsigned k = 0; k < si.ntethers; k++)
         CHECK(si.tethers[k].position == COUNT && si.tethers[k].pid == 0);
     CHECK_OK(h5tier_ring_remove(name, 0));
+    free(name);
     return 0;
 }

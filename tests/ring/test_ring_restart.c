@@ -174,5 +174,6 @@ int main(int argc, char **argv)
     h5tier_ring_reader_close(r);
     h5tier_ring_close(w);
     CHECK_OK(h5tier_ring_remove(name, 0));
+    free(name);
     return 0;
 }
