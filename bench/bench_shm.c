@@ -258,7 +258,7 @@ int main(int argc, char **argv)
     snprintf(sec2_path, sizeof sec2_path, "/dev/shm/h5tier-bench-sec2-%d.h5", (int)getpid());
     char sz[32];
     bench_note("shm", "dataset of %s, contiguous uint8, written with H5Dwrite in 1 MiB and 4 KiB hyperslab "
-                      "blocks; every driver in the same run, one after the other",
+                      "blocks; every driver in the same process run",
                h5tier_format_size(size, sz, sizeof sz));
     int dropped = drop_caches();
     bench_note("shm", "%s; each driver run %d times interleaved with the others, best time per phase kept",
