@@ -117,8 +117,19 @@ bool h5tier__pid_alive(pid_t pid, uint64_t start_time);
 
 /* ---- HDF5 signature check (h5sig.c) ------------------------------------- */
 
+/* The 8-byte HDF5 format signature. */
+extern const unsigned char h5tier__h5_sig[8];
+
 /* Look for the HDF5 signature at 0, 512, 1024, ... within [0, len) of an
  * image in memory.  Returns its offset, or -1 when absent. */
 long long h5tier__h5_signature_offset(const void *image, uint64_t len);
+
+/* The same within the first size bytes of a file descriptor: the offset,
+ * -1 when absent, or -errno when a read fails. */
+long long h5tier__h5_signature_fd(int fd, uint64_t size);
+
+/* Little-endian integers of n (1..8) bytes, as HDF5 superblocks store them. */
+uint64_t h5tier__le_get(const unsigned char *p, unsigned n);
+void h5tier__le_put(unsigned char *p, uint64_t v, unsigned n);
 
 #endif /* H5TIER_COMMON_INTERNAL_H */

@@ -72,22 +72,6 @@ uint32_t h5tier__lookup3(const void *key, size_t length, uint32_t initval)
     return c;
 }
 
-static const uint8_t h5_signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = n; i-- > 0;)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
 /* The v2/v3 superblock with 8-byte addresses: signature, version, sizes,
  * flags, 4 addresses, checksum. */
 #define SB23_LEN (12 + 4 * 8 + 4)
@@ -99,32 +83,30 @@ static int sb_load(int fd, const char *path, h5tier_sb_state_t *st, uint8_t sb[S
         return h5tier__fail(errno, "archive '%s': fstat", path);
     memset(st, 0, sizeof *st);
     st->file_size = (uint64_t)sbuf.st_size;
-    for (uint64_t off = 0; off + 8 <= st->file_size; off = off ? off * 2 : 512) {
-        size_t got = 0;
-        memset(sb, 0, SB23_LEN);
-        int rc = h5tier__pread_full(fd, sb, SB23_LEN, (off_t)off, &got);
-        if (rc < 0)
-            return h5tier__fail(-rc, "archive '%s': reading the superblock at %llu", path,
-                                (unsigned long long)off);
-        if (got < 8 || memcmp(sb, h5_signature, 8) != 0)
-            continue;
-        st->offset = off;
-        st->version = got > 8 ? sb[8] : 0;
-        if (st->version < 2)
-            return 0; /* v0/v1: flags and addresses elsewhere; never repaired here */
-        if (got < SB23_LEN || sb[9] != 8)
-            return h5tier__fail(H5TIER_ENOTHDF5,
-                                "archive '%s': superblock v%u with %u-byte addresses is not supported",
-                                path, st->version, (unsigned)sb[9]);
-        uint32_t sum = (uint32_t)get_le(sb + SB23_LEN - 4, 4);
-        if (h5tier__lookup3(sb, SB23_LEN - 4, 0) != sum)
-            return h5tier__fail(H5TIER_ENOTHDF5, "archive '%s': superblock checksum mismatch", path);
-        st->flags = sb[11];
-        st->base = get_le(sb + 12, 8);
-        st->eoa = get_le(sb + 12 + 16, 8);
-        return 0;
-    }
-    return h5tier__fail(H5TIER_ENOTHDF5, "archive '%s': no HDF5 signature at 0, 512, 1024, ...", path);
+    long long off = h5tier__h5_signature_fd(fd, st->file_size);
+    if (off < -1)
+        return h5tier__fail((int)-off, "archive '%s': reading the superblock", path);
+    if (off < 0)
+        return h5tier__fail(H5TIER_ENOTHDF5, "archive '%s': no HDF5 signature at 0, 512, 1024, ...", path);
+    size_t got = 0;
+    memset(sb, 0, SB23_LEN);
+    int rc = h5tier__pread_full(fd, sb, SB23_LEN, (off_t)off, &got);
+    if (rc < 0)
+        return h5tier__fail(-rc, "archive '%s': reading the superblock at %lld", path, off);
+    st->offset = (uint64_t)off;
+    st->version = got > 8 ? sb[8] : 0;
+    if (st->version < 2)
+        return 0; /* v0/v1: flags and addresses elsewhere; never repaired here */
+    if (got < SB23_LEN || sb[9] != 8)
+        return h5tier__fail(H5TIER_ENOTHDF5, "archive '%s': superblock v%u with %u-byte addresses is not supported",
+                            path, st->version, (unsigned)sb[9]);
+    uint32_t sum = (uint32_t)h5tier__le_get(sb + SB23_LEN - 4, 4);
+    if (h5tier__lookup3(sb, SB23_LEN - 4, 0) != sum)
+        return h5tier__fail(H5TIER_ENOTHDF5, "archive '%s': superblock checksum mismatch", path);
+    st->flags = sb[11];
+    st->base = h5tier__le_get(sb + 12, 8);
+    st->eoa = h5tier__le_get(sb + 12 + 16, 8);
+    return 0;
 }
 
 int h5tier__sb_read(int fd, const char *path, h5tier_sb_state_t *st)
@@ -147,8 +129,8 @@ int h5tier__sb_repair(int fd, const char *path)
     if (st.file_size > st.base && st.file_size - st.base > eoa)
         eoa = st.file_size - st.base;
     sb[11] = 0;
-    put_le(sb + 12 + 16, eoa, 8);
-    put_le(sb + SB23_LEN - 4, h5tier__lookup3(sb, SB23_LEN - 4, 0), 4);
+    h5tier__le_put(sb + 12 + 16, eoa, 8);
+    h5tier__le_put(sb + SB23_LEN - 4, h5tier__lookup3(sb, SB23_LEN - 4, 0), 4);
     rc = h5tier__pwrite_full(fd, sb, SB23_LEN, (off_t)st.offset);
     if (rc < 0)
         return h5tier__fail(-rc, "archive '%s': rewriting the superblock", path);

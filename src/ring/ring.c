@@ -128,13 +128,7 @@ int h5tier__ring_map(const char *name, bool writer, ring_map_t *m)
         goto fail;
     }
     if (got < sizeof hdr || hdr.magic != RING_MAGIC) {
-        char sig[8];
-        size_t g2 = 0;
-        bool h5 = false;
-        for (uint64_t off = 0; off < m->size && off <= (UINT64_C(1) << 20) && !h5; off = off ? off * 2 : 512)
-            if (h5tier__pread_full(m->fd, sig, 8, (off_t)off, &g2) == 0 && g2 == 8 &&
-                memcmp(sig, "\211HDF\r\n\032\n", 8) == 0)
-                h5 = true;
+        bool h5 = h5tier__h5_signature_fd(m->fd, m->size) >= 0;
         r = h5tier__fail(H5TIER_EMAGIC,
                          h5 ? "shm object '%s' is an HDF5 file but not a ring (no ring magic in its userblock)"
                             : "shm object '%s' is not a ring (no ring magic at offset 0; %llu bytes)",

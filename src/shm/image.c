@@ -5,14 +5,6 @@
  */
 #include "shm/shm_driver.h"
 
-static uint64_t le_get(const unsigned char *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* quiet: record errmsg only; else also push on the HDF5 error stack */
 #define REPORT(err, ...) (quiet ? h5tier__fail((err), __VA_ARGS__) : H5TIER_PUSH(H5TIER_AREA_SHM, (err), __VA_ARGS__))
 
@@ -49,7 +41,7 @@ int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_
                            "shm object '%s' is not an HDF5 file (superblock says offsets are %u bytes)", canon, osz);
     if (avail < (uint64_t)at + osz)
         goto short_sb;
-    uint64_t eofa = le_get(sb + at, osz);
+    uint64_t eofa = h5tier__le_get(sb + at, osz);
     uint64_t undef = osz == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * osz)) - 1;
     if (eofa == undef)
         return 0;

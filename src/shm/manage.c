@@ -25,23 +25,6 @@
 #define SHM_DIR "/dev/shm"
 #define COPY_CHUNK ((size_t)8 << 20)
 
-/* Offset of the HDF5 signature (0, 512, 1024, ...) in the first size bytes
- * of fd, or -1 when absent; -errno on a read error. */
-static long long fd_signature(int fd, uint64_t size)
-{
-    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-    for (uint64_t off = 0; off + 8 <= size; off = off ? off * 2 : 512) {
-        unsigned char b[8];
-        size_t got = 0;
-        int e = h5tier__pread_full(fd, b, 8, (off_t)off, &got);
-        if (e < 0)
-            return e;
-        if (got == 8 && !memcmp(b, sig, 8))
-            return (long long)off;
-    }
-    return -1;
-}
-
 /* ---- info and list ----------------------------------------------------- */
 
 int h5tier_shm_info(const char *name, h5tier_shm_info_t *info)
@@ -68,7 +51,7 @@ int h5tier_shm_info(const char *name, h5tier_shm_info_t *info)
     info->size = (uint64_t)st.st_size;
     info->owner = st.st_uid;
     info->mode = st.st_mode & 07777;
-    long long sig = fd_signature(fd, info->size);
+    long long sig = h5tier__h5_signature_fd(fd, info->size);
     h5tier_sys.close(fd);
     if (sig < -1)
         return h5tier__fail((int)-sig, "shm object '%s': read failed: %s", canon, strerror((int)-sig));
@@ -194,7 +177,7 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
         goto out;
     }
     uint64_t size = (uint64_t)st.st_size;
-    long long sig = fd_signature(src, size);
+    long long sig = h5tier__h5_signature_fd(src, size);
     if (sig < -1) {
         ret = h5tier__fail((int)-sig, "file '%s': read failed: %s", file, strerror((int)-sig));
         goto out;

@@ -412,20 +412,15 @@ int h5tier__backing_size(const char *path, uint64_t *size)
     if (fd < 0)
         return fd;
     int ret = -H5TIER_ENOTHDF5;
-    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-    for (uint64_t off = 0; off + 8 <= (uint64_t)st.st_size; off = off ? off * 2 : 512) {
-        unsigned char b[8];
-        size_t got = 0;
-        int e = h5tier__pread_full(fd, b, 8, (off_t)off, &got);
-        if (e < 0) {
-            ret = h5tier__fail(-e, "backing file '%s': read failed: %s", path, strerror(-e));
-            goto out;
-        }
-        if (got == 8 && !memcmp(b, sig, 8)) {
-            *size = (uint64_t)st.st_size;
-            ret = 0;
-            goto out;
-        }
+    long long at = h5tier__h5_signature_fd(fd, (uint64_t)st.st_size);
+    if (at < 0 && at != -1) {
+        ret = h5tier__fail((int)-at, "backing file '%s': read failed: %s", path, strerror((int)-at));
+        goto out;
+    }
+    if (at >= 0) {
+        *size = (uint64_t)st.st_size;
+        ret = 0;
+        goto out;
     }
     ret = h5tier__fail(H5TIER_ENOTHDF5, "backing file '%s': not an HDF5 file (no signature at 0, 512, 1024, ...)",
                        path);
