@@ -72,6 +72,13 @@ int h5tier__fsync_dir(const char *path);
 /* Reserve [0, len) (posix_fallocate semantics through the table). 0 or -errno. */
 int h5tier__reserve(int fd, off_t len);
 
+/* Publish a finished temp file: rename tmp over dst (replacing a symlink at
+ * dst itself, never its target), then fsync dst's directory so the new name
+ * survives a crash.  *renamed tells which step failed: false = nothing
+ * changed (tmp is still there), true = dst is the new file and only the
+ * directory's durability is in doubt.  0 or -errno. */
+int h5tier__rename_durable(const char *tmp, const char *dst, bool *renamed);
+
 /* ---- page map: one bit per page (pagemap.c) ----------------------------- */
 
 typedef struct h5tier_pagemap {

@@ -1,7 +1,7 @@
 /*
  * common/io.c -- the I/O loops every driver uses: full-length pread/pwrite
  * with EINTR retry, short-transfer handling and a 1 GiB cap per call; fsync
- * of files and directories; space reservation.
+ * of files and directories; space reservation; durable renames.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -97,4 +97,13 @@ int h5tier__reserve(int fd, off_t len)
         if (errno != EINTR)
             return -errno;
     }
+}
+
+int h5tier__rename_durable(const char *tmp, const char *dst, bool *renamed)
+{
+    *renamed = false;
+    if (h5tier_sys.rename(tmp, dst) < 0)
+        return -errno;
+    *renamed = true;
+    return h5tier__fsync_dir(dst);
 }

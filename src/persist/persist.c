@@ -592,16 +592,14 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
                               dst_path);
         goto done;
     }
-    if (h5tier_sys.rename(tmp, dst_path) < 0) {
-        rc = h5tier__fail(errno, "cannot rename '%s' to '%s'", tmp, dst_path);
+    bool renamed;
+    if ((rc = h5tier__rename_durable(tmp, dst_path, &renamed)) < 0) {
+        made_tmp = !renamed;
+        rc = renamed ? h5tier__fail(-rc, "persisted '%s' but could not sync its directory", dst_path)
+                     : h5tier__fail(-rc, "cannot rename '%s' to '%s'", tmp, dst_path);
         goto done;
     }
     made_tmp = 0;
-    if ((rc = h5tier__fsync_dir(dst_path)) < 0) {
-        /* the file is complete and in place; only the directory entry's durability is in doubt */
-        rc = h5tier__fail(-rc, "persisted '%s' but could not sync its directory", dst_path);
-        goto done;
-    }
     rc = count;
 done:
     if (fd >= 0)

@@ -932,13 +932,17 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
         goto fail;
     }
     if (tmp) {
-        if (h5tier_sys.rename(tmp, path) < 0) {
-            rc = h5tier__fail(errno, "archive '%s': rename from '%s'", path, tmp);
+        bool renamed;
+        rc = h5tier__rename_durable(tmp, path, &renamed);
+        if (rc < 0 && !renamed) {
+            rc = h5tier__fail(-rc, "archive '%s': rename from '%s'", path, tmp);
             goto fail;
         }
+        /* a directory that cannot be synced leaves a complete, open archive:
+           carry on; its name becomes durable with the next successful sync */
+        rc = 0;
         free(tmp);
         tmp = NULL;
-        h5tier__fsync_dir(path);
     }
     if (fd >= 0)
         h5tier_sys.close(fd);

@@ -333,14 +333,12 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         ret = h5tier__fail(EEXIST, "file '%s' already exists (choose another name, or force)", file);
         goto done;
     }
-    if (h5tier_sys.rename(tmp, file) < 0) { /* replaces a symlink itself, never its target */
-        ret = h5tier__fail(errno, "file '%s': rename of the temp file failed: %s", file, strerror(errno));
-        goto done;
-    }
-    made = 0;
-    r = h5tier__fsync_dir(file);
+    bool renamed;
+    r = h5tier__rename_durable(tmp, file, &renamed); /* replaces a symlink itself, never its target */
+    made = !renamed;
     if (r < 0)
-        ret = h5tier__fail(-r, "file '%s': fsync of its directory failed: %s", file, strerror(-r));
+        ret = renamed ? h5tier__fail(-r, "file '%s': fsync of its directory failed: %s", file, strerror(-r))
+                      : h5tier__fail(-r, "file '%s': rename of the temp file failed: %s", file, strerror(-r));
 done:
     if (out >= 0)
         h5tier_sys.close(out);

@@ -502,12 +502,12 @@ static int commit_rename(const char *path, const void *image, uint64_t eof, mode
         ret = h5tier__fail(errno, "backing file '%s': close of temp file failed: %s", path, strerror(errno));
         goto fail;
     }
-    if (h5tier_sys.rename(tpath, path) < 0) {
-        ret = h5tier__fail(errno, "backing file '%s': rename of temp file over it failed: %s", path,
-                           strerror(errno));
+    bool renamed;
+    e = h5tier__rename_durable(tpath, path, &renamed);
+    if (e < 0 && !renamed) {
+        ret = h5tier__fail(-e, "backing file '%s': rename of temp file over it failed: %s", path, strerror(-e));
         goto fail;
     }
-    e = h5tier__fsync_dir(path);
     if (e < 0) /* the new file is in place; only its name's durability is in doubt */
         return h5tier__fail(-e, "backing file '%s': fsync of directory after rename failed: %s", path, strerror(-e));
     if (stats) {

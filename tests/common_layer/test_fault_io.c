@@ -3,7 +3,9 @@
  * I/O loops survive them: short writes and reads are completed, EINTR is
  * retried, ENOSPC/EIO surface as -errno, the Nth-call and persistent modes
  * fire exactly where asked, the H5TIER_FAULT environment variable arms a
- * child process, and the kill mode really kills.
+ * child process, and the kill mode really kills.  Also that a durable
+ * rename reports which step failed: a failed rename changes nothing, a failed
+ * directory fsync leaves the new file in place.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -104,6 +106,28 @@ int main(int argc, char **argv)
     CHECK(lseek(fd, 0, SEEK_END) == 3 << 20);
     CHECK_OK(h5tier__fsync_dir(path));
     close(fd);
+
+    /* durable rename: the three outcomes */
+    {
+        const char *tmp = tu_path("pub.tmp"), *dst = tu_path("pub.dst");
+        bool renamed = true;
+        int t = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        CHECK(t >= 0 && write(t, "new", 3) == 3);
+        close(t);
+        CHECK_OK(h5tier_fault_set("rename", 1, EIO, 0));
+        CHECK(h5tier__rename_durable(tmp, dst, &renamed) == -EIO && !renamed);
+        CHECK(access(tmp, F_OK) == 0 && access(dst, F_OK) != 0);
+        h5tier_fault_clear();
+        CHECK_OK(h5tier_fault_set("fsync", 1, EIO, 0));
+        CHECK(h5tier__rename_durable(tmp, dst, &renamed) == -EIO && renamed);
+        CHECK(access(tmp, F_OK) != 0 && access(dst, F_OK) == 0);
+        h5tier_fault_clear();
+        t = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        CHECK(t >= 0);
+        close(t);
+        CHECK_OK(h5tier__rename_durable(tmp, dst, &renamed));
+        CHECK(renamed && access(tmp, F_OK) != 0);
+    }
 
     /* environment arming in a real child process */
     setenv("H5TIER_FAULT", "pwrite:2:ENOSPC", 1);
