@@ -110,21 +110,17 @@ static int d_flock(int fd, int op) { GATE(SC_FLOCK, -1); return flock(fd, op); }
 static int d_fstat(int fd, struct stat *st) { GATE(SC_FSTAT, -1); return fstat(fd, st); }
 static int d_fchmod(int fd, mode_t m) { GATE(SC_FCHMOD, -1); return fchmod(fd, m); }
 
-static const h5tier_syscalls_t defaults = {
-    .open = d_open, .openat = d_openat, .close = d_close, .shm_open = d_shm_open,
-    .shm_unlink = d_shm_unlink, .ftruncate = d_ftruncate, .fallocate = d_fallocate,
-    .mmap = d_mmap, .munmap = d_munmap, .mremap = d_mremap, .madvise = d_madvise,
-    .pread = d_pread, .pwrite = d_pwrite, .fsync = d_fsync, .fdatasync = d_fdatasync,
-    .rename = d_rename, .unlink = d_unlink, .flock = d_flock, .fstat = d_fstat, .fchmod = d_fchmod,
-};
-
-h5tier_syscalls_t h5tier_sys = {
-    .open = d_open, .openat = d_openat, .close = d_close, .shm_open = d_shm_open,
-    .shm_unlink = d_shm_unlink, .ftruncate = d_ftruncate, .fallocate = d_fallocate,
-    .mmap = d_mmap, .munmap = d_munmap, .mremap = d_mremap, .madvise = d_madvise,
-    .pread = d_pread, .pwrite = d_pwrite, .fsync = d_fsync, .fdatasync = d_fdatasync,
-    .rename = d_rename, .unlink = d_unlink, .flock = d_flock, .fstat = d_fstat, .fchmod = d_fchmod,
-};
+/* The real system calls, as the table starts and as h5tier_sys_reset leaves it. */
+#define SYSCALL_DEFAULTS                                                                             \
+    {                                                                                                \
+        .open = d_open, .openat = d_openat, .close = d_close, .shm_open = d_shm_open,                \
+        .shm_unlink = d_shm_unlink, .ftruncate = d_ftruncate, .fallocate = d_fallocate,              \
+        .mmap = d_mmap, .munmap = d_munmap, .mremap = d_mremap, .madvise = d_madvise,                \
+        .pread = d_pread, .pwrite = d_pwrite, .fsync = d_fsync, .fdatasync = d_fdatasync,            \
+        .rename = d_rename, .unlink = d_unlink, .flock = d_flock, .fstat = d_fstat, .fchmod = d_fchmod \
+    }
+static const h5tier_syscalls_t defaults = SYSCALL_DEFAULTS;
+h5tier_syscalls_t h5tier_sys = SYSCALL_DEFAULTS;
 
 void h5tier_sys_reset(void) { h5tier_sys = defaults; }
 
