@@ -508,6 +508,22 @@ static int ends_with(const char *s, const char *suf)
     return ls >= lf && strcmp(s + ls - lf, suf) == 0;
 }
 
+/* Read rows [first, first+count) of a 1-D uint64 dataset.  0 or -H5TIER_EHDF5. */
+static int read_u64_rows(hid_t d, uint64_t first, uint64_t count, uint64_t *out)
+{
+    hsize_t start = first, cnt = count;
+    int rc = -H5TIER_EHDF5;
+    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &cnt, NULL);
+    if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL) >= 0 &&
+        H5Dread(d, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, out) >= 0)
+        rc = 0;
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    return rc;
+}
+
 /* The seq dataset's tail must be strictly increasing.  A kill after the
  * dataset's new extent reached the file but before its data did would
  * leave zeros or stale values there: keep only the increasing prefix of
@@ -519,25 +535,17 @@ static int seq_valid_rows(hid_t seq, uint64_t *rows)
     uint64_t n = *rows;
     if (n < 2)
         return 0;
-    uint64_t from = n > SEQ_CHECK_ROWS ? n - SEQ_CHECK_ROWS : 0;
-    hsize_t start = from, cnt = n - from;
+    uint64_t from = n > SEQ_CHECK_ROWS ? n - SEQ_CHECK_ROWS : 0, cnt = n - from;
     uint64_t *v = malloc(cnt * sizeof *v);
     if (!v)
         return -ENOMEM;
-    int rc = -H5TIER_EHDF5;
-    hid_t fs = H5Dget_space(seq), ms = H5Screate_simple(1, &cnt, NULL);
-    if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL) >= 0 &&
-        H5Dread(seq, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, v) >= 0) {
+    int rc = read_u64_rows(seq, from, cnt, v);
+    if (rc == 0) {
         uint64_t k = 1;
         while (k < cnt && v[k] > v[k - 1])
             k++;
         *rows = from + k;
-        rc = 0;
     }
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
     free(v);
     return rc;
 }
@@ -658,31 +666,13 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
         if (st->seq.buf_n > 0) {
             st->last_seq = seqs[st->seq.buf_n - 1];
         } else {
-            hsize_t start = n - 1, one = 1;
-            hid_t fs = H5Dget_space(st->seq.dset), ms = H5Screate_simple(1, &one, NULL);
-            herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &one, NULL);
-            if (e >= 0)
-                e = H5Dread(st->seq.dset, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, &st->last_seq);
-            if (fs >= 0)
-                H5Sclose(fs);
-            if (ms >= 0)
-                H5Sclose(ms);
-            if (e < 0) {
+            if (read_u64_rows(st->seq.dset, n - 1, 1, &st->last_seq) < 0) {
                 rc = hfail(file, "cannot read the last sequence number of", sp->path);
                 goto done;
             }
             st->seq.prev_last = st->last_seq;
         }
-        hsize_t zero = 0, one = 1;
-        hid_t fs = H5Dget_space(st->seq.dset), ms = H5Screate_simple(1, &one, NULL);
-        herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &zero, NULL, &one, NULL);
-        if (e >= 0)
-            e = H5Dread(st->seq.dset, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, &st->first_seq);
-        if (fs >= 0)
-            H5Sclose(fs);
-        if (ms >= 0)
-            H5Sclose(ms);
-        if (e < 0) {
+        if (read_u64_rows(st->seq.dset, 0, 1, &st->first_seq) < 0) {
             rc = hfail(file, "cannot read the first sequence number of", sp->path);
             goto done;
         }
