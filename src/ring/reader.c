@@ -53,6 +53,15 @@ static inline void ring_cpu_relax(void)
 
 static uint64_t oldest_of(uint64_t tail, uint64_t cap) { return tail > cap ? tail - cap : 0; }
 
+/* The oldest record that is still intact now (below tail_intent - cap a
+ * write may be under way); *tail receives the published tail. */
+static uint64_t oldest_intact(const ring_stream_t *st, uint64_t cap, uint64_t *tail)
+{
+    *tail = atomic_load_explicit(&st->tail, memory_order_acquire);
+    uint64_t intent = atomic_load_explicit(&st->tail_intent, memory_order_acquire);
+    return oldest_of(intent > *tail ? intent : *tail, cap);
+}
+
 static void slot_update(h5tier_ring_reader_t *r)
 {
     if (!r->slot)
@@ -155,9 +164,8 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
     r->mask = r->cap - 1;
     r->pid = getpid();
     h5tier__ring_prefault(&r->m); /* before positioning: FROM_LATEST means after the wait */
-    uint64_t tail = atomic_load_explicit(&r->st->tail, memory_order_acquire);
-    uint64_t intent = atomic_load_explicit(&r->st->tail_intent, memory_order_acquire);
-    uint64_t oldest = oldest_of(intent > tail ? intent : tail, r->cap);
+    uint64_t tail;
+    uint64_t oldest = oldest_intact(r->st, r->cap, &tail);
     switch (r->opts.from) {
     case H5TIER_RING_FROM_OLDEST:
         r->pos = oldest;
@@ -511,9 +519,8 @@ int h5tier_ring_reader_release(h5tier_ring_reader_t *r, uint64_t upto)
 
 int h5tier_ring_reader_seek(h5tier_ring_reader_t *r, uint64_t seq)
 {
-    uint64_t tail = atomic_load_explicit(&r->st->tail, memory_order_acquire);
-    uint64_t intent = atomic_load_explicit(&r->st->tail_intent, memory_order_acquire);
-    uint64_t old = oldest_of(intent > tail ? intent : tail, r->cap);
+    uint64_t tail;
+    uint64_t old = oldest_intact(r->st, r->cap, &tail);
     if (seq < old)
         return h5tier__fail(H5TIER_EGONE, "stream '%s': record %llu is gone (the ring holds %llu .. %llu now)",
                             r->st->name, (unsigned long long)seq, (unsigned long long)old,
