@@ -27,7 +27,6 @@ struct h5tier_ring_reader {
     uint64_t released;      /* tether position last published */
     uint64_t view_pos;      /* pending view: first seq */
     uint64_t view_n;        /* pending view: count (0 = none) */
-    int sidx;
     int flowing;           /* the last look at tail found records at once */
     uint64_t last_look_ns; /* when (for the rate estimate of batch_wait_ns) */
     uint64_t last_alive_ns; /* last time a timeout-0 read found the writer alive */
@@ -155,7 +154,6 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
     rc = h5tier__ring_find_stream(&r->m, stream);
     if (rc < 0)
         goto fail;
-    r->sidx = rc;
     r->hdr = r->m.ctl;
     r->st = ring__stream_at(r->m.ctl, (unsigned)rc);
     r->data = (const char *)r->m.all + r->st->data_offset;
