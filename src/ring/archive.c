@@ -53,8 +53,7 @@ typedef struct stream {
     char *path, *seq_path, *lost_path;
     appender_t rec, seq;
     hid_t lost;
-    uint64_t nlost, lost_records;
-    int have_lost;
+    uint64_t nlost, lost_records; /* lost ranges (nlost > 0: last_lost* are set) */
     uint64_t last_lost;   /* last seq of the last lost range */
     uint64_t last_lost_first; /* first seq of the last lost range */
     uint64_t first_seq, last_seq; /* valid when rows > 0 */
@@ -691,14 +690,13 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
         }
         for (uint64_t i = 0; i < st->nlost; i++)
             st->lost_records += all[2 * i + 1] - all[2 * i] + 1;
-        st->have_lost = 1;
         st->last_lost = all[2 * st->nlost - 1];
         st->last_lost_first = all[2 * st->nlost - 2];
         free(all);
     }
     st->flushed_rows = n;
     st->flushed_next = n > 0 ? st->last_seq + 1 : 0;
-    if (st->have_lost && st->last_lost + 1 > st->flushed_next)
+    if (st->nlost > 0 && st->last_lost + 1 > st->flushed_next)
         st->flushed_next = st->last_lost + 1;
     rc = 0;
 done:
@@ -1004,10 +1002,10 @@ static int stream_commit(h5tier_archive_t *a, stream_t *st, int tail)
 
 static int check_next(h5tier_archive_t *a, stream_t *st, uint64_t seq)
 {
-    if ((stream_rows(st) > 0 && seq <= st->last_seq) || (st->have_lost && seq <= st->last_lost))
+    if ((stream_rows(st) > 0 && seq <= st->last_seq) || (st->nlost > 0 && seq <= st->last_lost))
         return h5tier__fail(EINVAL, "archive '%s': stream '%s': seq %llu is not above what is archived "
                             "(last record %llu%s)", a->path, st->path, (unsigned long long)seq,
-                            (unsigned long long)st->last_seq, st->have_lost ? " or a lost range" : "");
+                            (unsigned long long)st->last_seq, st->nlost > 0 ? " or a lost range" : "");
     return 0;
 }
 
@@ -1102,7 +1100,7 @@ int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint
     /* a range right after the last one, with no record in between (e.g. an
        archiver restarted twice before archiving anything), extends it: the
        lost ranges stay exactly the gaps of the seq dataset */
-    int extend = st->have_lost && first == st->last_lost + 1 &&
+    int extend = st->nlost > 0 && first == st->last_lost + 1 &&
                  (stream_rows(st) == 0 || st->last_seq < st->last_lost_first);
     hsize_t n = extend ? st->nlost : st->nlost + 1, start = n - 1, one = 1;
     uint64_t range[2] = {extend ? st->last_lost_first : first, last};
@@ -1126,7 +1124,6 @@ int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint
         st->last_lost_first = first;
     }
     st->lost_records += last - first + 1;
-    st->have_lost = 1;
     st->last_lost = last;
     if (last + 1 > st->flushed_next)
         st->flushed_next = last + 1;
@@ -1167,13 +1164,13 @@ int h5tier_archive_stream_info(h5tier_archive_t *a, size_t stream, h5tier_archiv
     memset(info, 0, sizeof *info);
     info->records = stream_rows(st);
     info->written = st->flushed_rows;
-    info->empty = info->records == 0 && !st->have_lost;
+    info->empty = info->records == 0 && st->nlost == 0;
     info->first_seq = st->first_seq;
     info->last_seq = st->last_seq;
     uint64_t next = 0;
     if (info->records > 0)
         next = st->last_seq + 1;
-    if (st->have_lost && st->last_lost + 1 > next)
+    if (st->nlost > 0 && st->last_lost + 1 > next)
         next = st->last_lost + 1;
     info->next_seq = next;
     info->written_next = st->flushed_next;
