@@ -367,8 +367,9 @@ dead: {
 }
 
 /* The reader at pos was lapped: intent says records below intent - cap may be
- * overwritten.  Count the loss and move on. */
-static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from)
+ * overwritten.  Count the loss and move on; report it as -H5TIER_ELAPPED
+ * when `report`. */
+static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from, bool report)
 {
     uint64_t lost = valid_from - r->pos;
     r->lost += lost;
@@ -380,7 +381,7 @@ static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from)
     if (r->tether)
         tether_publish(r, valid_from); /* cannot happen for a respected tether, kept monotonic anyway */
     slot_update(r);
-    if (r->opts.flags & H5TIER_RING_REPORT_LAPS)
+    if (report)
         return h5tier__fail(H5TIER_ELAPPED, "stream '%s': lapped by the writer, %llu records lost; resumed at %llu",
                             r->st->name, (unsigned long long)lost, (unsigned long long)valid_from);
     return 0;
@@ -398,7 +399,7 @@ static long avail(h5tier_ring_reader_t *r, int timeout_ms)
         }
         uint64_t old = oldest_of(r->tail_cache, r->cap);
         if (r->pos < old) {
-            int rc = lapped(r, old);
+            int rc = lapped(r, old, r->opts.flags & H5TIER_RING_REPORT_LAPS);
             if (rc < 0)
                 return rc;
             continue;
@@ -445,7 +446,7 @@ long h5tier_ring_next_many(h5tier_ring_reader_t *r, void *buf, size_t max, size_
             memcpy((char *)buf + first * r->rsize, r->data, (n - first) * r->rsize);
         uint64_t valid = validate(r, pos);
         if (H5TIER_UNLIKELY(valid > pos)) {
-            int rc = lapped(r, valid);
+            int rc = lapped(r, valid, r->opts.flags & H5TIER_RING_REPORT_LAPS);
             if (rc < 0)
                 return rc; /* REPORT_LAPS: the valid part is read again next time */
             if (valid >= pos + n)
@@ -494,13 +495,8 @@ int h5tier_ring_view_done(h5tier_ring_reader_t *r)
     uint64_t n = r->view_n;
     r->view_n = 0;
     uint64_t valid = validate(r, r->view_pos);
-    if (valid > r->view_pos) {
-        unsigned saved = r->opts.flags;
-        r->opts.flags |= H5TIER_RING_REPORT_LAPS;
-        int rc = lapped(r, valid);
-        r->opts.flags = saved;
-        return rc;
-    }
+    if (valid > r->view_pos)
+        return lapped(r, valid, true); /* the caller used torn records: always say so */
     advance(r, n);
     return 0;
 }
