@@ -102,8 +102,8 @@ static int ap_set_extent(appender_t *ap, uint64_t rows)
     return 0;
 }
 
-/* H5Dwrite rows [first, first+count) from mem. */
-static int ap_write_rows(appender_t *ap, uint64_t first, uint64_t count, const void *mem)
+/* H5Dwrite rows [first, first+count) from mem, or H5Dread them into mem. */
+static int ap_rows_io(appender_t *ap, uint64_t first, uint64_t count, void *mem, int write)
 {
     int rc = -H5TIER_EHDF5;
     hsize_t start[H5TIER_ARCHIVE_MAX_RANK + 1] = {0}, cnt[H5TIER_ARCHIVE_MAX_RANK + 1];
@@ -116,7 +116,10 @@ static int ap_write_rows(appender_t *ap, uint64_t first, uint64_t count, const v
     if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0)
         goto done;
     ms = H5Screate_simple(ap->rank, cnt, NULL);
-    if (ms < 0 || H5Dwrite(ap->dset, ap->type, ms, fs, H5P_DEFAULT, mem) < 0)
+    if (ms < 0)
+        goto done;
+    if ((write ? H5Dwrite(ap->dset, ap->type, ms, fs, H5P_DEFAULT, mem)
+               : H5Dread(ap->dset, ap->type, ms, fs, H5P_DEFAULT, mem)) < 0)
         goto done;
     rc = 0;
 done:
@@ -143,7 +146,7 @@ static int ap_write_full(appender_t *ap, int plain, const unsigned char *src)
         ap->chunks_direct++;
     } else {
         uint64_t from = ap->written > ap->buf_start ? ap->written : ap->buf_start;
-        rc = ap_write_rows(ap, from, end - from, src + (from - ap->buf_start) * ap->row_bytes);
+        rc = ap_rows_io(ap, from, end - from, (void *)(src + (from - ap->buf_start) * ap->row_bytes), 1);
         if (rc < 0)
             return rc;
         ap->chunks_plain++;
@@ -198,8 +201,7 @@ static int ap_write_tail(appender_t *ap)
     int rc = ap_set_extent(ap, end);
     if (rc < 0)
         return rc;
-    rc = ap_write_rows(ap, ap->written, end - ap->written,
-                       ap->buf + (ap->written - ap->buf_start) * ap->row_bytes);
+    rc = ap_rows_io(ap, ap->written, end - ap->written, ap->buf + (ap->written - ap->buf_start) * ap->row_bytes, 1);
     if (rc < 0)
         return rc;
     ap->written = end;
@@ -248,23 +250,9 @@ static int ap_init(appender_t *ap, hid_t dset, hid_t type, uint64_t rows, const 
         rc = hfail(file, "cannot trim", obj);
         goto done;
     }
-    if (ap->buf_n > 0) {
-        hsize_t start[H5TIER_ARCHIVE_MAX_RANK + 1] = {0}, cnt[H5TIER_ARCHIVE_MAX_RANK + 1];
-        memcpy(cnt, ap->dims, sizeof cnt);
-        start[0] = ap->buf_start;
-        cnt[0] = ap->buf_n;
-        H5Sclose(fs);
-        fs = H5Dget_space(dset);
-        hid_t ms = H5Screate_simple(ap->rank, cnt, NULL);
-        herr_t e = ms < 0 || fs < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
-        if (e >= 0)
-            e = H5Dread(dset, type, ms, fs, H5P_DEFAULT, ap->buf);
-        if (ms >= 0)
-            H5Sclose(ms);
-        if (e < 0) {
-            rc = hfail(file, "cannot read the last chunk of", obj);
-            goto done;
-        }
+    if (ap->buf_n > 0 && ap_rows_io(ap, ap->buf_start, ap->buf_n, ap->buf, 0) < 0) {
+        rc = hfail(file, "cannot read the last chunk of", obj);
+        goto done;
     }
     rc = 0;
 done:
