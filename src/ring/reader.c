@@ -196,10 +196,9 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
             if (tp > r->pos)
                 r->pos = tp;
         }
-        if (r->released > r->pos) {
-            /* the reader starts before what the tether already released: keep the tether's
-               promise monotonic; records below it may be gone */
-        } else if (r->released < r->pos) {
+        /* move the tether up to the start; never down (a reader that starts before what the
+           tether already released keeps the promise monotonic: records below it may be gone) */
+        if (r->released < r->pos) {
             atomic_store_explicit(&r->tether->pos, r->pos, memory_order_release);
             r->released = r->pos;
         }
