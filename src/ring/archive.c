@@ -281,6 +281,7 @@ typedef struct schema {
     hid_t type;
     int rank; /* per record */
     hsize_t dims[H5TIER_ARCHIVE_MAX_RANK];
+    size_t record_bytes; /* element size x per-record dims, > 0 */
     hid_t attrs_from;
 } schema_t;
 
@@ -333,6 +334,7 @@ static int schema_from_spec(const char *file, const h5tier_archive_stream_spec_t
         sc->type = H5I_INVALID_HID;
         return h5tier__fail(EINVAL, "archive '%s': stream '%s' has records of 0 bytes", file, sp->path);
     }
+    sc->record_bytes = sz;
     return 0;
 }
 
@@ -570,9 +572,7 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
         goto done;
     }
     if (!exists) {
-        size_t rsz = H5Tget_size(sc.type);
-        for (int i = 0; i < sc.rank; i++)
-            rsz *= sc.dims[i];
+        size_t rsz = sc.record_bytes;
         size_t cb = sp->chunk_bytes ? sp->chunk_bytes : DEFAULT_CHUNK_BYTES;
         size_t cn = cb / rsz ? cb / rsz : 1;
         if (cn > ((uint64_t)1 << 31) / (rsz < 8 ? 8 : rsz))
