@@ -497,6 +497,11 @@ static int cmd_tail(int argc, char **argv)
     }
     size_t rs = h5tier_ring_reader_record_size(r);
     unsigned char *buf = malloc(rs);
+    if (!buf) {
+        H5Tclose(type);
+        h5tier_ring_reader_close(r);
+        return cli_fail("ring tail", -ENOMEM, NULL, "buffer of %zu bytes", rs);
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_DFL);

@@ -53,8 +53,7 @@ typedef struct stream {
     char *path, *seq_path, *lost_path;
     appender_t rec, seq;
     hid_t lost;
-    uint64_t nlost, lost_records;
-    int have_lost;
+    uint64_t nlost, lost_records; /* lost ranges (nlost > 0: last_lost* are set) */
     uint64_t last_lost;   /* last seq of the last lost range */
     uint64_t last_lost_first; /* first seq of the last lost range */
     uint64_t first_seq, last_seq; /* valid when rows > 0 */
@@ -103,8 +102,8 @@ static int ap_set_extent(appender_t *ap, uint64_t rows)
     return 0;
 }
 
-/* H5Dwrite rows [first, first+count) from mem. */
-static int ap_write_rows(appender_t *ap, uint64_t first, uint64_t count, const void *mem)
+/* H5Dwrite rows [first, first+count) from mem, or H5Dread them into mem. */
+static int ap_rows_io(appender_t *ap, uint64_t first, uint64_t count, void *mem, int write)
 {
     int rc = -H5TIER_EHDF5;
     hsize_t start[H5TIER_ARCHIVE_MAX_RANK + 1] = {0}, cnt[H5TIER_ARCHIVE_MAX_RANK + 1];
@@ -117,7 +116,10 @@ static int ap_write_rows(appender_t *ap, uint64_t first, uint64_t count, const v
     if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0)
         goto done;
     ms = H5Screate_simple(ap->rank, cnt, NULL);
-    if (ms < 0 || H5Dwrite(ap->dset, ap->type, ms, fs, H5P_DEFAULT, mem) < 0)
+    if (ms < 0)
+        goto done;
+    if ((write ? H5Dwrite(ap->dset, ap->type, ms, fs, H5P_DEFAULT, mem)
+               : H5Dread(ap->dset, ap->type, ms, fs, H5P_DEFAULT, mem)) < 0)
         goto done;
     rc = 0;
 done:
@@ -144,7 +146,7 @@ static int ap_write_full(appender_t *ap, int plain, const unsigned char *src)
         ap->chunks_direct++;
     } else {
         uint64_t from = ap->written > ap->buf_start ? ap->written : ap->buf_start;
-        rc = ap_write_rows(ap, from, end - from, src + (from - ap->buf_start) * ap->row_bytes);
+        rc = ap_rows_io(ap, from, end - from, (void *)(src + (from - ap->buf_start) * ap->row_bytes), 1);
         if (rc < 0)
             return rc;
         ap->chunks_plain++;
@@ -199,8 +201,7 @@ static int ap_write_tail(appender_t *ap)
     int rc = ap_set_extent(ap, end);
     if (rc < 0)
         return rc;
-    rc = ap_write_rows(ap, ap->written, end - ap->written,
-                       ap->buf + (ap->written - ap->buf_start) * ap->row_bytes);
+    rc = ap_rows_io(ap, ap->written, end - ap->written, ap->buf + (ap->written - ap->buf_start) * ap->row_bytes, 1);
     if (rc < 0)
         return rc;
     ap->written = end;
@@ -249,23 +250,9 @@ static int ap_init(appender_t *ap, hid_t dset, hid_t type, uint64_t rows, const 
         rc = hfail(file, "cannot trim", obj);
         goto done;
     }
-    if (ap->buf_n > 0) {
-        hsize_t start[H5TIER_ARCHIVE_MAX_RANK + 1] = {0}, cnt[H5TIER_ARCHIVE_MAX_RANK + 1];
-        memcpy(cnt, ap->dims, sizeof cnt);
-        start[0] = ap->buf_start;
-        cnt[0] = ap->buf_n;
-        H5Sclose(fs);
-        fs = H5Dget_space(dset);
-        hid_t ms = H5Screate_simple(ap->rank, cnt, NULL);
-        herr_t e = ms < 0 || fs < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
-        if (e >= 0)
-            e = H5Dread(dset, type, ms, fs, H5P_DEFAULT, ap->buf);
-        if (ms >= 0)
-            H5Sclose(ms);
-        if (e < 0) {
-            rc = hfail(file, "cannot read the last chunk of", obj);
-            goto done;
-        }
+    if (ap->buf_n > 0 && ap_rows_io(ap, ap->buf_start, ap->buf_n, ap->buf, 0) < 0) {
+        rc = hfail(file, "cannot read the last chunk of", obj);
+        goto done;
     }
     rc = 0;
 done:
@@ -294,6 +281,7 @@ typedef struct schema {
     hid_t type;
     int rank; /* per record */
     hsize_t dims[H5TIER_ARCHIVE_MAX_RANK];
+    size_t record_bytes; /* element size x per-record dims, > 0 */
     hid_t attrs_from;
 } schema_t;
 
@@ -346,6 +334,7 @@ static int schema_from_spec(const char *file, const h5tier_archive_stream_spec_t
         sc->type = H5I_INVALID_HID;
         return h5tier__fail(EINVAL, "archive '%s': stream '%s' has records of 0 bytes", file, sp->path);
     }
+    sc->record_bytes = sz;
     return 0;
 }
 
@@ -508,6 +497,22 @@ static int ends_with(const char *s, const char *suf)
     return ls >= lf && strcmp(s + ls - lf, suf) == 0;
 }
 
+/* Read rows [first, first+count) of a 1-D uint64 dataset.  0 or -H5TIER_EHDF5. */
+static int read_u64_rows(hid_t d, uint64_t first, uint64_t count, uint64_t *out)
+{
+    hsize_t start = first, cnt = count;
+    int rc = -H5TIER_EHDF5;
+    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &cnt, NULL);
+    if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL) >= 0 &&
+        H5Dread(d, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, out) >= 0)
+        rc = 0;
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    return rc;
+}
+
 /* The seq dataset's tail must be strictly increasing.  A kill after the
  * dataset's new extent reached the file but before its data did would
  * leave zeros or stale values there: keep only the increasing prefix of
@@ -519,25 +524,17 @@ static int seq_valid_rows(hid_t seq, uint64_t *rows)
     uint64_t n = *rows;
     if (n < 2)
         return 0;
-    uint64_t from = n > SEQ_CHECK_ROWS ? n - SEQ_CHECK_ROWS : 0;
-    hsize_t start = from, cnt = n - from;
+    uint64_t from = n > SEQ_CHECK_ROWS ? n - SEQ_CHECK_ROWS : 0, cnt = n - from;
     uint64_t *v = malloc(cnt * sizeof *v);
     if (!v)
         return -ENOMEM;
-    int rc = -H5TIER_EHDF5;
-    hid_t fs = H5Dget_space(seq), ms = H5Screate_simple(1, &cnt, NULL);
-    if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL) >= 0 &&
-        H5Dread(seq, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, v) >= 0) {
+    int rc = read_u64_rows(seq, from, cnt, v);
+    if (rc == 0) {
         uint64_t k = 1;
         while (k < cnt && v[k] > v[k - 1])
             k++;
         *rows = from + k;
-        rc = 0;
     }
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
     free(v);
     return rc;
 }
@@ -575,9 +572,7 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
         goto done;
     }
     if (!exists) {
-        size_t rsz = H5Tget_size(sc.type);
-        for (int i = 0; i < sc.rank; i++)
-            rsz *= sc.dims[i];
+        size_t rsz = sc.record_bytes;
         size_t cb = sp->chunk_bytes ? sp->chunk_bytes : DEFAULT_CHUNK_BYTES;
         size_t cn = cb / rsz ? cb / rsz : 1;
         if (cn > ((uint64_t)1 << 31) / (rsz < 8 ? 8 : rsz))
@@ -658,31 +653,13 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
         if (st->seq.buf_n > 0) {
             st->last_seq = seqs[st->seq.buf_n - 1];
         } else {
-            hsize_t start = n - 1, one = 1;
-            hid_t fs = H5Dget_space(st->seq.dset), ms = H5Screate_simple(1, &one, NULL);
-            herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &one, NULL);
-            if (e >= 0)
-                e = H5Dread(st->seq.dset, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, &st->last_seq);
-            if (fs >= 0)
-                H5Sclose(fs);
-            if (ms >= 0)
-                H5Sclose(ms);
-            if (e < 0) {
+            if (read_u64_rows(st->seq.dset, n - 1, 1, &st->last_seq) < 0) {
                 rc = hfail(file, "cannot read the last sequence number of", sp->path);
                 goto done;
             }
             st->seq.prev_last = st->last_seq;
         }
-        hsize_t zero = 0, one = 1;
-        hid_t fs = H5Dget_space(st->seq.dset), ms = H5Screate_simple(1, &one, NULL);
-        herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &zero, NULL, &one, NULL);
-        if (e >= 0)
-            e = H5Dread(st->seq.dset, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, &st->first_seq);
-        if (fs >= 0)
-            H5Sclose(fs);
-        if (ms >= 0)
-            H5Sclose(ms);
-        if (e < 0) {
+        if (read_u64_rows(st->seq.dset, 0, 1, &st->first_seq) < 0) {
             rc = hfail(file, "cannot read the first sequence number of", sp->path);
             goto done;
         }
@@ -701,14 +678,13 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
         }
         for (uint64_t i = 0; i < st->nlost; i++)
             st->lost_records += all[2 * i + 1] - all[2 * i] + 1;
-        st->have_lost = 1;
         st->last_lost = all[2 * st->nlost - 1];
         st->last_lost_first = all[2 * st->nlost - 2];
         free(all);
     }
     st->flushed_rows = n;
     st->flushed_next = n > 0 ? st->last_seq + 1 : 0;
-    if (st->have_lost && st->last_lost + 1 > st->flushed_next)
+    if (st->nlost > 0 && st->last_lost + 1 > st->flushed_next)
         st->flushed_next = st->last_lost + 1;
     rc = 0;
 done:
@@ -1018,10 +994,10 @@ static int stream_commit(h5tier_archive_t *a, stream_t *st, int tail)
 
 static int check_next(h5tier_archive_t *a, stream_t *st, uint64_t seq)
 {
-    if ((stream_rows(st) > 0 && seq <= st->last_seq) || (st->have_lost && seq <= st->last_lost))
+    if ((stream_rows(st) > 0 && seq <= st->last_seq) || (st->nlost > 0 && seq <= st->last_lost))
         return h5tier__fail(EINVAL, "archive '%s': stream '%s': seq %llu is not above what is archived "
                             "(last record %llu%s)", a->path, st->path, (unsigned long long)seq,
-                            (unsigned long long)st->last_seq, st->have_lost ? " or a lost range" : "");
+                            (unsigned long long)st->last_seq, st->nlost > 0 ? " or a lost range" : "");
     return 0;
 }
 
@@ -1116,7 +1092,7 @@ int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint
     /* a range right after the last one, with no record in between (e.g. an
        archiver restarted twice before archiving anything), extends it: the
        lost ranges stay exactly the gaps of the seq dataset */
-    int extend = st->have_lost && first == st->last_lost + 1 &&
+    int extend = st->nlost > 0 && first == st->last_lost + 1 &&
                  (stream_rows(st) == 0 || st->last_seq < st->last_lost_first);
     hsize_t n = extend ? st->nlost : st->nlost + 1, start = n - 1, one = 1;
     uint64_t range[2] = {extend ? st->last_lost_first : first, last};
@@ -1140,7 +1116,6 @@ int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint
         st->last_lost_first = first;
     }
     st->lost_records += last - first + 1;
-    st->have_lost = 1;
     st->last_lost = last;
     if (last + 1 > st->flushed_next)
         st->flushed_next = last + 1;
@@ -1181,13 +1156,13 @@ int h5tier_archive_stream_info(h5tier_archive_t *a, size_t stream, h5tier_archiv
     memset(info, 0, sizeof *info);
     info->records = stream_rows(st);
     info->written = st->flushed_rows;
-    info->empty = info->records == 0 && !st->have_lost;
+    info->empty = info->records == 0 && st->nlost == 0;
     info->first_seq = st->first_seq;
     info->last_seq = st->last_seq;
     uint64_t next = 0;
     if (info->records > 0)
         next = st->last_seq + 1;
-    if (st->have_lost && st->last_lost + 1 > next)
+    if (st->nlost > 0 && st->last_lost + 1 > next)
         next = st->last_lost + 1;
     info->next_seq = next;
     info->written_next = st->flushed_next;

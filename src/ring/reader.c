@@ -27,7 +27,6 @@ struct h5tier_ring_reader {
     uint64_t released;      /* tether position last published */
     uint64_t view_pos;      /* pending view: first seq */
     uint64_t view_n;        /* pending view: count (0 = none) */
-    int sidx;
     int flowing;           /* the last look at tail found records at once */
     uint64_t last_look_ns; /* when (for the rate estimate of batch_wait_ns) */
     uint64_t last_alive_ns; /* last time a timeout-0 read found the writer alive */
@@ -52,6 +51,15 @@ static inline void ring_cpu_relax(void)
 }
 
 static uint64_t oldest_of(uint64_t tail, uint64_t cap) { return tail > cap ? tail - cap : 0; }
+
+/* The oldest record that is still intact now (below tail_intent - cap a
+ * write may be under way); *tail receives the published tail. */
+static uint64_t oldest_intact(const ring_stream_t *st, uint64_t cap, uint64_t *tail)
+{
+    *tail = atomic_load_explicit(&st->tail, memory_order_acquire);
+    uint64_t intent = atomic_load_explicit(&st->tail_intent, memory_order_acquire);
+    return oldest_of(intent > *tail ? intent : *tail, cap);
+}
 
 static void slot_update(h5tier_ring_reader_t *r)
 {
@@ -146,7 +154,6 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
     rc = h5tier__ring_find_stream(&r->m, stream);
     if (rc < 0)
         goto fail;
-    r->sidx = rc;
     r->hdr = r->m.ctl;
     r->st = ring__stream_at(r->m.ctl, (unsigned)rc);
     r->data = (const char *)r->m.all + r->st->data_offset;
@@ -155,9 +162,8 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
     r->mask = r->cap - 1;
     r->pid = getpid();
     h5tier__ring_prefault(&r->m); /* before positioning: FROM_LATEST means after the wait */
-    uint64_t tail = atomic_load_explicit(&r->st->tail, memory_order_acquire);
-    uint64_t intent = atomic_load_explicit(&r->st->tail_intent, memory_order_acquire);
-    uint64_t oldest = oldest_of(intent > tail ? intent : tail, r->cap);
+    uint64_t tail;
+    uint64_t oldest = oldest_intact(r->st, r->cap, &tail);
     switch (r->opts.from) {
     case H5TIER_RING_FROM_OLDEST:
         r->pos = oldest;
@@ -190,10 +196,9 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
             if (tp > r->pos)
                 r->pos = tp;
         }
-        if (r->released > r->pos) {
-            /* the reader starts before what the tether already released: keep the tether's
-               promise monotonic; records below it may be gone */
-        } else if (r->released < r->pos) {
+        /* move the tether up to the start; never down (a reader that starts before what the
+           tether already released keeps the promise monotonic: records below it may be gone) */
+        if (r->released < r->pos) {
             atomic_store_explicit(&r->tether->pos, r->pos, memory_order_release);
             r->released = r->pos;
         }
@@ -361,8 +366,9 @@ dead: {
 }
 
 /* The reader at pos was lapped: intent says records below intent - cap may be
- * overwritten.  Count the loss and move on. */
-static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from)
+ * overwritten.  Count the loss and move on; report it as -H5TIER_ELAPPED
+ * when `report`. */
+static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from, bool report)
 {
     uint64_t lost = valid_from - r->pos;
     r->lost += lost;
@@ -374,7 +380,7 @@ static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from)
     if (r->tether)
         tether_publish(r, valid_from); /* cannot happen for a respected tether, kept monotonic anyway */
     slot_update(r);
-    if (r->opts.flags & H5TIER_RING_REPORT_LAPS)
+    if (report)
         return h5tier__fail(H5TIER_ELAPPED, "stream '%s': lapped by the writer, %llu records lost; resumed at %llu",
                             r->st->name, (unsigned long long)lost, (unsigned long long)valid_from);
     return 0;
@@ -392,7 +398,7 @@ static long avail(h5tier_ring_reader_t *r, int timeout_ms)
         }
         uint64_t old = oldest_of(r->tail_cache, r->cap);
         if (r->pos < old) {
-            int rc = lapped(r, old);
+            int rc = lapped(r, old, r->opts.flags & H5TIER_RING_REPORT_LAPS);
             if (rc < 0)
                 return rc;
             continue;
@@ -439,7 +445,7 @@ long h5tier_ring_next_many(h5tier_ring_reader_t *r, void *buf, size_t max, size_
             memcpy((char *)buf + first * r->rsize, r->data, (n - first) * r->rsize);
         uint64_t valid = validate(r, pos);
         if (H5TIER_UNLIKELY(valid > pos)) {
-            int rc = lapped(r, valid);
+            int rc = lapped(r, valid, r->opts.flags & H5TIER_RING_REPORT_LAPS);
             if (rc < 0)
                 return rc; /* REPORT_LAPS: the valid part is read again next time */
             if (valid >= pos + n)
@@ -488,13 +494,8 @@ int h5tier_ring_view_done(h5tier_ring_reader_t *r)
     uint64_t n = r->view_n;
     r->view_n = 0;
     uint64_t valid = validate(r, r->view_pos);
-    if (valid > r->view_pos) {
-        unsigned saved = r->opts.flags;
-        r->opts.flags |= H5TIER_RING_REPORT_LAPS;
-        int rc = lapped(r, valid);
-        r->opts.flags = saved;
-        return rc;
-    }
+    if (valid > r->view_pos)
+        return lapped(r, valid, true); /* the caller used torn records: always say so */
     advance(r, n);
     return 0;
 }
@@ -511,9 +512,8 @@ int h5tier_ring_reader_release(h5tier_ring_reader_t *r, uint64_t upto)
 
 int h5tier_ring_reader_seek(h5tier_ring_reader_t *r, uint64_t seq)
 {
-    uint64_t tail = atomic_load_explicit(&r->st->tail, memory_order_acquire);
-    uint64_t intent = atomic_load_explicit(&r->st->tail_intent, memory_order_acquire);
-    uint64_t old = oldest_of(intent > tail ? intent : tail, r->cap);
+    uint64_t tail;
+    uint64_t old = oldest_intact(r->st, r->cap, &tail);
     if (seq < old)
         return h5tier__fail(H5TIER_EGONE, "stream '%s': record %llu is gone (the ring holds %llu .. %llu now)",
                             r->st->name, (unsigned long long)seq, (unsigned long long)old,

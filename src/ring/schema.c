@@ -256,6 +256,15 @@ static hid_t parse_type(parser_t *ps)
     return parse_base(ps);
 }
 
+/* A spec's capacity must be a power of two >= 2; on failure the spec is freed. */
+static int check_capacity(h5tier_ring_stream_spec_t *spec, uint64_t capacity)
+{
+    if (capacity >= 2 && (capacity & (capacity - 1)) == 0)
+        return 0;
+    h5tier_ring_stream_spec_free(spec);
+    return h5tier__fail(ERANGE, "capacity %llu is not a power of two >= 2", (unsigned long long)capacity);
+}
+
 int h5tier_ring_stream_from_dtype(h5tier_ring_stream_spec_t *spec, const char *name, const char *dtype,
                                   uint64_t capacity)
 {
@@ -302,10 +311,8 @@ int h5tier_ring_stream_from_dtype(h5tier_ring_stream_spec_t *spec, const char *n
     }
     snprintf(spec->name, sizeof spec->name, "%s", name ? name : "data");
     spec->capacity = capacity;
-    if (capacity < 2 || (capacity & (capacity - 1))) {
-        h5tier_ring_stream_spec_free(spec);
-        return h5tier__fail(ERANGE, "capacity %llu is not a power of two >= 2", (unsigned long long)capacity);
-    }
+    if ((r = check_capacity(spec, capacity)) < 0)
+        return r;
     if (h5tier_ring_spec_record_size(spec) == 0 || h5tier_ring_spec_record_size(spec) > (UINT64_C(1) << 40)) {
         h5tier_ring_stream_spec_free(spec);
         return h5tier__fail(ERANGE, "type spec '%s': record size out of range", dtype);
@@ -381,10 +388,8 @@ int h5tier_ring_stream_from_like(h5tier_ring_stream_spec_t *spec, const char *na
     spec->owns_ids = 1;
     spec->capacity = capacity;
     snprintf(spec->name, sizeof spec->name, "%s", sname);
-    if (capacity < 2 || (capacity & (capacity - 1))) {
-        h5tier_ring_stream_spec_free(spec);
-        return h5tier__fail(ERANGE, "capacity %llu is not a power of two >= 2", (unsigned long long)capacity);
-    }
+    if ((r = check_capacity(spec, capacity)) < 0)
+        return r;
     return 0;
 fail:
     if (sp >= 0)

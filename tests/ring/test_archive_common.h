@@ -1,7 +1,9 @@
 /*
  * tests/ring/test_archive_common.h -- what the archive tests share: a 64 B
  * self-checking event (seq + 6 words derived from it + an xor check word),
- * its HDF5 compound type, and the h5py check of an archive.
+ * its HDF5 compound type, a one-stream ring of it, the scalar attributes the
+ * schema tests put on their source datasets, and the h5py check of an
+ * archive.
  *
  * The h5py check reads PATH and PATH_seq and verifies: the lengths agree
  * (after trimming to len(PATH_seq)), every record's check word is the xor of
@@ -18,6 +20,7 @@
 
 #include <hdf5.h>
 
+#include "h5tier_ring.h"
 #include "tutil.h"
 
 typedef struct ev {
@@ -63,6 +66,41 @@ static inline hid_t ev_type(void)
     H5Tinsert(t, "check", 56, H5T_STD_U64LE);
     H5Tclose(arr);
     return t;
+}
+
+/* Create ring `name` with one stream "events" of ev_t records and the
+ * given capacity. */
+static inline void ev_ring_create(const char *name, uint64_t capacity)
+{
+    h5tier_ring_stream_spec_t sp;
+    h5tier_ring_stream_spec_init(&sp);
+    snprintf(sp.name, sizeof sp.name, "events");
+    sp.type = ev_type();
+    sp.capacity = capacity;
+    CHECK_OK(h5tier_ring_create(name, &sp, 1, 0, 0));
+    H5Tclose(sp.type);
+}
+
+/* Scalar attributes on obj: a little-endian double, a variable-length string. */
+static inline void ev_attr_f64(hid_t obj, const char *name, double v)
+{
+    hid_t s1 = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_IEEE_F64LE, s1, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0);
+    H5Aclose(a);
+    H5Sclose(s1);
+}
+
+static inline void ev_attr_vstr(hid_t obj, const char *name, const char *v)
+{
+    hid_t s1 = H5Screate(H5S_SCALAR);
+    hid_t vs = H5Tcopy(H5T_C_S1);
+    H5Tset_size(vs, H5T_VARIABLE);
+    hid_t a = H5Acreate2(obj, name, vs, s1, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(H5Awrite(a, vs, &v) >= 0);
+    H5Aclose(a);
+    H5Tclose(vs);
+    H5Sclose(s1);
 }
 
 /* Run the h5py check on FILE:PATH; out receives its one-line summary.

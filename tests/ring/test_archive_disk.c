@@ -29,14 +29,11 @@ static void make_source(const char *file)
     CHECK(ds >= 0);
     /* attributes: a double, an int array, a fixed string, a vlen string */
     hid_t s1 = H5Screate(H5S_SCALAR);
-    double rate = 120.5;
-    hid_t a = H5Acreate2(ds, "rate_hz", H5T_IEEE_F64LE, s1, H5P_DEFAULT, H5P_DEFAULT);
-    CHECK(H5Awrite(a, H5T_NATIVE_DOUBLE, &rate) >= 0);
-    H5Aclose(a);
+    ev_attr_f64(ds, "rate_hz", 120.5);
     hsize_t three = 3;
     hid_t s3 = H5Screate_simple(1, &three, NULL);
     int dims[3] = {7, 8, 9};
-    a = H5Acreate2(ds, "geometry", H5T_STD_I32LE, s3, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t a = H5Acreate2(ds, "geometry", H5T_STD_I32LE, s3, H5P_DEFAULT, H5P_DEFAULT);
     CHECK(H5Awrite(a, H5T_NATIVE_INT, dims) >= 0);
     H5Aclose(a);
     hid_t fs = H5Tcopy(H5T_C_S1);
@@ -44,13 +41,7 @@ static void make_source(const char *file)
     a = H5Acreate2(ds, "units", fs, s1, H5P_DEFAULT, H5P_DEFAULT);
     CHECK(H5Awrite(a, fs, "count") >= 0);
     H5Aclose(a);
-    hid_t vs = H5Tcopy(H5T_C_S1);
-    H5Tset_size(vs, H5T_VARIABLE);
-    const char *desc = "synthetic test events";
-    a = H5Acreate2(ds, "description", vs, s1, H5P_DEFAULT, H5P_DEFAULT);
-    CHECK(H5Awrite(a, vs, &desc) >= 0);
-    H5Aclose(a);
-    H5Tclose(vs);
+    ev_attr_vstr(ds, "description", "synthetic test events");
     H5Tclose(fs);
     H5Sclose(s3);
     H5Sclose(s1);

@@ -83,14 +83,7 @@ int main(int argc, char **argv)
         tu_skip("no h5py");
     char *name = tu_shm_name("arkill");
     const char *out = tu_path("kill.h5");
-    h5tier_ring_stream_spec_t sp;
-    h5tier_ring_stream_spec_init(&sp);
-    snprintf(sp.name, sizeof sp.name, "events");
-    sp.type = ev_type();
-    sp.rank = 0;
-    sp.capacity = 8192;
-    CHECK_OK(h5tier_ring_create(name, &sp, 1, 0, 0));
-    H5Tclose(sp.type);
+    ev_ring_create(name, 8192);
 
     srand(12345);
     pid_t writer = -1;

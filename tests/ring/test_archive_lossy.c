@@ -109,13 +109,7 @@ int main(int argc, char **argv)
         tu_skip("no h5py");
     char *name = tu_shm_name("arlossy");
     const char *out = tu_path("lossy.h5");
-    h5tier_ring_stream_spec_t sp;
-    h5tier_ring_stream_spec_init(&sp);
-    snprintf(sp.name, sizeof sp.name, "events");
-    sp.type = ev_type();
-    sp.capacity = 256;
-    CHECK_OK(h5tier_ring_create(name, &sp, 1, 0, 0));
-    H5Tclose(sp.type);
+    ev_ring_create(name, 256);
 
     /* (1) a deterministic gap */
     h5tier_archiver_stats_t st;

@@ -82,13 +82,7 @@ int main(int argc, char **argv)
         tu_skip("no h5py");
     char *name = tu_shm_name("arswmr");
     const char *out = tu_path("swmr.h5"), *prog = tu_path("progress");
-    h5tier_ring_stream_spec_t sp;
-    h5tier_ring_stream_spec_init(&sp);
-    snprintf(sp.name, sizeof sp.name, "events");
-    sp.type = ev_type();
-    sp.capacity = 4096;
-    CHECK_OK(h5tier_ring_create(name, &sp, 1, 0, 0));
-    H5Tclose(sp.type);
+    ev_ring_create(name, 4096);
 
     pid_t arch = tu_spawn_self("archiver", name, out, "2", NULL);
     double t0 = tu_now();
