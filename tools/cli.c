@@ -1,7 +1,10 @@
 /*
  * tools/cli.c -- shared CLI helpers (errors, usage, progress bar).
  */
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -59,4 +62,30 @@ void cli_progress(uint64_t done, uint64_t total, void *arg)
     if (done >= total)
         fputc('\n', stderr);
     fflush(stderr);
+}
+
+int cli_parse_mode(const char *text, unsigned *mode)
+{
+    char *end;
+    if (!text || !*text)
+        return -1;
+    errno = 0;
+    unsigned long m = strtoul(text, &end, 8);
+    if (errno || *end || m > 07777)
+        return -1;
+    *mode = (unsigned)m;
+    return 0;
+}
+
+int cli_parse_number(const char *text, double *out)
+{
+    char *end;
+    if (!text || !*text)
+        return -1;
+    errno = 0;
+    double d = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(d) || d < 0)
+        return -1;
+    *out = d;
+    return 0;
 }

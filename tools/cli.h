@@ -29,6 +29,13 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
  * stderr is a terminal, does nothing otherwise.  arg is a label string. */
 void cli_progress(uint64_t done, uint64_t total, void *arg);
 
+/* Parse octal permissions ("0600", at most 07777).  0, or -1 if malformed. */
+int cli_parse_mode(const char *text, unsigned *mode);
+
+/* Parse a non-negative decimal number (seconds, Hz, ...).  0, or -1 if
+ * malformed, negative or not finite. */
+int cli_parse_number(const char *text, double *out);
+
 /* True if argv[i] is -h or --help. */
 int cli_is_help(const char *arg);
 

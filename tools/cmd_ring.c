@@ -123,7 +123,10 @@ static int cmd_create(int argc, char **argv)
             if (parse_count(argv[++i], &cur->capacity) < 0)
                 return cli_usage("ring create", "bad --capacity '%s'", argv[i]);
         } else if (!strcmp(a, "--mode") && has) {
-            mode = (mode_t)strtoul(argv[++i], NULL, 8);
+            unsigned m;
+            if (cli_parse_mode(argv[++i], &m) < 0)
+                return cli_usage("ring create", "bad --mode '%s': expected octal permissions such as 0660", argv[i]);
+            mode = (mode_t)m;
         } else if (!strcmp(a, "--force")) {
             force = 1;
         } else if (a[0] == '-') {
@@ -231,11 +234,16 @@ static int cmd_write(int argc, char **argv)
             if (parse_count(argv[++i], &batch) < 0 || batch == 0 || batch > 1u << 20)
                 return cli_usage("ring write", "bad --batch '%s'", argv[i]);
         } else if (!strcmp(a, "--rate") && has) {
-            rate = atof(argv[++i]);
+            if (cli_parse_number(argv[++i], &rate) < 0)
+                return cli_usage("ring write", "bad --rate '%s': expected records per second (0 = full speed)", argv[i]);
         } else if (!strcmp(a, "--duration") && has) {
-            duration = atof(argv[++i]);
+            if (cli_parse_number(argv[++i], &duration) < 0)
+                return cli_usage("ring write", "bad --duration '%s': expected seconds", argv[i]);
         } else if (!strcmp(a, "--tether-timeout") && has) {
-            wo.tether_timeout_ms = atoi(argv[++i]);
+            double ms;
+            if (cli_parse_number(argv[++i], &ms) < 0 || ms > 1e9)
+                return cli_usage("ring write", "bad --tether-timeout '%s': expected milliseconds", argv[i]);
+            wo.tether_timeout_ms = (int)ms;
         } else if (a[0] == '-') {
             return cli_usage("ring write", "unknown or incomplete option '%s'", a);
         } else if (!name) {
@@ -455,7 +463,8 @@ static int cmd_tail(int argc, char **argv)
             if (parse_count(argv[++i], &count) < 0)
                 return cli_usage("ring tail", "bad --count '%s'", argv[i]);
         } else if (!strcmp(a, "--timeout") && has) {
-            timeout = atof(argv[++i]);
+            if (cli_parse_number(argv[++i], &timeout) < 0)
+                return cli_usage("ring tail", "bad --timeout '%s': expected seconds", argv[i]);
         } else if (!strcmp(a, "--max-elems") && has) {
             max_elems = atol(argv[++i]);
         } else if (!strcmp(a, "--tether") && has) {

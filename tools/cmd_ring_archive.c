@@ -68,12 +68,8 @@ static void progress(const h5tier_archiver_stats_t *st, void *arg)
 
 static int parse_double(const char *opt, const char *v, double *out)
 {
-    char *end;
-    errno = 0;
-    double d = v ? strtod(v, &end) : 0;
-    if (!v || errno || end == v || *end || d < 0)
+    if (cli_parse_number(v, out) < 0)
         return cli_usage(CMD, "%s needs a non-negative number of seconds", opt);
-    *out = d;
     return 0;
 }
 

@@ -166,9 +166,8 @@ static int parse(const char *sub, int argc, char **argv, const char *allowed, op
         } else if (!strcmp(a, "--mode") && strstr(allowed, "mode")) {
             if (++i >= argc)
                 return cli_usage(what, "--mode needs a value such as 0600");
-            char *end;
-            unsigned long m = strtoul(argv[i], &end, 8);
-            if (!*argv[i] || *end || m > 07777)
+            unsigned m;
+            if (cli_parse_mode(argv[i], &m) < 0)
                 return cli_usage(what, "bad --mode '%s': expected octal permissions such as 0600", argv[i]);
             o->mode = (mode_t)m;
         } else if (!strcmp(a, "--")) {
