@@ -434,6 +434,30 @@ out:
     return ret;
 }
 
+int h5tier__read_in(int fd, void *dst, uint64_t size, void (*progress)(uint64_t done, uint64_t total, void *arg),
+                    void *arg, uint64_t *at)
+{
+    uint64_t done = 0;
+    while (done < size) {
+        size_t n = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
+        size_t got = 0;
+        int e = h5tier__pread_full(fd, (char *)dst + done, n, (off_t)done, &got);
+        if (e < 0) {
+            *at = done;
+            return e;
+        }
+        if (got < n) {
+            *at = done + got;
+            return -H5TIER_ETRUNC;
+        }
+        done += n;
+        if (progress)
+            progress(done, size, arg);
+    }
+    *at = done;
+    return 0;
+}
+
 int h5tier__backing_load(const char *path, void *dst, uint64_t size,
                          void (*progress)(uint64_t done, uint64_t total, void *arg), void *arg)
 {
@@ -441,27 +465,14 @@ int h5tier__backing_load(const char *path, void *dst, uint64_t size,
     int fd = open_regular(path, O_RDONLY, &st);
     if (fd < 0)
         return fd;
-    int ret = 0;
-    uint64_t done = 0;
-    while (done < size) {
-        size_t n = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
-        size_t got = 0;
-        int e = h5tier__pread_full(fd, (char *)dst + done, n, (off_t)done, &got);
-        if (e < 0) {
-            ret = h5tier__fail(-e, "backing file '%s': read at offset %llu failed: %s", path,
-                               (unsigned long long)done, strerror(-e));
-            break;
-        }
-        if (got < n) {
-            ret = h5tier__fail(H5TIER_ETRUNC, "backing file '%s': shorter than expected (%llu of %llu bytes); "
-                               "it changed while being loaded", path, (unsigned long long)(done + got),
-                               (unsigned long long)size);
-            break;
-        }
-        done += n;
-        if (progress)
-            progress(done, size, arg);
-    }
+    uint64_t at = 0;
+    int ret = h5tier__read_in(fd, dst, size, progress, arg, &at);
+    if (ret == -H5TIER_ETRUNC)
+        ret = h5tier__fail(H5TIER_ETRUNC, "backing file '%s': shorter than expected (%llu of %llu bytes); "
+                           "it changed while being loaded", path, (unsigned long long)at, (unsigned long long)size);
+    else if (ret < 0)
+        ret = h5tier__fail(-ret, "backing file '%s': read at offset %llu failed: %s", path, (unsigned long long)at,
+                           strerror(-ret));
     h5tier_sys.close(fd);
     return ret;
 }
