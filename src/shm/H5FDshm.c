@@ -264,6 +264,16 @@ static void file_free(shm_file_t *f)
     free(f);
 }
 
+/* Push "the object does not exist" (naming the backing file, if any, that
+ * could not provide it either).  Returns -ENOENT. */
+static int push_missing(const shm_file_t *f)
+{
+    if (f->cfg.backing_file[0])
+        return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'",
+                           f->canon, f->canon, f->cfg.backing_file);
+    return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (/dev/shm%s)", f->canon, f->canon);
+}
+
 /* Open the data object.  0 or -errno; pushes a message naming the object
  * unless the error is ENOENT and quiet_enoent. */
 static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
@@ -276,12 +286,7 @@ static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
     int e = errno;
     switch (e) {
     case ENOENT:
-        if (quiet_enoent)
-            return -ENOENT;
-        if (f->cfg.backing_file[0])
-            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'",
-                               f->canon, f->canon, f->cfg.backing_file);
-        return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' does not exist (/dev/shm%s)", f->canon, f->canon);
+        return quiet_enoent ? -ENOENT : push_missing(f);
     case EEXIST:
         return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' already exists (H5F_ACC_EXCL)", f->canon);
     case EACCES:
@@ -293,14 +298,14 @@ static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
 }
 
 /* Fill the freshly created, empty object f->fd (mapped read-write by the
- * caller's role) from the backing file.  0, -ENOENT when there is no backing
- * file (nothing pushed), or -errno pushed. */
+ * caller's role) from the backing file.  0 or -errno pushed (-ENOENT when
+ * there is no backing file). */
 static int load_backing(shm_file_t *f, int fd, int writable_map)
 {
     uint64_t bsize = 0;
     int rc = h5tier__backing_size(f->cfg.backing_file, &bsize); /* recovers a leftover journal first */
     if (rc == -ENOENT)
-        return -ENOENT;
+        return push_missing(f);
     if (rc < 0) {
         char why[1024];
         snprintf(why, sizeof why, "%s", h5tier_errmsg());
@@ -399,10 +404,6 @@ static int open_writer(shm_file_t *f, unsigned flags)
         if (f->backed && !creat) {
             rc = load_backing(f, f->fd, 1);
             if (rc < 0) {
-                if (rc == -ENOENT)
-                    rc = H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT,
-                                     "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'", f->canon,
-                                     f->canon, f->cfg.backing_file);
                 h5tier_sys.shm_unlink(f->canon); /* leave nothing half-loaded behind */
                 return rc;
             }
@@ -488,13 +489,9 @@ static int reader_load(shm_file_t *f)
     } else {
         h5tier_sys.fchmod(fd, f->cfg.mode);
         rc = load_backing(f, fd, 0);
-        if (rc < 0) {
-            if (rc == -ENOENT)
-                rc = H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT,
-                                 "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'", f->canon,
-                                 f->canon, f->cfg.backing_file);
+        if (rc < 0)
             h5tier_sys.shm_unlink(f->canon);
-        } else
+        else
             atomic_store(&ctl->eof, f->committed_eof);
         h5tier_sys.close(fd);
     }
