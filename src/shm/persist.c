@@ -180,7 +180,8 @@ static void close_keep_errno(int fd)
     }
 }
 
-/* Open PATH for reading without following a symlink; must be a regular file. */
+/* Open PATH (flags: O_RDONLY or O_RDWR) without following a symlink; must
+ * be a regular file.  The fd, or -errno (-ENOENT when it does not exist). */
 static int open_regular(const char *path, int flags, struct stat *st)
 {
     int fd = h5tier_sys.open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -190,7 +191,8 @@ static int open_regular(const char *path, int flags, struct stat *st)
             return h5tier__fail(ELOOP, "backing file '%s': is a symbolic link (refused)", path);
         if (e == ENOENT)
             return h5tier__fail(ENOENT, "backing file '%s': does not exist", path);
-        return h5tier__fail(e, "backing file '%s': open failed: %s", path, strerror(e));
+        return h5tier__fail(e, "backing file '%s': open%s failed: %s", path,
+                            (flags & O_ACCMODE) == O_RDONLY ? "" : " for writing", strerror(e));
     }
     if (h5tier_sys.fstat(fd, st) < 0) {
         int e = errno;
@@ -690,24 +692,11 @@ int h5tier__backing_commit(const char *path, const void *image, uint64_t eof, co
     if (r < 0)
         return r;
     struct stat st;
-    int tfd = h5tier_sys.open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (tfd < 0) {
-        int e = errno;
-        if (e == ENOENT)
-            return commit_rename(path, image, eof, mode ? mode : 0600, stats);
-        if (e == ELOOP)
-            return h5tier__fail(ELOOP, "backing file '%s': is a symbolic link (refused)", path);
-        return h5tier__fail(e, "backing file '%s': open for writing failed: %s", path, strerror(e));
-    }
-    if (h5tier_sys.fstat(tfd, &st) < 0) {
-        int e = errno;
-        h5tier_sys.close(tfd);
-        return h5tier__fail(e, "backing file '%s': fstat failed: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        h5tier_sys.close(tfd);
-        return h5tier__fail(EINVAL, "backing file '%s': not a regular file", path);
-    }
+    int tfd = open_regular(path, O_RDWR, &st);
+    if (tfd == -ENOENT)
+        return commit_rename(path, image, eof, mode ? mode : 0600, stats);
+    if (tfd < 0)
+        return tfd;
     uint64_t old_size = (uint64_t)st.st_size;
     /* Every page up to eof dirty (or no map; growth counts as dirty): a temp
      * file + rename writes half the bytes of a journal and is just as safe.
