@@ -306,11 +306,8 @@ static int load_backing(shm_file_t *f, int fd, int writable_map)
     int rc = h5tier__backing_size(f->cfg.backing_file, &bsize); /* recovers a leftover journal first */
     if (rc == -ENOENT)
         return push_missing(f);
-    if (rc < 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", h5tier_errmsg());
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, why);
-    }
+    if (rc < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, h5tier__shm_why());
     if (bsize == 0 || bsize > (uint64_t)SIZE_MAX || bsize > (uint64_t)INT64_MAX)
         return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5, "shm object '%s': backing file '%s' has an unusable size %llu",
                            f->canon, f->cfg.backing_file, (unsigned long long)bsize);
@@ -325,10 +322,8 @@ static int load_backing(shm_file_t *f, int fd, int writable_map)
                            (unsigned long long)len);
     rc = h5tier__backing_load(f->cfg.backing_file, p, bsize, NULL, NULL);
     if (rc < 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", h5tier_errmsg());
         h5tier_sys.munmap(p, (size_t)len);
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, why);
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, h5tier__shm_why());
     }
     atomic_thread_fence(memory_order_release);
     if (writable_map) {
@@ -352,11 +347,8 @@ static int commit_backing(shm_file_t *f)
     h5tier_persist_stats_t stats = {0};
     int rc = h5tier__backing_commit(f->cfg.backing_file, f->map, (uint64_t)f->eof, f->full_commit ? NULL : &f->dirty,
                                     f->cfg.flags, f->cfg.mode, &stats);
-    if (rc < 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", h5tier_errmsg());
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': persist failed: %s", f->canon, why);
-    }
+    if (rc < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': persist failed: %s", f->canon, h5tier__shm_why());
     h5tier__pagemap_clear(&f->dirty);
     f->full_commit = 0;
     f->committed_eof = (uint64_t)f->eof;
@@ -565,10 +557,8 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t
     int rc = f->cfg.name[0] ? h5tier__shm_name_canon(f->cfg.name, f->canon, sizeof f->canon)
                             : h5tier__shm_name_from_path(name, f->canon, sizeof f->canon);
     if (rc < 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", h5tier_errmsg());
         H5TIER_PUSH(H5TIER_AREA_SHM, -rc, "shm object '%s': bad name (%s)", f->cfg.name[0] ? f->cfg.name : (name ? name : ""),
-                    why);
+                    h5tier__shm_why());
         goto fail;
     }
     f->writer = (flags & H5F_ACC_RDWR) != 0;

@@ -19,6 +19,11 @@ const H5FD_class_t *h5tier__shm_class(void);
  * 0 or -EINVAL/-ENAMETOOLONG with an errmsg naming the problem. */
 int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out);
 
+/* A copy of errmsg (this thread's), for a message that wraps it: recording
+ * the new message overwrites errmsg while it is being formatted.  Valid until
+ * the next call in this thread. */
+const char *h5tier__shm_why(void);
+
 /* Push the message recorded by the last failing h5tier__* call (errmsg) on
  * the HDF5 error stack under the shm area.  Returns -|rc|. */
 int h5tier__shm_push_last(int rc);
