@@ -59,6 +59,7 @@ int main(void)
     CHECKF(strstr(h5tier_errmsg(), "truncated") && strstr(h5tier_errmsg(), name), "errmsg: %s", h5tier_errmsg());
     H5Pclose(fcpl);
     H5Pclose(fapl);
+    free(name);
     tu_log("userblock ok");
     return 0;
 }
