@@ -96,21 +96,6 @@ static int mine(const h5tier__shm_ahead_t *a) { return a && a->pid == getpid(); 
 /* The source of the zeros: never written (in .bss, not in the library file). */
 static unsigned char zeros[AHEAD_UNIT];
 
-/* Write zeros over [from, to) of the object.  0, or -1 (errno) on failure. */
-static int zero_range(h5tier__shm_ahead_t *a, uint64_t from, uint64_t to)
-{
-    while (from < to) {
-        size_t n = to - from < sizeof zeros ? (size_t)(to - from) : sizeof zeros;
-        ssize_t w = h5tier_sys.pwrite(a->fd, zeros, n, (off_t)from);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        from += (uint64_t)w;
-    }
-    return 0;
-}
-
 static void *ahead_main(void *arg)
 {
     h5tier__shm_ahead_t *a = arg;
@@ -141,7 +126,7 @@ static void *ahead_main(void *arg)
             a->claim_from = from;
             a->claim_to = to;
             pthread_mutex_unlock(&a->mu);
-            int rc = zero_range(a, from, to);
+            int rc = h5tier__pwrite_full(a->fd, zeros, (size_t)(to - from), (off_t)from); /* to - from <= a unit */
             pthread_mutex_lock(&a->mu);
             a->claim_from = a->claim_to = 0;
             a->thread_cpu = sched_getcpu();
