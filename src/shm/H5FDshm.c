@@ -193,8 +193,7 @@ static int grow(shm_file_t *f, uint64_t need)
     if (need > f->size && f->ahead) {
         /* Take what the thread reserved ahead (waiting if it is at it now);
          * if it failed, the writer tries itself below and reports. */
-        int aerr;
-        f->size = h5tier__shm_ahead_take(f->ahead, f->size, &aerr);
+        f->size = h5tier__shm_ahead_take(f->ahead, f->size);
     }
     if (need > f->size) {
         uint64_t inc = round_up(f->cfg.increment, f->pagesz);
