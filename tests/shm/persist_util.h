@@ -179,4 +179,18 @@ static inline int pexists(const char *path)
     return lstat(path, &st) == 0;
 }
 
+/* Start a case afresh: remove path and its journal and temp file, then
+ * write img's bytes to path (img NULL: leave path absent). */
+static inline void pimg_set_file(const char *path, const pimg_t *img)
+{
+    char side[4600];
+    snprintf(side, sizeof side, "%s.h5tier-journal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s.h5tier-tmp", path);
+    unlink(side);
+    unlink(path);
+    if (img)
+        pimg_write_file(path, img);
+}
+
 #endif

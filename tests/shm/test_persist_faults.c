@@ -26,17 +26,7 @@ typedef struct mode {
 
 static const char *path;
 
-static void set_file(const pimg_t *img)
-{
-    char side[4600];
-    snprintf(side, sizeof side, "%s.h5tier-journal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s.h5tier-tmp", path);
-    unlink(side);
-    unlink(path);
-    if (img)
-        pimg_write_file(path, img);
-}
+static void set_file(const pimg_t *img) { pimg_set_file(path, img); }
 
 static int do_commit(const mode_t_ *m)
 {
