@@ -193,8 +193,7 @@ static int grow(shm_file_t *f, uint64_t need)
     if (need > f->size && f->ahead) {
         /* Take what the thread reserved ahead (waiting if it is at it now);
          * if it failed, the writer tries itself below and reports. */
-        int aerr;
-        f->size = h5tier__shm_ahead_take(f->ahead, f->size, &aerr);
+        f->size = h5tier__shm_ahead_take(f->ahead, f->size);
     }
     if (need > f->size) {
         uint64_t inc = round_up(f->cfg.increment, f->pagesz);
@@ -264,6 +263,16 @@ static void file_free(shm_file_t *f)
     free(f);
 }
 
+/* Push "the object does not exist" (naming the backing file, if any, that
+ * could not provide it either).  Returns -ENOENT. */
+static int push_missing(const shm_file_t *f)
+{
+    if (f->cfg.backing_file[0])
+        return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'",
+                           f->canon, f->canon, f->cfg.backing_file);
+    return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (/dev/shm%s)", f->canon, f->canon);
+}
+
 /* Open the data object.  0 or -errno; pushes a message naming the object
  * unless the error is ENOENT and quiet_enoent. */
 static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
@@ -276,12 +285,7 @@ static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
     int e = errno;
     switch (e) {
     case ENOENT:
-        if (quiet_enoent)
-            return -ENOENT;
-        if (f->cfg.backing_file[0])
-            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'",
-                               f->canon, f->canon, f->cfg.backing_file);
-        return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' does not exist (/dev/shm%s)", f->canon, f->canon);
+        return quiet_enoent ? -ENOENT : push_missing(f);
     case EEXIST:
         return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s' already exists (H5F_ACC_EXCL)", f->canon);
     case EACCES:
@@ -293,19 +297,16 @@ static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
 }
 
 /* Fill the freshly created, empty object f->fd (mapped read-write by the
- * caller's role) from the backing file.  0, -ENOENT when there is no backing
- * file (nothing pushed), or -errno pushed. */
+ * caller's role) from the backing file.  0 or -errno pushed (-ENOENT when
+ * there is no backing file). */
 static int load_backing(shm_file_t *f, int fd, int writable_map)
 {
     uint64_t bsize = 0;
     int rc = h5tier__backing_size(f->cfg.backing_file, &bsize); /* recovers a leftover journal first */
     if (rc == -ENOENT)
-        return -ENOENT;
-    if (rc < 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", h5tier_errmsg());
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, why);
-    }
+        return push_missing(f);
+    if (rc < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, h5tier__shm_why());
     if (bsize == 0 || bsize > (uint64_t)SIZE_MAX || bsize > (uint64_t)INT64_MAX)
         return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5, "shm object '%s': backing file '%s' has an unusable size %llu",
                            f->canon, f->cfg.backing_file, (unsigned long long)bsize);
@@ -320,10 +321,8 @@ static int load_backing(shm_file_t *f, int fd, int writable_map)
                            (unsigned long long)len);
     rc = h5tier__backing_load(f->cfg.backing_file, p, bsize, NULL, NULL);
     if (rc < 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", h5tier_errmsg());
         h5tier_sys.munmap(p, (size_t)len);
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, why);
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot load: %s", f->canon, h5tier__shm_why());
     }
     atomic_thread_fence(memory_order_release);
     if (writable_map) {
@@ -347,11 +346,8 @@ static int commit_backing(shm_file_t *f)
     h5tier_persist_stats_t stats = {0};
     int rc = h5tier__backing_commit(f->cfg.backing_file, f->map, (uint64_t)f->eof, f->full_commit ? NULL : &f->dirty,
                                     f->cfg.flags, f->cfg.mode, &stats);
-    if (rc < 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", h5tier_errmsg());
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': persist failed: %s", f->canon, why);
-    }
+    if (rc < 0)
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': persist failed: %s", f->canon, h5tier__shm_why());
     h5tier__pagemap_clear(&f->dirty);
     f->full_commit = 0;
     f->committed_eof = (uint64_t)f->eof;
@@ -399,10 +395,6 @@ static int open_writer(shm_file_t *f, unsigned flags)
         if (f->backed && !creat) {
             rc = load_backing(f, f->fd, 1);
             if (rc < 0) {
-                if (rc == -ENOENT)
-                    rc = H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT,
-                                     "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'", f->canon,
-                                     f->canon, f->cfg.backing_file);
                 h5tier_sys.shm_unlink(f->canon); /* leave nothing half-loaded behind */
                 return rc;
             }
@@ -488,13 +480,9 @@ static int reader_load(shm_file_t *f)
     } else {
         h5tier_sys.fchmod(fd, f->cfg.mode);
         rc = load_backing(f, fd, 0);
-        if (rc < 0) {
-            if (rc == -ENOENT)
-                rc = H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT,
-                                 "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'", f->canon,
-                                 f->canon, f->cfg.backing_file);
+        if (rc < 0)
             h5tier_sys.shm_unlink(f->canon);
-        } else
+        else
             atomic_store(&ctl->eof, f->committed_eof);
         h5tier_sys.close(fd);
     }
@@ -568,10 +556,8 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t
     int rc = f->cfg.name[0] ? h5tier__shm_name_canon(f->cfg.name, f->canon, sizeof f->canon)
                             : h5tier__shm_name_from_path(name, f->canon, sizeof f->canon);
     if (rc < 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", h5tier_errmsg());
         H5TIER_PUSH(H5TIER_AREA_SHM, -rc, "shm object '%s': bad name (%s)", f->cfg.name[0] ? f->cfg.name : (name ? name : ""),
-                    why);
+                    h5tier__shm_why());
         goto fail;
     }
     f->writer = (flags & H5F_ACC_RDWR) != 0;

@@ -83,7 +83,6 @@ struct h5tier__shm_ahead {
     /* reservation request [res_from, res_to) and its state (under mu) */
     uint64_t res_from, res_to;
     int res_state;
-    int res_err;
     /* zeroing: everything in [zeroed_to, limit) beyond the frontier */
     uint64_t limit;         /* reserved end: the thread zeroes below it only (under mu) */
     uint64_t zeroed_to;     /* thread: zeroed up to here (under mu) */
@@ -95,21 +94,6 @@ static int mine(const h5tier__shm_ahead_t *a) { return a && a->pid == getpid(); 
 
 /* The source of the zeros: never written (in .bss, not in the library file). */
 static unsigned char zeros[AHEAD_UNIT];
-
-/* Write zeros over [from, to) of the object.  0, or -1 (errno) on failure. */
-static int zero_range(h5tier__shm_ahead_t *a, uint64_t from, uint64_t to)
-{
-    while (from < to) {
-        size_t n = to - from < sizeof zeros ? (size_t)(to - from) : sizeof zeros;
-        ssize_t w = h5tier_sys.pwrite(a->fd, zeros, n, (off_t)from);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        from += (uint64_t)w;
-    }
-    return 0;
-}
 
 static void *ahead_main(void *arg)
 {
@@ -126,7 +110,6 @@ static void *ahead_main(void *arg)
             while ((e = h5tier_sys.fallocate(a->fd, (off_t)from, (off_t)(to - from)) == 0 ? 0 : errno) == EINTR)
                 ;
             pthread_mutex_lock(&a->mu);
-            a->res_err = e;
             a->res_state = e ? RES_FAILED : RES_DONE;
             if (!e && to > a->limit)
                 a->limit = to;
@@ -141,7 +124,7 @@ static void *ahead_main(void *arg)
             a->claim_from = from;
             a->claim_to = to;
             pthread_mutex_unlock(&a->mu);
-            int rc = zero_range(a, from, to);
+            int rc = h5tier__pwrite_full(a->fd, zeros, (size_t)(to - from), (off_t)from); /* to - from <= a unit */
             pthread_mutex_lock(&a->mu);
             a->claim_from = a->claim_to = 0;
             a->thread_cpu = sched_getcpu();
@@ -243,15 +226,13 @@ void h5tier__shm_ahead_kick(h5tier__shm_ahead_t *a, uint64_t size, uint64_t res_
         a->res_from = size;
         a->res_to = res_to;
         a->res_state = RES_PENDING;
-        a->res_err = 0;
     }
     pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
 }
 
-uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size, int *err)
+uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size)
 {
-    *err = 0;
     if (!mine(a))
         return size;
     uint64_t got = size;
@@ -262,8 +243,6 @@ uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size, int *err)
         pthread_cond_wait(&a->done, &a->mu);
     if (a->res_state == RES_DONE && a->res_from == size)
         got = a->res_to;
-    else if (a->res_state == RES_FAILED)
-        *err = a->res_err;
     a->res_state = RES_NONE;
     pthread_mutex_unlock(&a->mu);
     return got;
@@ -271,10 +250,8 @@ uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size, int *err)
 
 void h5tier__shm_ahead_stop(h5tier__shm_ahead_t *a)
 {
-    if (!a)
-        return;
     if (!mine(a))
-        return; /* a forked child: no thread here; the parent's copy is not ours to free */
+        return; /* NULL, or a forked child: no thread here; the parent's copy is not ours to free */
     pthread_mutex_lock(&a->mu);
     a->stop = 1;
     pthread_cond_signal(&a->cv);

@@ -12,14 +12,16 @@
 static hid_t shm_driver = H5I_INVALID_HID;
 static pthread_mutex_t shm_driver_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Push the message recorded by the last failing h5tier__* call (errmsg) on
- * the HDF5 stack; copies it first, since pushing rewrites errmsg.  -err. */
-int h5tier__shm_push_last(int rc)
+const char *h5tier__shm_why(void)
 {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", h5tier_errmsg());
-    return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "%s", msg);
+    static _Thread_local char why[1024];
+    snprintf(why, sizeof why, "%s", h5tier_errmsg());
+    return why;
 }
+
+/* Push the message recorded by the last failing h5tier__* call (errmsg) on
+ * the HDF5 stack.  -err. */
+int h5tier__shm_push_last(int rc) { return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "%s", h5tier__shm_why()); }
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -49,11 +51,8 @@ int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t
     if (out->name[0]) {
         char canon[H5TIER_SHM_NAME_MAX + 2];
         int rc = h5tier__shm_name_canon(out->name, canon, sizeof canon);
-        if (rc < 0) {
-            char why[1024];
-            snprintf(why, sizeof why, "%s", h5tier_errmsg());
-            return h5tier__fail(-rc, "shm object '%s': bad name (%s)", out->name, why);
-        }
+        if (rc < 0)
+            return h5tier__fail(-rc, "shm object '%s': bad name (%s)", out->name, h5tier__shm_why());
     }
     if (out->page_size == 0)
         out->page_size = SHM_DEFAULT_PAGE_SIZE;

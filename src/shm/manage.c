@@ -223,24 +223,14 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
         ret = h5tier__fail(errno, "shm object '%s': mmap failed: %s", canon, strerror(errno));
         goto out;
     }
-    for (uint64_t done = 0; done < size;) {
-        size_t n = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
-        size_t got = 0;
-        r = h5tier__pread_full(src, (char *)map + done, n, (off_t)done, &got);
-        if (r < 0) {
-            ret = h5tier__fail(-r, "file '%s': read at offset %llu failed: %s", file, (unsigned long long)done,
-                               strerror(-r));
-            goto out;
-        }
-        if (got < n) {
-            ret = h5tier__fail(H5TIER_ETRUNC, "file '%s': shrank while being loaded (%llu of %llu bytes)", file,
-                               (unsigned long long)(done + got), (unsigned long long)size);
-            goto out;
-        }
-        done += n;
-        if (progress)
-            progress(done, size, arg);
-    }
+    uint64_t at = 0;
+    r = h5tier__read_in(src, map, size, progress, arg, &at);
+    if (r == -H5TIER_ETRUNC)
+        ret = h5tier__fail(H5TIER_ETRUNC, "file '%s': shrank while being loaded (%llu of %llu bytes)", file,
+                           (unsigned long long)at, (unsigned long long)size);
+    else if (r < 0)
+        ret = h5tier__fail(-r, "file '%s': read at offset %llu failed: %s", file, (unsigned long long)at,
+                           strerror(-r));
 out:
     if (map != MAP_FAILED)
         h5tier_sys.munmap(map, (size_t)size);

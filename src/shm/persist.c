@@ -180,7 +180,8 @@ static void close_keep_errno(int fd)
     }
 }
 
-/* Open PATH for reading without following a symlink; must be a regular file. */
+/* Open PATH (flags: O_RDONLY or O_RDWR) without following a symlink; must
+ * be a regular file.  The fd, or -errno (-ENOENT when it does not exist). */
 static int open_regular(const char *path, int flags, struct stat *st)
 {
     int fd = h5tier_sys.open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -190,7 +191,8 @@ static int open_regular(const char *path, int flags, struct stat *st)
             return h5tier__fail(ELOOP, "backing file '%s': is a symbolic link (refused)", path);
         if (e == ENOENT)
             return h5tier__fail(ENOENT, "backing file '%s': does not exist", path);
-        return h5tier__fail(e, "backing file '%s': open failed: %s", path, strerror(e));
+        return h5tier__fail(e, "backing file '%s': open%s failed: %s", path,
+                            (flags & O_ACCMODE) == O_RDONLY ? "" : " for writing", strerror(e));
     }
     if (h5tier_sys.fstat(fd, st) < 0) {
         int e = errno;
@@ -429,6 +431,30 @@ out:
     return ret;
 }
 
+int h5tier__read_in(int fd, void *dst, uint64_t size, void (*progress)(uint64_t done, uint64_t total, void *arg),
+                    void *arg, uint64_t *at)
+{
+    uint64_t done = 0;
+    while (done < size) {
+        size_t n = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
+        size_t got = 0;
+        int e = h5tier__pread_full(fd, (char *)dst + done, n, (off_t)done, &got);
+        if (e < 0) {
+            *at = done;
+            return e;
+        }
+        if (got < n) {
+            *at = done + got;
+            return -H5TIER_ETRUNC;
+        }
+        done += n;
+        if (progress)
+            progress(done, size, arg);
+    }
+    *at = done;
+    return 0;
+}
+
 int h5tier__backing_load(const char *path, void *dst, uint64_t size,
                          void (*progress)(uint64_t done, uint64_t total, void *arg), void *arg)
 {
@@ -436,27 +462,14 @@ int h5tier__backing_load(const char *path, void *dst, uint64_t size,
     int fd = open_regular(path, O_RDONLY, &st);
     if (fd < 0)
         return fd;
-    int ret = 0;
-    uint64_t done = 0;
-    while (done < size) {
-        size_t n = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
-        size_t got = 0;
-        int e = h5tier__pread_full(fd, (char *)dst + done, n, (off_t)done, &got);
-        if (e < 0) {
-            ret = h5tier__fail(-e, "backing file '%s': read at offset %llu failed: %s", path,
-                               (unsigned long long)done, strerror(-e));
-            break;
-        }
-        if (got < n) {
-            ret = h5tier__fail(H5TIER_ETRUNC, "backing file '%s': shorter than expected (%llu of %llu bytes); "
-                               "it changed while being loaded", path, (unsigned long long)(done + got),
-                               (unsigned long long)size);
-            break;
-        }
-        done += n;
-        if (progress)
-            progress(done, size, arg);
-    }
+    uint64_t at = 0;
+    int ret = h5tier__read_in(fd, dst, size, progress, arg, &at);
+    if (ret == -H5TIER_ETRUNC)
+        ret = h5tier__fail(H5TIER_ETRUNC, "backing file '%s': shorter than expected (%llu of %llu bytes); "
+                           "it changed while being loaded", path, (unsigned long long)at, (unsigned long long)size);
+    else if (ret < 0)
+        ret = h5tier__fail(-ret, "backing file '%s': read at offset %llu failed: %s", path, (unsigned long long)at,
+                           strerror(-ret));
     h5tier_sys.close(fd);
     return ret;
 }
@@ -674,24 +687,11 @@ int h5tier__backing_commit(const char *path, const void *image, uint64_t eof, co
     if (r < 0)
         return r;
     struct stat st;
-    int tfd = h5tier_sys.open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (tfd < 0) {
-        int e = errno;
-        if (e == ENOENT)
-            return commit_rename(path, image, eof, mode ? mode : 0600, stats);
-        if (e == ELOOP)
-            return h5tier__fail(ELOOP, "backing file '%s': is a symbolic link (refused)", path);
-        return h5tier__fail(e, "backing file '%s': open for writing failed: %s", path, strerror(e));
-    }
-    if (h5tier_sys.fstat(tfd, &st) < 0) {
-        int e = errno;
-        h5tier_sys.close(tfd);
-        return h5tier__fail(e, "backing file '%s': fstat failed: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        h5tier_sys.close(tfd);
-        return h5tier__fail(EINVAL, "backing file '%s': not a regular file", path);
-    }
+    int tfd = open_regular(path, O_RDWR, &st);
+    if (tfd == -ENOENT)
+        return commit_rename(path, image, eof, mode ? mode : 0600, stats);
+    if (tfd < 0)
+        return tfd;
     uint64_t old_size = (uint64_t)st.st_size;
     /* Every page up to eof dirty (or no map; growth counts as dirty): a temp
      * file + rename writes half the bytes of a journal and is just as safe.

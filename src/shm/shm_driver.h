@@ -19,6 +19,11 @@ const H5FD_class_t *h5tier__shm_class(void);
  * 0 or -EINVAL/-ENAMETOOLONG with an errmsg naming the problem. */
 int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out);
 
+/* A copy of errmsg (this thread's), for a message that wraps it: recording
+ * the new message overwrites errmsg while it is being formatted.  Valid until
+ * the next call in this thread. */
+const char *h5tier__shm_why(void);
+
 /* Push the message recorded by the last failing h5tier__* call (errmsg) on
  * the HDF5 error stack under the shm area.  Returns -|rc|. */
 int h5tier__shm_push_last(int rc);
@@ -55,9 +60,9 @@ void h5tier__shm_ahead_kick(h5tier__shm_ahead_t *a, uint64_t size, uint64_t res_
 
 /* Writer, before reserving beyond size itself: cancel a reservation not yet
  * started, wait for one in progress, and return the end up to which
- * [size, end) is now reserved (size if nothing).  *err receives the errno of
- * a failed reservation ahead (0 if none) -- the writer retries and reports. */
-uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size, int *err);
+ * [size, end) is now reserved (size if nothing, or if the reservation ahead
+ * failed: the writer then reserves itself and reports its own error). */
+uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size);
 
 /* Stop and join the thread and free it (NULL: nothing). */
 void h5tier__shm_ahead_stop(h5tier__shm_ahead_t *a);

@@ -87,6 +87,14 @@ typedef struct h5tier_persist_stats {
  * it is not an HDF5 file.  Never follows a symlink in the last component. */
 int h5tier__backing_size(const char *path, uint64_t *size);
 
+/* Read [0, size) of fd into dst in 8 MiB pieces, calling progress (may be
+ * NULL) after each.  0, -errno of a failed read, or -H5TIER_ETRUNC when fd
+ * ends early; *at receives the offset reached (on a read error: the start of
+ * the failing piece).  Nothing is recorded as errmsg: the caller names the
+ * file. */
+int h5tier__read_in(int fd, void *dst, uint64_t size, void (*progress)(uint64_t done, uint64_t total, void *arg),
+                    void *arg, uint64_t *at);
+
 /* Read the backing file's size bytes into dst. */
 int h5tier__backing_load(const char *path, void *dst, uint64_t size,
                          void (*progress)(uint64_t done, uint64_t total, void *arg), void *arg);

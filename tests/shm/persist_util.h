@@ -30,6 +30,26 @@ static inline void pimg_grab(hid_t f, pimg_t *img)
     CHECK(H5Fget_file_image(f, img->buf, (size_t)n) == n);
 }
 
+/* Create the contiguous dataset `name` of nelem int32 in f (no time stamps,
+ * so images are reproducible), element i holding (i * mul) ^ flip. */
+static inline void pimg_dataset(hid_t f, const char *name, size_t nelem, size_t mul, size_t flip)
+{
+    hsize_t dims[1] = {nelem};
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(dcpl, 0);
+    hid_t d = H5Dcreate2(f, name, H5T_NATIVE_INT32, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    CHECK(d >= 0);
+    int32_t *v = malloc(nelem * sizeof *v);
+    for (size_t i = 0; i < nelem; i++)
+        v[i] = (int32_t)((i * mul) ^ flip);
+    CHECK(H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    free(v);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+}
+
 /* A fresh file: dataset /data of nelem int32 (value i*seed), contiguous. */
 static inline void pimg_create(pimg_t *img, size_t nelem, int seed)
 {
@@ -37,20 +57,7 @@ static inline void pimg_create(pimg_t *img, size_t nelem, int seed)
     CHECK(H5Pset_fapl_core(fapl, 1 << 20, 0) >= 0);
     hid_t f = H5Fcreate("pimg-create.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(f >= 0);
-    hsize_t dims[1] = {nelem};
-    hid_t sp = H5Screate_simple(1, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_obj_track_times(dcpl, 0);
-    hid_t d = H5Dcreate2(f, "data", H5T_NATIVE_INT32, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    CHECK(d >= 0);
-    int32_t *v = malloc(nelem * sizeof *v);
-    for (size_t i = 0; i < nelem; i++)
-        v[i] = (int32_t)(i * (size_t)seed);
-    CHECK(H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
-    free(v);
-    H5Dclose(d);
-    H5Pclose(dcpl);
-    H5Sclose(sp);
+    pimg_dataset(f, "data", nelem, (size_t)seed, 0);
     pimg_grab(f, img);
     H5Fclose(f);
     H5Pclose(fapl);
@@ -83,22 +90,8 @@ static inline void pimg_modify(const pimg_t *src, pimg_t *dst, const size_t *pos
     free(v);
     H5Sclose(fs);
     H5Dclose(d);
-    if (extra_elems) {
-        hsize_t dims[1] = {extra_elems};
-        hid_t sp = H5Screate_simple(1, dims, NULL);
-        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-        H5Pset_obj_track_times(dcpl, 0);
-        hid_t e = H5Dcreate2(f, "extra", H5T_NATIVE_INT32, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-        CHECK(e >= 0);
-        int32_t *w = malloc(extra_elems * sizeof *w);
-        for (size_t i = 0; i < extra_elems; i++)
-            w[i] = (int32_t)(i ^ 0x5a5a);
-        CHECK(H5Dwrite(e, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, w) >= 0);
-        free(w);
-        H5Dclose(e);
-        H5Pclose(dcpl);
-        H5Sclose(sp);
-    }
+    if (extra_elems)
+        pimg_dataset(f, "extra", extra_elems, 1, 0x5a5a);
     pimg_grab(f, dst);
     H5Fclose(f);
     H5Pclose(fapl);
@@ -117,6 +110,29 @@ static inline size_t pimg_diff(const pimg_t *a, const pimg_t *b, size_t ps, h5ti
         }
     }
     return n;
+}
+
+/* Number of runs of dirty pages in pm. */
+static inline size_t pimg_runs(const h5tier_pagemap_t *pm)
+{
+    size_t runs = 0, pg = 0, cnt = 0;
+    while (h5tier__pagemap_next_run(pm, &pg, &cnt)) {
+        runs++;
+        pg += cnt;
+    }
+    return runs;
+}
+
+/* Commit `to` (dirty pages pm) over path, journal mode, with the first
+ * in-place write failing (EIO): leaves a committed journal whose apply
+ * failed.  The pwrites of a journal commit: header, record and data per
+ * run, commit record, then the in-place writes. */
+static inline void pimg_commit_unapplied(const char *path, const pimg_t *to, const h5tier_pagemap_t *pm)
+{
+    CHECK_OK(h5tier_fault_set("pwrite", 1 + 2 * pimg_runs(pm) + 1 + 1, EIO, 0));
+    int r = h5tier__backing_commit(path, to->buf, to->len, pm, 0, 0600, NULL);
+    h5tier_fault_clear();
+    CHECKF(r == -EIO, "commit with a failing first in-place write returned %d", r);
 }
 
 /* Read a whole file; returns malloc'd bytes, *len set; NULL if it cannot be read. */
@@ -161,6 +177,20 @@ static inline int pexists(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0;
+}
+
+/* Start a case afresh: remove path and its journal and temp file, then
+ * write img's bytes to path (img NULL: leave path absent). */
+static inline void pimg_set_file(const char *path, const pimg_t *img)
+{
+    char side[4600];
+    snprintf(side, sizeof side, "%s.h5tier-journal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s.h5tier-tmp", path);
+    unlink(side);
+    unlink(path);
+    if (img)
+        pimg_write_file(path, img);
 }
 
 #endif

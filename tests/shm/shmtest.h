@@ -88,4 +88,6 @@ static inline off_t st_shm_size(const char *name)
     return stat(p, &st) == 0 ? st.st_size : -1;
 }
 
+static inline int st_shm_exists(const char *name) { return st_shm_size(name) >= 0; }
+
 #endif

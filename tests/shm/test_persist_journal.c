@@ -71,11 +71,7 @@ int main(void)
     CHECK_OK(h5tier__backing_commit(path, b.buf, b.len, &pm, 0, 0600, &st));
     CHECK(st.full == 0);
     CHECK(st.pages == ndirty);
-    size_t runs = 0, pg = 0, cnt = 0;
-    while (h5tier__pagemap_next_run(&pm, &pg, &cnt)) {
-        runs++;
-        pg += cnt;
-    }
+    size_t runs = pimg_runs(&pm), pg = 0, cnt = 0;
     uint64_t expect = 2 * (uint64_t)ndirty * PS + 64 + 32 * (runs + 1);
     tu_log("journal commit wrote %llu bytes (expected %llu)", (unsigned long long)st.bytes_written,
            (unsigned long long)expect);
@@ -160,20 +156,10 @@ int main(void)
     CHECK(pimg_file_is(path, &b) && !pexists(jpath));
     h5tier__pagemap_free(&pm);
 
-    /* 8. a committed journal whose apply failed: recovery replays it.
-     * pwrites of a journal commit: header, 2 per run, commit record, then
-     * the apply writes.  Fail the first apply write. */
+    /* 8. a committed journal whose apply failed (its first in-place write):
+     * recovery replays it. */
     ndirty = pimg_diff(&b, &a, PS, &pm);
-    runs = 0;
-    pg = 0;
-    while (h5tier__pagemap_next_run(&pm, &pg, &cnt)) {
-        runs++;
-        pg += cnt;
-    }
-    CHECK_OK(h5tier_fault_set("pwrite", 1 + 2 * runs + 1 + 1, EIO, 0));
-    int r = h5tier__backing_commit(path, a.buf, a.len, &pm, 0, 0600, NULL);
-    h5tier_fault_clear();
-    CHECKF(r == -EIO, "commit with failing apply returned %d", r);
+    pimg_commit_unapplied(path, &a, &pm);
     tu_log("apply failure message: %s", h5tier_errmsg());
     CHECK(strstr(h5tier_errmsg(), path) && strstr(h5tier_errmsg(), "recover"));
     CHECK(pexists(jpath) && pimg_file_is(path, &b));
@@ -184,15 +170,7 @@ int main(void)
     /* 9. same, then damage a data byte of the committed journal: refused, kept */
     h5tier__pagemap_free(&pm);
     ndirty = pimg_diff(&a, &b, PS, &pm);
-    runs = 0;
-    pg = 0;
-    while (h5tier__pagemap_next_run(&pm, &pg, &cnt)) {
-        runs++;
-        pg += cnt;
-    }
-    CHECK_OK(h5tier_fault_set("pwrite", 1 + 2 * runs + 1 + 1, EIO, 0));
-    CHECK(h5tier__backing_commit(path, b.buf, b.len, &pm, 0, 0600, NULL) == -EIO);
-    h5tier_fault_clear();
+    pimg_commit_unapplied(path, &b, &pm);
     fd = open(jpath, O_RDWR);
     CHECK(fd >= 0);
     unsigned char byte;
@@ -200,7 +178,7 @@ int main(void)
     byte ^= 0xff;
     CHECK(pwrite(fd, &byte, 1, 64 + 32 + 100) == 1);
     close(fd);
-    r = h5tier_shm_recover(path);
+    int r = h5tier_shm_recover(path);
     CHECKF(r == -H5TIER_EJOURNAL, "recover of damaged journal returned %d", r);
     tu_log("damaged journal message: %s", h5tier_errmsg());
     CHECK(strstr(h5tier_errmsg(), "checksum"));

@@ -114,17 +114,6 @@ static void check_version(const char *path, const pimg_t *a, const pimg_t *b, in
     }
 }
 
-static void set_file(const char *path, const pimg_t *img)
-{
-    char side[4600];
-    snprintf(side, sizeof side, "%s.h5tier-journal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s.h5tier-tmp", path);
-    unlink(side);
-    unlink(path);
-    pimg_write_file(path, img);
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "loop"))
@@ -167,7 +156,7 @@ int main(int argc, char **argv)
     int rounds = 40, outcome[3] = {0, 0, 0};
     for (int i = 0; i < rounds; i++) {
         int m = i % 4;
-        set_file(path, &a);
+        pimg_set_file(path, &a);
         unlink(ready);
         char flags[32];
         snprintf(flags, sizeof flags, "%u", modes[m].flags);
@@ -210,7 +199,7 @@ int main(int argc, char **argv)
     int kills = 0;
     for (size_t m = 0; m < sizeof smodes / sizeof smodes[0]; m++) {
         /* learn the number of calls of each kind */
-        set_file(path, &a);
+        pimg_set_file(path, &a);
         h5tier_fault_count_start();
         CHECK_OK(commit_to(path, &a, smodes[m].oimg, smodes[m].flags));
         long count[NCALLS];
@@ -222,7 +211,7 @@ int main(int argc, char **argv)
                count[1], count[2], count[3], count[4]);
         for (int k = 0; k < NCALLS; k++) {
             for (long n = 1; n <= count[k] + 1; n++) {
-                set_file(path, &a);
+                pimg_set_file(path, &a);
                 char flags[32], nth[32], what[96];
                 snprintf(flags, sizeof flags, "%u", smodes[m].flags);
                 snprintf(nth, sizeof nth, "%ld", n);
@@ -245,18 +234,11 @@ int main(int argc, char **argv)
     /* ---- part 3: kill during the replay of a committed journal ---- */
     h5tier_pagemap_t pm;
     pimg_diff(&a, &b, PS, &pm);
-    size_t runs = 0, pg = 0, cnt = 0;
-    while (h5tier__pagemap_next_run(&pm, &pg, &cnt)) {
-        runs++;
-        pg += cnt;
-    }
     /* a committed journal whose apply failed at its first write */
     #define MAKE_COMMITTED()                                                                          \
         do {                                                                                          \
-            set_file(path, &a);                                                                       \
-            CHECK_OK(h5tier_fault_set("pwrite", 1 + 2 * runs + 1 + 1, EIO, 0));                      \
-            CHECK(h5tier__backing_commit(path, b.buf, b.len, &pm, 0, 0600, NULL) == -EIO);            \
-            h5tier_fault_clear();                                                                     \
+            pimg_set_file(path, &a);                                                                  \
+            pimg_commit_unapplied(path, &b, &pm);                                                     \
         } while (0)
     MAKE_COMMITTED();
     h5tier_fault_count_start();

@@ -57,6 +57,20 @@ static void write_all(hid_t d, int value)
     free(v);
 }
 
+/* Create the shm file of fapl with dataset /v of N ints all = value; the
+ * file is left open. */
+static hid_t create_v(hid_t fapl, int value)
+{
+    hid_t f = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    CHECK(f >= 0);
+    hid_t s = H5Screate_simple(1, (hsize_t[]){N}, NULL);
+    hid_t d = H5Dcreate2(f, "v", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    write_all(d, value);
+    H5Dclose(d);
+    H5Sclose(s);
+    return f;
+}
+
 static int element(const char *file, const char *idx)
 {
     char out[4096];
@@ -70,13 +84,7 @@ static void persist_and_load(void)
     char *name = tu_shm_name("back");
     const char *backing = tu_path("backing.h5");
     hid_t fapl = backed_fapl(name, backing, H5TIER_SHM_UNLINK, 0);
-    hid_t f = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    CHECK(f >= 0);
-    hid_t s = H5Screate_simple(1, (hsize_t[]){N}, NULL);
-    hid_t d = H5Dcreate2(f, "v", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    write_all(d, 7);
-    H5Dclose(d);
-    H5Sclose(s);
+    hid_t f = create_v(fapl, 7);
     CHECK(H5Fclose(f) >= 0);
     CHECK(st_shm_size(name) < 0); /* UNLINK */
     CHECK(element(backing, "12345") == 7);
@@ -85,7 +93,7 @@ static void persist_and_load(void)
     f = H5Fopen("x.h5", H5F_ACC_RDWR, fapl);
     CHECKF(f >= 0, "load: %s", st_errstack());
     CHECK(st_shm_size(name) > N * 4);
-    d = H5Dopen2(f, "v", H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "v", H5P_DEFAULT);
     hid_t fs = H5Dget_space(d);
     hsize_t at = 12345, one = 1;
     CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL) >= 0);
@@ -169,12 +177,7 @@ static void failed_persist_keeps_object(void)
     char *name = tu_shm_name("back-eio");
     const char *backing = tu_path("eio.h5");
     hid_t fapl = backed_fapl(name, backing, H5TIER_SHM_UNLINK, 0);
-    hid_t f = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    hid_t s = H5Screate_simple(1, (hsize_t[]){N}, NULL);
-    hid_t d = H5Dcreate2(f, "v", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    write_all(d, 5);
-    H5Dclose(d);
-    H5Sclose(s);
+    hid_t f = create_v(fapl, 5);
     CHECK_OK(h5tier_fault_set("fsync", 1, EIO, H5TIER_FAULT_PERSIST));
     /* HDF5 1.10 leaves a dangling ID when a file close fails, so the driver
      * reports (stack, errmsg, auto-print) but lets the close succeed */
@@ -211,12 +214,7 @@ static void kills(void)
     const char *backing = tu_path("killed.h5");
     char *name = tu_shm_name("back-kill");
     hid_t fapl = backed_fapl(name, backing, H5TIER_SHM_UNLINK, 0);
-    hid_t f = H5Fcreate("x.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    hid_t s = H5Screate_simple(1, (hsize_t[]){N}, NULL);
-    hid_t d = H5Dcreate2(f, "v", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    write_all(d, 0);
-    H5Dclose(d);
-    H5Sclose(s);
+    hid_t f = create_v(fapl, 0);
     CHECK(H5Fclose(f) >= 0);
     const char *seed = getenv("H5TIER_TEST_SEED"); /* kill delays: fixed unless overridden */
     srand(seed && *seed ? (unsigned)strtoul(seed, NULL, 0) : 2u);
@@ -233,7 +231,7 @@ static void kills(void)
         shm_unlink(p);
         f = H5Fopen("x.h5", H5F_ACC_RDONLY, fapl);
         CHECKF(f >= 0, "round %d: backing file does not open after the kill: %s", round, st_errstack());
-        d = H5Dopen2(f, "v", H5P_DEFAULT);
+        hid_t d = H5Dopen2(f, "v", H5P_DEFAULT);
         CHECK(H5Dread(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
         for (int i = 1; i < N; i++)
             CHECKF(v[i] == v[0], "round %d: torn version: v[0]=%d v[%d]=%d", round, v[0], i, v[i]);

@@ -6,34 +6,11 @@
  * from the shm file to a disk file, checked with h5diff against the original.
  */
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "h5tier_shm.h"
-#include "tutil.h"
+#include "shmtest.h"
 
 static const int data[6] = {0, 1, 2, 3, 4, 5};
-
-static int shm_exists(const char *name)
-{
-    char p[512];
-    struct stat st;
-    snprintf(p, sizeof p, "/dev/shm/%s", name);
-    return stat(p, &st) == 0;
-}
-
-static hid_t shm_fapl(const char *name, size_t increment, h5tier_shm_close_t on_close)
-{
-    h5tier_shm_config_t cfg;
-    h5tier_shm_config_init(&cfg);
-    snprintf(cfg.name, sizeof cfg.name, "%s", name);
-    cfg.increment = increment;
-    cfg.on_close = on_close;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    CHECK(fapl >= 0);
-    CHECK(H5Pset_fapl_shm(fapl, &cfg) >= 0);
-    return fapl;
-}
 
 /* <<make-2D-dataset>> of the seed. */
 static hid_t make_2d(hid_t file, const char *name)
@@ -59,7 +36,7 @@ static void check_2d(hid_t file, const char *name)
 static void example1_unlink(void)
 {
     char *name = tu_shm_name("basic-u");
-    hid_t fapl = shm_fapl(name, 1 << 20, H5TIER_SHM_UNLINK);
+    hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_UNLINK);
     hid_t file = H5Fcreate("core.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(file >= 0);
     H5Dclose(make_2d(file, "2x3"));
@@ -67,12 +44,12 @@ static void example1_unlink(void)
     CHECK(H5Fget_filesize(file, &size) >= 0);
     tu_log("example 1 (unlink): file size %llu bytes", (unsigned long long)size);
     CHECK(size > 0 && size < 1 << 20);
-    CHECK(shm_exists(name));
+    CHECK(st_shm_exists(name));
     CHECK(H5Fclose(file) >= 0);
-    CHECK(!shm_exists(name));
+    CHECK(!st_shm_exists(name));
     char ctl[300];
     snprintf(ctl, sizeof ctl, ".%s.h5tier", name);
-    CHECK(!shm_exists(ctl));
+    CHECK(!st_shm_exists(ctl));
     /* and the file name given to H5Fcreate did not become a disk file */
     CHECK(access("core.h5", F_OK) != 0);
     H5Pclose(fapl);
@@ -82,12 +59,12 @@ static void example1_unlink(void)
 static void example1_keep(void)
 {
     char *name = tu_shm_name("basic-k");
-    hid_t fapl = shm_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
+    hid_t fapl = st_fapl(name, 1 << 20, H5TIER_SHM_KEEP);
     hid_t file = H5Fcreate("core.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(file >= 0);
     H5Dclose(make_2d(file, "2x3"));
     CHECK(H5Fclose(file) >= 0);
-    CHECK(shm_exists(name));
+    CHECK(st_shm_exists(name));
 
     char out[8192];
     int st = tu_sh(out, sizeof out, "h5dump /dev/shm/%s", name);
@@ -135,7 +112,7 @@ static void example2_copy(void)
     const char *disk = tu_path("disk.h5");
     hid_t file_d = H5Fcreate(disk, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     CHECK(file_d >= 0);
-    hid_t fapl = shm_fapl(name, 4096, H5TIER_SHM_UNLINK);
+    hid_t fapl = st_fapl(name, 4096, H5TIER_SHM_UNLINK);
     hid_t file_m = H5Fcreate("core.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(file_m >= 0);
     H5Dclose(make_2d(file_m, "2x3"));
@@ -144,7 +121,7 @@ static void example2_copy(void)
     tu_log("example 2: memory file size %llu bytes", (unsigned long long)size);
     CHECK(H5Ocopy(file_m, "2x3", file_d, "2x3copy", H5P_DEFAULT, H5P_DEFAULT) >= 0);
     CHECK(H5Fclose(file_m) >= 0);
-    CHECK(!shm_exists(name));
+    CHECK(!st_shm_exists(name));
     CHECK(H5Fclose(file_d) >= 0);
 
     /* the original data, written with sec2, to diff against */

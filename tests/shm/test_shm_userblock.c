@@ -10,23 +10,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "h5tier_shm.h"
-#include "tutil.h"
-
-static hid_t fapl_for(const char *name)
-{
-    h5tier_shm_config_t cfg;
-    h5tier_shm_config_init(&cfg);
-    snprintf(cfg.name, sizeof cfg.name, "%s", name);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    CHECK(H5Pset_fapl_shm(fapl, &cfg) >= 0);
-    return fapl;
-}
+#include "shmtest.h"
 
 int main(void)
 {
     char *name = tu_shm_name("ublock");
-    hid_t fapl = fapl_for(name), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    hid_t fapl = st_fapl(name, 0, H5TIER_SHM_KEEP), fcpl = H5Pcreate(H5P_FILE_CREATE);
     CHECK(H5Pset_userblock(fcpl, 8192) >= 0);
     hid_t f = H5Fcreate(name, H5F_ACC_TRUNC, fcpl, fapl);
     CHECK(f >= 0);
@@ -70,6 +59,7 @@ int main(void)
     CHECKF(strstr(h5tier_errmsg(), "truncated") && strstr(h5tier_errmsg(), name), "errmsg: %s", h5tier_errmsg());
     H5Pclose(fcpl);
     H5Pclose(fapl);
+    free(name);
     tu_log("userblock ok");
     return 0;
 }
