@@ -113,9 +113,11 @@ static herr_t visit_cb(hid_t g, const char *name, const H5L_info_t *li, void *ar
     return vi->rc < 0 ? -1 : 0;
 }
 
-static int visit(h5tier__pctx_t *ctx, const char *spath, const char *dpath)
+/* List every link below the group spath; children are named sbase/... in
+ * the source and dbase/... in the destination. */
+static int visit(h5tier__pctx_t *ctx, const char *spath, const char *sbase, const char *dbase)
 {
-    visit_t vi = {ctx, spath, dpath, 0};
+    visit_t vi = {ctx, sbase, dbase, 0};
     herr_t r = H5Lvisit_by_name(ctx->src, spath, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &vi, H5P_DEFAULT);
     if (vi.rc < 0)
         return vi.rc;
@@ -142,13 +144,7 @@ static int add_root(h5tier__pctx_t *ctx, const char *spath)
             (H5Iget_name(ctx->src, name, sizeof name) == 1 && !strcmp(name, "/")))
             base = "/";
     }
-    visit_t vi = {ctx, base, "", 0};
-    herr_t r = H5Lvisit_by_name(ctx->src, spath, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &vi, H5P_DEFAULT);
-    if (vi.rc < 0)
-        return vi.rc;
-    if (r < 0)
-        return h5tier__fail(H5TIER_EHDF5, "group '%s': cannot list its links", spath);
-    return 0;
+    return visit(ctx, spath, base, "");
 }
 
 /* Does every component of path exist as a link?  (H5Lget_info on a path with
@@ -269,7 +265,7 @@ int h5tier__persist_collect(h5tier__pctx_t *ctx)
         /* the link's own name inside its parent, for H5Lget_val */
         if ((rc = add_link(ctx, ctx->src, p, &li, p, d)) < 0)
             return rc;
-        if (ctx->v[ctx->n - 1].kind == H5TIER_PERSIST_GROUP && (rc = visit(ctx, p, d)) < 0)
+        if (ctx->v[ctx->n - 1].kind == H5TIER_PERSIST_GROUP && (rc = visit(ctx, p, p, d)) < 0)
             return rc;
     }
     return dedupe(ctx);
