@@ -147,9 +147,7 @@ static int add_root(h5tier__pctx_t *ctx, const char *spath)
     return visit(ctx, spath, base, "");
 }
 
-/* Does every component of path exist as a link?  (H5Lget_info on a path with
- * a missing parent fails loudly; check component by component.) */
-static int path_exists(hid_t loc, const char *path)
+int h5tier__persist_path_exists(hid_t loc, const char *path)
 {
     char buf[4096];
     size_t len = strlen(path);
@@ -257,7 +255,7 @@ int h5tier__persist_collect(h5tier__pctx_t *ctx)
         const char *d = p;
         while (*d == '/')
             d++;
-        if (!path_exists(ctx->src, p))
+        if (!h5tier__persist_path_exists(ctx->src, p))
             return h5tier__fail(ENOENT, "object '%s': no such object in the source", p);
         H5L_info_t li;
         if (H5Lget_info(ctx->src, p, &li, H5P_DEFAULT) < 0)

@@ -100,26 +100,12 @@ static int record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id)
     return 0;
 }
 
+/* 1 (and *type, H5O_TYPE_UNKNOWN for a dangling link) if something is at
+ * path in the destination, 0 if not. */
 static int exists_dst(h5tier__pctx_t *ctx, const char *path, H5O_type_t *type)
 {
-    /* component by component, quietly */
-    char buf[4096];
-    size_t len = strlen(path);
-    if (len >= sizeof buf || len == 0)
+    if (!path[0] || !h5tier__persist_path_exists(ctx->dst, path))
         return 0;
-    memcpy(buf, path, len + 1);
-    for (size_t i = 0; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != 0)
-            continue;
-        char save = buf[i];
-        buf[i] = 0;
-        htri_t e;
-        H5E_BEGIN_TRY { e = H5Lexists(ctx->dst, buf, H5P_DEFAULT); }
-        H5E_END_TRY;
-        if (e <= 0)
-            return 0;
-        buf[i] = save;
-    }
     H5O_info_t oi;
     herr_t r;
     H5E_BEGIN_TRY { r = H5Oget_info_by_name2(ctx->dst, path, &oi, H5O_INFO_BASIC, H5P_DEFAULT); }

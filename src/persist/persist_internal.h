@@ -52,6 +52,10 @@ typedef struct h5tier__pctx {
  * with every object's source address. */
 int h5tier__persist_collect(h5tier__pctx_t *ctx);
 void h5tier__persist_free(h5tier__pctx_t *ctx);
+/* 1 if every component of path exists below loc as a link, every one but
+ * the last leading to a group; 0 otherwise, quietly (H5Lexists on a path
+ * with a missing parent fails loudly, so this goes component by component). */
+int h5tier__persist_path_exists(hid_t loc, const char *path);
 /* Address map: find an entry by source address (NULL if absent). */
 h5tier__amap_t *h5tier__persist_find(h5tier__pctx_t *ctx, haddr_t src);
 
