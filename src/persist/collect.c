@@ -284,6 +284,18 @@ h5tier__amap_t *h5tier__persist_find(h5tier__pctx_t *ctx, haddr_t src)
     return NULL;
 }
 
+int h5tier__persist_record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id)
+{
+    H5O_info_t oi;
+    if (H5Oget_info2(id, &oi, H5O_INFO_BASIC) < 0)
+        return h5tier__fail(H5TIER_EHDF5, "%s '/%s': cannot read its new address",
+                            h5tier_persist_kind_name(ob->kind), ob->dst);
+    h5tier__amap_t *m = h5tier__persist_find(ctx, ob->addr);
+    if (m)
+        m->dst = oi.addr;
+    return 0;
+}
+
 void h5tier__persist_free(h5tier__pctx_t *ctx)
 {
     for (size_t i = 0; i < ctx->n; i++) {

@@ -261,8 +261,8 @@ done:
     return rc;
 }
 
-static int copy_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset, hid_t ddset,
-                     const h5tier_persist_plan_t *plan)
+int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset, hid_t ddset,
+                                 const h5tier_persist_plan_t *plan)
 {
     int rc = 0;
     char what[1200];
@@ -416,19 +416,10 @@ hid_t h5tier__persist_dataset(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid
     hid_t d = create(ctx, ob, sdset, plan);
     if (d < 0)
         return d;
-    H5O_info_t oi;
-    if (H5Oget_info2(d, &oi, H5O_INFO_BASIC) < 0) {
+    int rc = h5tier__persist_record(ctx, ob, d);
+    if (rc < 0) {
         H5Dclose(d);
-        return h5tier__fail(H5TIER_EHDF5, "dataset '/%s': cannot read its new address", ob->dst);
+        return rc;
     }
-    h5tier__amap_t *m = h5tier__persist_find(ctx, ob->addr);
-    if (m)
-        m->dst = oi.addr;
     return d;
-}
-
-int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset, hid_t ddset,
-                                 const h5tier_persist_plan_t *plan)
-{
-    return copy_data(ctx, ob, sdset, ddset, plan);
 }

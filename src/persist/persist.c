@@ -89,17 +89,6 @@ static void simple_plan(h5tier_persist_plan_t *p, const h5tier__pobj_t *ob, char
     p->target = ob->target ? ob->target : "";
 }
 
-static int record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id)
-{
-    H5O_info_t oi;
-    if (H5Oget_info2(id, &oi, H5O_INFO_BASIC) < 0)
-        return h5tier__fail(H5TIER_EHDF5, "object '/%s': cannot read its new address", ob->dst);
-    h5tier__amap_t *m = h5tier__persist_find(ctx, ob->addr);
-    if (m)
-        m->dst = oi.addr;
-    return 0;
-}
-
 /* 1 (and *type, H5O_TYPE_UNKNOWN for a dangling link) if something is at
  * path in the destination, 0 if not. */
 static int exists_dst(h5tier__pctx_t *ctx, const char *path, H5O_type_t *type)
@@ -168,7 +157,7 @@ static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
             id = ct;
             ct = H5I_INVALID_HID;
         }
-        rc = record(ctx, ob, id);
+        rc = h5tier__persist_record(ctx, ob, id);
     next:
         if (rc == 0)
             rc = call_plan(ctx, &p);

@@ -58,6 +58,9 @@ void h5tier__persist_free(h5tier__pctx_t *ctx);
 int h5tier__persist_path_exists(hid_t loc, const char *path);
 /* Address map: find an entry by source address (NULL if absent). */
 h5tier__amap_t *h5tier__persist_find(h5tier__pctx_t *ctx, haddr_t src);
+/* Record the destination address of ob, just created or opened as id, in
+ * the map (its hard links, named-type uses and references resolve to it). */
+int h5tier__persist_record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id);
 
 /* plan.c: decide a dataset's destination layout.  Fills *plan (path, type
  * text and reason point into caller-owned buffers tbuf/rbuf/sbuf). */
