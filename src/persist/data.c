@@ -57,11 +57,8 @@ static int copy_fill(hid_t sdcpl, hid_t stype, hid_t dcpl, hid_t dtype, const ch
         rc = h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot copy its fill value", what);
         goto done;
     }
-    if (H5Tdetect_class(stype, H5T_VLEN) > 0 || H5Tis_variable_str(stype) > 0 ||
-        H5Tdetect_class(stype, H5T_STRING) > 0) {
-        if ((sp = H5Screate(H5S_SCALAR)) >= 0)
-            H5Dvlen_reclaim(stype, sp, H5P_DEFAULT, fill);
-    }
+    if (h5tier__persist_type_vlen(stype) && (sp = H5Screate(H5S_SCALAR)) >= 0)
+        H5Dvlen_reclaim(stype, sp, H5P_DEFAULT, fill);
 done:
     if (sp >= 0)
         H5Sclose(sp);
@@ -282,8 +279,7 @@ int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, 
     x.tsize = H5Tget_size(stype);
     int plain = 0;
     x.refs = h5tier__persist_type_refs(stype, &plain);
-    x.vlen = H5Tdetect_class(stype, H5T_VLEN) > 0 || H5Tis_variable_str(stype) > 0 ||
-             (H5Tget_class(stype) != H5T_STRING && H5Tdetect_class(stype, H5T_STRING) > 0);
+    x.vlen = h5tier__persist_type_vlen(stype);
     /* Slabs: a filtered chunked source gets the whole budget (slabs of whole
      * chunk rows, each chunk decompressed once); otherwise at most 8 MiB,
      * which stays in cache and is as fast as larger slabs. */

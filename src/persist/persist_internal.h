@@ -72,6 +72,11 @@ void h5tier__persist_type_text(hid_t type, char *buf, size_t len);
 /* 1 if the type (a file type) is or contains a reference; sets *plain_obj to
  * 1 when it is exactly an object reference (the remappable case). */
 int h5tier__persist_type_refs(hid_t type, int *plain_obj);
+/* 1 if data of the type may hold memory HDF5 allocates on read (variable-
+ * length sequences or strings, at top level or inside; also any string inside
+ * a compound or array, where the reclaim is then a no-op), to free with
+ * H5Dvlen_reclaim. */
+int h5tier__persist_type_vlen(hid_t type);
 
 #define H5TIER__DEFER_DATA 0x1  /* object references in the data: data and all attributes later */
 #define H5TIER__DEFER_ATTRS 0x2 /* attributes holding references later */

@@ -101,6 +101,12 @@ int h5tier__persist_type_refs(hid_t type, int *plain_obj)
     return H5Tdetect_class(type, H5T_REFERENCE) > 0;
 }
 
+int h5tier__persist_type_vlen(hid_t type)
+{
+    return H5Tdetect_class(type, H5T_VLEN) > 0 || H5Tis_variable_str(type) > 0 ||
+           (H5Tget_class(type) != H5T_STRING && H5Tdetect_class(type, H5T_STRING) > 0);
+}
+
 static void dims_text(char *buf, size_t len, int rank, const hsize_t *d, int unlimited_ok)
 {
     size_t k = 0;
