@@ -175,6 +175,29 @@ static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
     return 0;
 }
 
+/* Open ob in the source and, if d is not NULL, in the destination too
+ * (close both with close_ob). */
+static int open_ob(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t *s, hid_t *d)
+{
+    const char *kind = h5tier_persist_kind_name(ob->kind);
+    if ((*s = H5Oopen(ctx->src, ob->src, H5P_DEFAULT)) < 0)
+        return h5tier__fail(H5TIER_EHDF5, "%s '%s': cannot open it in the source", kind, ob->src);
+    if (d && (*d = H5Oopen(ctx->dst, ob->dst[0] ? ob->dst : ".", H5P_DEFAULT)) < 0) {
+        H5Oclose(*s);
+        *s = H5I_INVALID_HID;
+        return h5tier__fail(H5TIER_EHDF5, "%s '/%s': cannot open it in the destination", kind, ob->dst);
+    }
+    return 0;
+}
+
+static void close_ob(hid_t s, hid_t d)
+{
+    if (d >= 0)
+        H5Oclose(d);
+    if (s >= 0)
+        H5Oclose(s);
+}
+
 /* The data bytes of every dataset, for progress (only when reported). */
 static int stage_total(h5tier__pctx_t *ctx)
 {
@@ -182,9 +205,10 @@ static int stage_total(h5tier__pctx_t *ctx)
         h5tier__pobj_t *ob = &ctx->v[i];
         if (ob->kind != H5TIER_PERSIST_DATASET)
             continue;
-        hid_t d = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT), sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
-        if (d < 0)
-            return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
+        hid_t d, sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
+        int rc = open_ob(ctx, ob, &d, NULL);
+        if (rc < 0)
+            return rc;
         if ((sp = H5Dget_space(d)) >= 0 && (t = H5Dget_type(d)) >= 0) {
             hssize_t n = H5Sget_simple_extent_npoints(sp);
             if (n > 0)
@@ -194,7 +218,7 @@ static int stage_total(h5tier__pctx_t *ctx)
             H5Tclose(t);
         if (sp >= 0)
             H5Sclose(sp);
-        H5Dclose(d);
+        close_ob(d, H5I_INVALID_HID);
     }
     return 0;
 }
@@ -236,11 +260,12 @@ static int stage_datasets(h5tier__pctx_t *ctx, int *count)
         h5tier__pobj_t *ob = &ctx->v[i];
         if (ob->kind != H5TIER_PERSIST_DATASET)
             continue;
-        hid_t s = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT), d = H5I_INVALID_HID;
-        if (s < 0)
-            return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
+        hid_t s, d = H5I_INVALID_HID;
+        int rc = open_ob(ctx, ob, &s, NULL);
+        if (rc < 0)
+            return rc;
         snprintf(path, sizeof path, "/%s", ob->dst);
-        int rc = h5tier__persist_plan_dataset(ctx, s, path, &p, tbuf, sizeof tbuf, rbuf, sizeof rbuf, sbuf,
+        rc = h5tier__persist_plan_dataset(ctx, s, path, &p, tbuf, sizeof tbuf, rbuf, sizeof rbuf, sbuf,
                                               sizeof sbuf);
         if (rc == 0 && ctx->dst >= 0) {
             H5O_type_t et;
@@ -267,9 +292,7 @@ static int stage_datasets(h5tier__pctx_t *ctx, int *count)
             if (d >= 0 && !(ob->deferred & H5TIER__DEFER_DATA))
                 rc = dataset_content(ctx, ob, s, d, &p, H5TIER__ATTRS_NO_REFS);
         }
-        if (d >= 0)
-            H5Dclose(d);
-        H5Dclose(s);
+        close_ob(s, d);
         if (rc < 0)
             return rc;
     }
@@ -284,17 +307,15 @@ static int stage_deferred(h5tier__pctx_t *ctx)
         h5tier__pobj_t *ob = &ctx->v[i];
         if (ob->kind != H5TIER_PERSIST_DATASET || !ob->deferred)
             continue;
-        int rc = 0;
-        hid_t s = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT), d = H5I_INVALID_HID;
-        if (s < 0)
-            return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
-        if ((d = H5Dopen2(ctx->dst, ob->dst, H5P_DEFAULT)) < 0)
-            rc = h5tier__fail(H5TIER_EHDF5, "dataset '/%s': cannot reopen it in the destination", ob->dst);
+        hid_t s, d;
+        int rc = open_ob(ctx, ob, &s, &d);
+        if (rc < 0)
+            return rc;
         memset(&p, 0, sizeof p);
         p.layout = (h5tier_persist_layout_t)ob->layout;
         p.rank = ob->rank;
         p.bytes = ob->bytes;
-        if (rc == 0 && ob->rank > 0) {
+        if (ob->rank > 0) {
             hid_t sp = H5Dget_space(s);
             if (sp < 0 || H5Sget_simple_extent_dims(sp, p.dims, NULL) != ob->rank)
                 rc = h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot read its extent", ob->src);
@@ -307,9 +328,7 @@ static int stage_deferred(h5tier__pctx_t *ctx)
             rc = h5tier__persist_attrs(ctx, s, d, ob->src, H5TIER__ATTRS_REFS);
             rc = rc > 0 ? 0 : rc;
         }
-        if (d >= 0)
-            H5Dclose(d);
-        H5Dclose(s);
+        close_ob(s, d);
         if (rc < 0)
             return rc;
     }
@@ -324,18 +343,12 @@ static int stage_attrs(h5tier__pctx_t *ctx)
         h5tier__pobj_t *ob = &ctx->v[i];
         if (ob->kind != H5TIER_PERSIST_GROUP && ob->kind != H5TIER_PERSIST_DATATYPE)
             continue;
-        hid_t s = H5Oopen(ctx->src, ob->src, H5P_DEFAULT);
-        if (s < 0)
-            return h5tier__fail(H5TIER_EHDF5, "object '%s': cannot open it in the source", ob->src);
-        hid_t d = H5Oopen(ctx->dst, ob->dst[0] ? ob->dst : ".", H5P_DEFAULT);
-        int rc = 0;
-        if (d < 0)
-            rc = h5tier__fail(H5TIER_EHDF5, "object '/%s': cannot open it in the destination", ob->dst);
-        else
-            rc = h5tier__persist_attrs(ctx, s, d, ob->src, H5TIER__ATTRS_ALL);
-        if (d >= 0)
-            H5Oclose(d);
-        H5Oclose(s);
+        hid_t s, d;
+        int rc = open_ob(ctx, ob, &s, &d);
+        if (rc < 0)
+            return rc;
+        rc = h5tier__persist_attrs(ctx, s, d, ob->src, H5TIER__ATTRS_ALL);
+        close_ob(s, d);
         if (rc < 0)
             return rc;
     }
