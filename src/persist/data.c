@@ -240,8 +240,7 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
         H5Sclose(ms);
         ms = H5I_INVALID_HID;
         ctx->done += n * x->tsize;
-        if (ctx->o.progress)
-            ctx->o.progress(ctx->done < ctx->total ? ctx->done : ctx->total, ctx->total, ctx->o.arg);
+        h5tier__persist_progress(ctx);
         int i = rank - 1;
         for (; i >= 0; i--) {
             off[i] += blk[i];

@@ -223,7 +223,7 @@ static int stage_total(h5tier__pctx_t *ctx)
     return 0;
 }
 
-static void progress(h5tier__pctx_t *ctx)
+void h5tier__persist_progress(h5tier__pctx_t *ctx)
 {
     if (ctx->o.progress && ctx->total)
         ctx->o.progress(ctx->done < ctx->total ? ctx->done : ctx->total, ctx->total, ctx->o.arg);
@@ -241,7 +241,7 @@ static int dataset_content(h5tier__pctx_t *ctx, h5tier__pobj_t *ob, hid_t s, hid
     ctx->done = before + p->bytes;
     if (rc < 0)
         return rc;
-    progress(ctx);
+    h5tier__persist_progress(ctx);
     rc = h5tier__persist_attrs(ctx, s, d, ob->src, attr_mode);
     if (rc > 0) {
         ob->deferred |= H5TIER__DEFER_ATTRS;

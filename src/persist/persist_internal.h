@@ -62,6 +62,10 @@ h5tier__amap_t *h5tier__persist_find(h5tier__pctx_t *ctx, haddr_t src);
  * the map (its hard links, named-type uses and references resolve to it). */
 int h5tier__persist_record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id);
 
+/* persist.c: report ctx->done of ctx->total to the progress callback, if
+ * there is one and something to report. */
+void h5tier__persist_progress(h5tier__pctx_t *ctx);
+
 /* plan.c: decide a dataset's destination layout.  Fills *plan (path, type
  * text and reason point into caller-owned buffers tbuf/rbuf/sbuf). */
 int h5tier__persist_plan_dataset(h5tier__pctx_t *ctx, hid_t dset, const char *dst_path,
