@@ -201,6 +201,7 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
             blk[i] -= blk[i] % x->align[i];
     memset(off, 0, sizeof off);
     hid_t ms = H5I_INVALID_HID;
+    int held = 0; /* ctx->buf holds variable-length data not yet reclaimed */
     for (;;) {
         uint64_t n = 1;
         for (int i = 0; i < rank; i++) {
@@ -218,21 +219,19 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
             rc = h5tier__fail(H5TIER_EHDF5, "%s: reading the source failed", x->what);
             goto done;
         }
+        held = x->vlen;
         if (x->refs && (rc = h5tier__persist_remap_refs(ctx, ctx->buf, (size_t)n, x->what)) < 0)
             goto done;
         if (!(x->fill && all_fill(ctx->buf, (size_t)n, x->fill, x->tsize)) &&
             H5Dwrite(x->ddset, x->mtype, ms, x->dfs, H5P_DEFAULT, ctx->buf) < 0) {
             rc = h5tier__fail(H5TIER_EHDF5, "%s: writing the destination failed (disk full?)", x->what);
-            if (x->vlen)
-                H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf);
             goto done;
         }
         if (h5tier__persist_out_error()) { /* the output file's driver met a write error */
             rc = h5tier__persist_out_fail();
-            if (x->vlen)
-                H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf);
             goto done;
         }
+        held = 0;
         if (x->vlen && H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf) < 0) {
             rc = h5tier__fail(H5TIER_EHDF5, "%s: cannot release variable-length data", x->what);
             goto done;
@@ -252,6 +251,8 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
             break;
     }
 done:
+    if (held)
+        H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf);
     if (ms >= 0)
         H5Sclose(ms);
     return rc;
