@@ -327,15 +327,8 @@ int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, 
             x.fill = one;
     }
     hsize_t start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
-    int sparse = 0;
-    hsize_t nch = 0, chunk[H5S_MAX_RANK];
-    if (H5Pget_layout(sdcpl) == H5D_CHUNKED && H5Pget_chunk(sdcpl, plan->rank, chunk) == plan->rank &&
-        H5Dget_num_chunks(sdset, x.sfs, &nch) >= 0) {
-        double per = (double)x.tsize;
-        for (int i = 0; i < plan->rank; i++)
-            per *= (double)chunk[i];
-        sparse = (double)nch * per < 0.5 * (double)plan->bytes;
-    }
+    hsize_t nch, chunk[H5S_MAX_RANK] = {0};
+    int sparse = h5tier__persist_sparse(sdset, sdcpl, x.sfs, plan->rank, x.tsize, plan->bytes, chunk, &nch);
     if (!sparse) {
         if (H5Pget_layout(sdcpl) == H5D_CHUNKED)
             memcpy(x.align, chunk, (size_t)plan->rank * sizeof *chunk);

@@ -71,6 +71,12 @@ void h5tier__persist_progress(h5tier__pctx_t *ctx);
 int h5tier__persist_plan_dataset(h5tier__pctx_t *ctx, hid_t dset, const char *dst_path,
                                  h5tier_persist_plan_t *plan, char *tbuf, size_t tlen, char *rbuf,
                                  size_t rlen, char *sbuf, size_t slen);
+/* 1 if dset, chunked (dcpl: its creation properties, space: its dataspace,
+ * bytes: its data bytes), has fewer chunks allocated (*nch) than would hold
+ * half its data: a sparse source, copied chunk by chunk and kept on its
+ * chunk grid.  chunk[] receives the chunk shape when the layout is chunked. */
+int h5tier__persist_sparse(hid_t dset, hid_t dcpl, hid_t space, int rank, size_t tsize, uint64_t bytes,
+                          hsize_t *chunk, hsize_t *nch);
 /* A short text for a type ("int32", "uint16be", "float64", "string(8)", ...). */
 void h5tier__persist_type_text(hid_t type, char *buf, size_t len);
 /* 1 if the type (a file type) is or contains a reference; sets *plain_obj to
