@@ -189,7 +189,8 @@ static int cmp_map(const void *a, const void *b)
     return i < j ? -1 : i > j;
 }
 
-/* Second and later paths to one object become hard links; build the map. */
+/* Second and later paths to one object become hard links, and an entry
+ * listed twice (overlapping object paths) is dropped; build the map. */
 static int dedupe(h5tier__pctx_t *ctx)
 {
     size_t n = 0;
@@ -214,10 +215,9 @@ static int dedupe(h5tier__pctx_t *ctx)
         if (out && ctx->map[out - 1].src == ctx->map[i].src) {
             h5tier__pobj_t *first = (h5tier__pobj_t *)ctx->map[out - 1].dst_path;
             h5tier__pobj_t *o = &ctx->v[idx];
-            if (!strcmp(first->dst, o->dst)) { /* listed twice (overlapping --object paths) */
-                o->kind = H5TIER_PERSIST_HARD_LINK;
-                free(o->target);
-                o->target = NULL; /* marks "skip" */
+            if (!strcmp(first->dst, o->dst)) { /* listed twice: dropped below */
+                free(o->src);
+                o->src = NULL;
                 continue;
             }
             o->kind = H5TIER_PERSIST_HARD_LINK;
@@ -233,6 +233,17 @@ static int dedupe(h5tier__pctx_t *ctx)
     for (size_t i = 0; i < out; i++)
         ctx->map[i].dst_path = ((h5tier__pobj_t *)ctx->map[i].dst_path)->dst;
     ctx->nmap = out;
+    /* the map points at the dst strings, not at the entries: safe to compact */
+    size_t w = 0;
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *o = &ctx->v[i];
+        if (!o->src) {
+            free(o->dst), free(o->target), free(o->file);
+            continue;
+        }
+        ctx->v[w++] = *o;
+    }
+    ctx->n = w;
     return 0;
 }
 

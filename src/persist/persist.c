@@ -364,8 +364,6 @@ static int stage_links(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
         h5tier__pobj_t *ob = &ctx->v[i];
         int rc = 0;
         H5O_type_t et;
-        if (ob->kind == H5TIER_PERSIST_HARD_LINK && !ob->target)
-            continue; /* the same path listed twice */
         if (ob->kind != H5TIER_PERSIST_HARD_LINK && ob->kind != H5TIER_PERSIST_SOFT_LINK &&
             ob->kind != H5TIER_PERSIST_EXTERNAL_LINK)
             continue;
