@@ -103,10 +103,43 @@ static int exists_dst(h5tier__pctx_t *ctx, const char *path, H5O_type_t *type)
     return 1;
 }
 
+/* The group ob in the destination: created, or opened when it is the
+ * destination group itself or an intermediate group made earlier. */
+static hid_t make_group(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t lcpl)
+{
+    H5O_type_t et;
+    hid_t id;
+    if (!ob->dst[0])
+        id = H5Gopen2(ctx->dst, ".", H5P_DEFAULT);
+    else if (exists_dst(ctx, ob->dst, &et)) {
+        if (et != H5O_TYPE_GROUP)
+            return h5tier__fail(EEXIST, "group '/%s': the destination already has a non-group there", ob->dst);
+        id = H5Gopen2(ctx->dst, ob->dst, H5P_DEFAULT); /* an intermediate group made earlier */
+    } else
+        id = H5Gcreate2(ctx->dst, ob->dst, lcpl, ctx->gcpl, H5P_DEFAULT);
+    if (id < 0)
+        return h5tier__fail(H5TIER_EHDF5, "group '/%s': cannot create it in the destination", ob->dst);
+    return id;
+}
+
+/* A copy of the source type st committed as ob in the destination. */
+static hid_t commit_type(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t st, hid_t lcpl)
+{
+    H5O_type_t et;
+    if (exists_dst(ctx, ob->dst, &et))
+        return h5tier__fail(EEXIST, "named datatype '/%s': the destination already has an object there", ob->dst);
+    hid_t ct = H5Tcopy(st);
+    if (ct < 0 || H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, ctx->tcpl, H5P_DEFAULT) < 0) {
+        if (ct >= 0)
+            H5Tclose(ct);
+        return h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot commit it in the destination", ob->dst);
+    }
+    return ct;
+}
+
 /* Stage 1: groups and named datatypes. */
 static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
 {
-    int rc = 0;
     char path[4200];
     h5tier_persist_plan_t p;
     char tbuf[128];
@@ -115,56 +148,20 @@ static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
         if (ob->kind != H5TIER_PERSIST_GROUP && ob->kind != H5TIER_PERSIST_DATATYPE)
             continue;
         simple_plan(&p, ob, path, sizeof path);
-        hid_t id = H5I_INVALID_HID, st = H5I_INVALID_HID, ct = H5I_INVALID_HID;
+        hid_t id = H5I_INVALID_HID, st = H5I_INVALID_HID;
+        int rc = 0;
         if (ob->kind == H5TIER_PERSIST_DATATYPE) {
-            if ((st = H5Topen2(ctx->src, ob->src, H5P_DEFAULT)) < 0) {
-                rc = h5tier__fail(H5TIER_EHDF5, "named datatype '%s': cannot open it", ob->src);
-                goto next;
-            }
+            if ((st = H5Topen2(ctx->src, ob->src, H5P_DEFAULT)) < 0)
+                return h5tier__fail(H5TIER_EHDF5, "named datatype '%s': cannot open it", ob->src);
             h5tier__persist_type_text(st, tbuf, sizeof tbuf);
             p.type = tbuf;
         }
-        if (ctx->dst < 0)
-            goto next; /* dry run */
-        H5O_type_t et;
-        if (ob->kind == H5TIER_PERSIST_GROUP) {
-            if (!ob->dst[0])
-                id = H5Gopen2(ctx->dst, ".", H5P_DEFAULT);
-            else if (exists_dst(ctx, ob->dst, &et)) {
-                if (et != H5O_TYPE_GROUP) {
-                    rc = h5tier__fail(EEXIST, "group '/%s': the destination already has a non-group there",
-                                      ob->dst);
-                    goto next;
-                }
-                id = H5Gopen2(ctx->dst, ob->dst, H5P_DEFAULT); /* an intermediate group made earlier */
-            } else
-                id = H5Gcreate2(ctx->dst, ob->dst, lcpl, ctx->gcpl, H5P_DEFAULT);
-            if (id < 0) {
-                rc = h5tier__fail(H5TIER_EHDF5, "group '/%s': cannot create it in the destination", ob->dst);
-                goto next;
-            }
-        } else {
-            if (exists_dst(ctx, ob->dst, &et)) {
-                rc = h5tier__fail(EEXIST, "named datatype '/%s': the destination already has an object there",
-                                  ob->dst);
-                goto next;
-            }
-            if ((ct = H5Tcopy(st)) < 0 || H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, ctx->tcpl, H5P_DEFAULT) < 0) {
-                rc = h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot commit it in the destination",
-                                  ob->dst);
-                goto next;
-            }
-            id = ct;
-            ct = H5I_INVALID_HID;
+        if (ctx->dst >= 0) { /* not a dry run */
+            id = ob->kind == H5TIER_PERSIST_GROUP ? make_group(ctx, ob, lcpl) : commit_type(ctx, ob, st, lcpl);
+            rc = id < 0 ? (int)id : h5tier__persist_record(ctx, ob, id);
         }
-        rc = h5tier__persist_record(ctx, ob, id);
-    next:
-        if (rc == 0)
-            rc = call_plan(ctx, &p);
-        if (rc == 0)
+        if (rc == 0 && (rc = call_plan(ctx, &p)) == 0)
             (*count)++;
-        if (ct >= 0)
-            H5Tclose(ct);
         if (st >= 0)
             H5Tclose(st);
         if (id >= 0)
