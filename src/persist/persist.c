@@ -433,14 +433,6 @@ done:
     return rc;
 }
 
-static int persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts);
-
-int h5tier_persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
-{
-    h5tier__persist_out_reset();
-    return persist_to(src, dst_group, opts);
-}
-
 static int persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
 {
     h5tier__pctx_t ctx;
@@ -467,6 +459,12 @@ done:
         H5Fclose(ctx.src_file);
     h5tier__persist_free(&ctx);
     return rc;
+}
+
+int h5tier_persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
+{
+    h5tier__persist_out_reset();
+    return persist_to(src, dst_group, opts);
 }
 
 /* 1 if something (file, directory, symlink, unreadable file) is at path,
