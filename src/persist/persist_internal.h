@@ -117,8 +117,9 @@ int h5tier__persist_attrs(h5tier__pctx_t *ctx, hid_t sobj, hid_t dobj, const cha
 hid_t h5tier__persist_dst_type(h5tier__pctx_t *ctx, hid_t stype);
 
 /* outfile.c: a file access property list selecting the output driver and,
- * unless earliest, the HDF5 1.8 file format (close it); and the first write error it met in this thread (0 if none; the
- * errmsg was recorded then).  Reset before each h5tier_persist. */
+ * unless earliest, the HDF5 1.8 file format (close it); and the first write
+ * error the driver met in this thread (0 if none; the errmsg was recorded
+ * then), reset before each h5tier_persist. */
 hid_t h5tier__persist_out_fapl(int earliest);
 int h5tier__persist_out_error(void);
 void h5tier__persist_out_reset(void);
