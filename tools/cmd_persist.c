@@ -120,40 +120,35 @@ static hid_t open_source(const char *src, int *err)
         int r = h5tier_shm_info(src + 4, &info);
         if (r < 0) {
             *err = r;
-            H5Pclose(fapl);
-            return H5I_INVALID_HID;
+            goto done;
         }
         if (!info.is_hdf5) {
             *err = -H5TIER_ENOTHDF5;
-            H5Pclose(fapl);
-            return H5I_INVALID_HID;
+            goto done;
         }
         h5tier_shm_config_t cfg;
         h5tier_shm_config_init(&cfg);
         snprintf(cfg.name, sizeof cfg.name, "%s", src + 4);
         if (H5Pset_fapl_shm(fapl, &cfg) < 0) {
             *err = -EINVAL;
-            H5Pclose(fapl);
-            return H5I_INVALID_HID;
+            goto done;
         }
         path = src + 4;
     } else {
         struct stat st;
         if (stat(src, &st) < 0) {
             *err = -errno;
-            H5Pclose(fapl);
-            return H5I_INVALID_HID;
+            goto done;
         }
-        htri_t is = H5Fis_hdf5(src);
-        if (is <= 0) {
+        if (H5Fis_hdf5(src) <= 0) {
             *err = -H5TIER_ENOTHDF5;
-            H5Pclose(fapl);
-            return H5I_INVALID_HID;
+            goto done;
         }
     }
     f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     if (f < 0)
         *err = -H5TIER_EHDF5;
+done:
     H5Pclose(fapl);
     return f;
 }

@@ -83,8 +83,7 @@ static int copy_one(actx_t *a, hid_t sobj, const char *name)
         rc = h5tier__fail(ENOMEM, "%s: out of memory", what);
         goto done;
     }
-    vlen = H5Tdetect_class(stype, H5T_VLEN) > 0 || H5Tis_variable_str(stype) > 0 ||
-           (H5Tget_class(stype) != H5T_STRING && H5Tdetect_class(stype, H5T_STRING) > 0);
+    vlen = h5tier__persist_type_vlen(stype);
     if (H5Aread(sa, mtype, buf) < 0) {
         vlen = 0;
         rc = h5tier__fail(H5TIER_EHDF5, "%s: reading it failed", what);

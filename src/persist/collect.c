@@ -113,9 +113,11 @@ static herr_t visit_cb(hid_t g, const char *name, const H5L_info_t *li, void *ar
     return vi->rc < 0 ? -1 : 0;
 }
 
-static int visit(h5tier__pctx_t *ctx, const char *spath, const char *dpath)
+/* List every link below the group spath; children are named sbase/... in
+ * the source and dbase/... in the destination. */
+static int visit(h5tier__pctx_t *ctx, const char *spath, const char *sbase, const char *dbase)
 {
-    visit_t vi = {ctx, spath, dpath, 0};
+    visit_t vi = {ctx, sbase, dbase, 0};
     herr_t r = H5Lvisit_by_name(ctx->src, spath, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &vi, H5P_DEFAULT);
     if (vi.rc < 0)
         return vi.rc;
@@ -142,18 +144,10 @@ static int add_root(h5tier__pctx_t *ctx, const char *spath)
             (H5Iget_name(ctx->src, name, sizeof name) == 1 && !strcmp(name, "/")))
             base = "/";
     }
-    visit_t vi = {ctx, base, "", 0};
-    herr_t r = H5Lvisit_by_name(ctx->src, spath, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &vi, H5P_DEFAULT);
-    if (vi.rc < 0)
-        return vi.rc;
-    if (r < 0)
-        return h5tier__fail(H5TIER_EHDF5, "group '%s': cannot list its links", spath);
-    return 0;
+    return visit(ctx, spath, base, "");
 }
 
-/* Does every component of path exist as a link?  (H5Lget_info on a path with
- * a missing parent fails loudly; check component by component.) */
-static int path_exists(hid_t loc, const char *path)
+int h5tier__persist_path_exists(hid_t loc, const char *path)
 {
     char buf[4096];
     size_t len = strlen(path);
@@ -195,7 +189,8 @@ static int cmp_map(const void *a, const void *b)
     return i < j ? -1 : i > j;
 }
 
-/* Second and later paths to one object become hard links; build the map. */
+/* Second and later paths to one object become hard links, and an entry
+ * listed twice (overlapping object paths) is dropped; build the map. */
 static int dedupe(h5tier__pctx_t *ctx)
 {
     size_t n = 0;
@@ -220,10 +215,9 @@ static int dedupe(h5tier__pctx_t *ctx)
         if (out && ctx->map[out - 1].src == ctx->map[i].src) {
             h5tier__pobj_t *first = (h5tier__pobj_t *)ctx->map[out - 1].dst_path;
             h5tier__pobj_t *o = &ctx->v[idx];
-            if (!strcmp(first->dst, o->dst)) { /* listed twice (overlapping --object paths) */
-                o->kind = H5TIER_PERSIST_HARD_LINK;
-                free(o->target);
-                o->target = NULL; /* marks "skip" */
+            if (!strcmp(first->dst, o->dst)) { /* listed twice: dropped below */
+                free(o->src);
+                o->src = NULL;
                 continue;
             }
             o->kind = H5TIER_PERSIST_HARD_LINK;
@@ -239,6 +233,17 @@ static int dedupe(h5tier__pctx_t *ctx)
     for (size_t i = 0; i < out; i++)
         ctx->map[i].dst_path = ((h5tier__pobj_t *)ctx->map[i].dst_path)->dst;
     ctx->nmap = out;
+    /* the map points at the dst strings, not at the entries: safe to compact */
+    size_t w = 0;
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *o = &ctx->v[i];
+        if (!o->src) {
+            free(o->dst), free(o->target), free(o->file);
+            continue;
+        }
+        ctx->v[w++] = *o;
+    }
+    ctx->n = w;
     return 0;
 }
 
@@ -261,7 +266,7 @@ int h5tier__persist_collect(h5tier__pctx_t *ctx)
         const char *d = p;
         while (*d == '/')
             d++;
-        if (!path_exists(ctx->src, p))
+        if (!h5tier__persist_path_exists(ctx->src, p))
             return h5tier__fail(ENOENT, "object '%s': no such object in the source", p);
         H5L_info_t li;
         if (H5Lget_info(ctx->src, p, &li, H5P_DEFAULT) < 0)
@@ -269,7 +274,7 @@ int h5tier__persist_collect(h5tier__pctx_t *ctx)
         /* the link's own name inside its parent, for H5Lget_val */
         if ((rc = add_link(ctx, ctx->src, p, &li, p, d)) < 0)
             return rc;
-        if (ctx->v[ctx->n - 1].kind == H5TIER_PERSIST_GROUP && (rc = visit(ctx, p, d)) < 0)
+        if (ctx->v[ctx->n - 1].kind == H5TIER_PERSIST_GROUP && (rc = visit(ctx, p, p, d)) < 0)
             return rc;
     }
     return dedupe(ctx);
@@ -288,6 +293,18 @@ h5tier__amap_t *h5tier__persist_find(h5tier__pctx_t *ctx, haddr_t src)
             hi = mid;
     }
     return NULL;
+}
+
+int h5tier__persist_record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id)
+{
+    H5O_info_t oi;
+    if (H5Oget_info2(id, &oi, H5O_INFO_BASIC) < 0)
+        return h5tier__fail(H5TIER_EHDF5, "%s '/%s': cannot read its new address",
+                            h5tier_persist_kind_name(ob->kind), ob->dst);
+    h5tier__amap_t *m = h5tier__persist_find(ctx, ob->addr);
+    if (m)
+        m->dst = oi.addr;
+    return 0;
 }
 
 void h5tier__persist_free(h5tier__pctx_t *ctx)

@@ -57,11 +57,8 @@ static int copy_fill(hid_t sdcpl, hid_t stype, hid_t dcpl, hid_t dtype, const ch
         rc = h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot copy its fill value", what);
         goto done;
     }
-    if (H5Tdetect_class(stype, H5T_VLEN) > 0 || H5Tis_variable_str(stype) > 0 ||
-        H5Tdetect_class(stype, H5T_STRING) > 0) {
-        if ((sp = H5Screate(H5S_SCALAR)) >= 0)
-            H5Dvlen_reclaim(stype, sp, H5P_DEFAULT, fill);
-    }
+    if (h5tier__persist_type_vlen(stype) && (sp = H5Screate(H5S_SCALAR)) >= 0)
+        H5Dvlen_reclaim(stype, sp, H5P_DEFAULT, fill);
 done:
     if (sp >= 0)
         H5Sclose(sp);
@@ -204,6 +201,7 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
             blk[i] -= blk[i] % x->align[i];
     memset(off, 0, sizeof off);
     hid_t ms = H5I_INVALID_HID;
+    int held = 0; /* ctx->buf holds variable-length data not yet reclaimed */
     for (;;) {
         uint64_t n = 1;
         for (int i = 0; i < rank; i++) {
@@ -221,21 +219,19 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
             rc = h5tier__fail(H5TIER_EHDF5, "%s: reading the source failed", x->what);
             goto done;
         }
+        held = x->vlen;
         if (x->refs && (rc = h5tier__persist_remap_refs(ctx, ctx->buf, (size_t)n, x->what)) < 0)
             goto done;
         if (!(x->fill && all_fill(ctx->buf, (size_t)n, x->fill, x->tsize)) &&
             H5Dwrite(x->ddset, x->mtype, ms, x->dfs, H5P_DEFAULT, ctx->buf) < 0) {
             rc = h5tier__fail(H5TIER_EHDF5, "%s: writing the destination failed (disk full?)", x->what);
-            if (x->vlen)
-                H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf);
             goto done;
         }
         if (h5tier__persist_out_error()) { /* the output file's driver met a write error */
             rc = h5tier__persist_out_fail();
-            if (x->vlen)
-                H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf);
             goto done;
         }
+        held = 0;
         if (x->vlen && H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf) < 0) {
             rc = h5tier__fail(H5TIER_EHDF5, "%s: cannot release variable-length data", x->what);
             goto done;
@@ -243,8 +239,7 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
         H5Sclose(ms);
         ms = H5I_INVALID_HID;
         ctx->done += n * x->tsize;
-        if (ctx->o.progress)
-            ctx->o.progress(ctx->done < ctx->total ? ctx->done : ctx->total, ctx->total, ctx->o.arg);
+        h5tier__persist_progress(ctx);
         int i = rank - 1;
         for (; i >= 0; i--) {
             off[i] += blk[i];
@@ -256,13 +251,15 @@ static int copy_region(xfer_t *x, const hsize_t *start, const hsize_t *count)
             break;
     }
 done:
+    if (held)
+        H5Dvlen_reclaim(x->mtype, ms, H5P_DEFAULT, ctx->buf);
     if (ms >= 0)
         H5Sclose(ms);
     return rc;
 }
 
-static int copy_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset, hid_t ddset,
-                     const h5tier_persist_plan_t *plan)
+int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset, hid_t ddset,
+                                 const h5tier_persist_plan_t *plan)
 {
     int rc = 0;
     char what[1200];
@@ -282,8 +279,7 @@ static int copy_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
     x.tsize = H5Tget_size(stype);
     int plain = 0;
     x.refs = h5tier__persist_type_refs(stype, &plain);
-    x.vlen = H5Tdetect_class(stype, H5T_VLEN) > 0 || H5Tis_variable_str(stype) > 0 ||
-             (H5Tget_class(stype) != H5T_STRING && H5Tdetect_class(stype, H5T_STRING) > 0);
+    x.vlen = h5tier__persist_type_vlen(stype);
     /* Slabs: a filtered chunked source gets the whole budget (slabs of whole
      * chunk rows, each chunk decompressed once); otherwise at most 8 MiB,
      * which stays in cache and is as fast as larger slabs. */
@@ -331,15 +327,8 @@ static int copy_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset,
             x.fill = one;
     }
     hsize_t start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
-    int sparse = 0;
-    hsize_t nch = 0, chunk[H5S_MAX_RANK];
-    if (H5Pget_layout(sdcpl) == H5D_CHUNKED && H5Pget_chunk(sdcpl, plan->rank, chunk) == plan->rank &&
-        H5Dget_num_chunks(sdset, x.sfs, &nch) >= 0) {
-        double per = (double)x.tsize;
-        for (int i = 0; i < plan->rank; i++)
-            per *= (double)chunk[i];
-        sparse = (double)nch * per < 0.5 * (double)plan->bytes;
-    }
+    hsize_t nch, chunk[H5S_MAX_RANK] = {0};
+    int sparse = h5tier__persist_sparse(sdset, sdcpl, x.sfs, plan->rank, x.tsize, plan->bytes, chunk, &nch);
     if (!sparse) {
         if (H5Pget_layout(sdcpl) == H5D_CHUNKED)
             memcpy(x.align, chunk, (size_t)plan->rank * sizeof *chunk);
@@ -416,19 +405,10 @@ hid_t h5tier__persist_dataset(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid
     hid_t d = create(ctx, ob, sdset, plan);
     if (d < 0)
         return d;
-    H5O_info_t oi;
-    if (H5Oget_info2(d, &oi, H5O_INFO_BASIC) < 0) {
+    int rc = h5tier__persist_record(ctx, ob, d);
+    if (rc < 0) {
         H5Dclose(d);
-        return h5tier__fail(H5TIER_EHDF5, "dataset '/%s': cannot read its new address", ob->dst);
+        return rc;
     }
-    h5tier__amap_t *m = h5tier__persist_find(ctx, ob->addr);
-    if (m)
-        m->dst = oi.addr;
     return d;
-}
-
-int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset, hid_t ddset,
-                                 const h5tier_persist_plan_t *plan)
-{
-    return copy_data(ctx, ob, sdset, ddset, plan);
 }

@@ -106,13 +106,10 @@ static H5FD_t *out_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
 static herr_t out_close(H5FD_t *file)
 {
     outfile_t *f = (outfile_t *)file;
-    herr_t r = 0;
-    if (h5tier_sys.close(f->fd) < 0 && !out_err) {
-        record(errno, f, "close", 0, 0);
-        r = 0; /* reported through out_err, see the banner */
-    }
+    if (h5tier_sys.close(f->fd) < 0)
+        record(errno, f, "close", 0, 0); /* reported through out_err, see the banner */
     free(f);
-    return r;
+    return 0;
 }
 
 static int out_cmp(const H5FD_t *a, const H5FD_t *b)

@@ -89,37 +89,12 @@ static void simple_plan(h5tier_persist_plan_t *p, const h5tier__pobj_t *ob, char
     p->target = ob->target ? ob->target : "";
 }
 
-static int record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id)
-{
-    H5O_info_t oi;
-    if (H5Oget_info2(id, &oi, H5O_INFO_BASIC) < 0)
-        return h5tier__fail(H5TIER_EHDF5, "object '/%s': cannot read its new address", ob->dst);
-    h5tier__amap_t *m = h5tier__persist_find(ctx, ob->addr);
-    if (m)
-        m->dst = oi.addr;
-    return 0;
-}
-
+/* 1 (and *type, H5O_TYPE_UNKNOWN for a dangling link) if something is at
+ * path in the destination, 0 if not. */
 static int exists_dst(h5tier__pctx_t *ctx, const char *path, H5O_type_t *type)
 {
-    /* component by component, quietly */
-    char buf[4096];
-    size_t len = strlen(path);
-    if (len >= sizeof buf || len == 0)
+    if (!path[0] || !h5tier__persist_path_exists(ctx->dst, path))
         return 0;
-    memcpy(buf, path, len + 1);
-    for (size_t i = 0; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != 0)
-            continue;
-        char save = buf[i];
-        buf[i] = 0;
-        htri_t e;
-        H5E_BEGIN_TRY { e = H5Lexists(ctx->dst, buf, H5P_DEFAULT); }
-        H5E_END_TRY;
-        if (e <= 0)
-            return 0;
-        buf[i] = save;
-    }
     H5O_info_t oi;
     herr_t r;
     H5E_BEGIN_TRY { r = H5Oget_info_by_name2(ctx->dst, path, &oi, H5O_INFO_BASIC, H5P_DEFAULT); }
@@ -128,10 +103,43 @@ static int exists_dst(h5tier__pctx_t *ctx, const char *path, H5O_type_t *type)
     return 1;
 }
 
+/* The group ob in the destination: created, or opened when it is the
+ * destination group itself or an intermediate group made earlier. */
+static hid_t make_group(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t lcpl)
+{
+    H5O_type_t et;
+    hid_t id;
+    if (!ob->dst[0])
+        id = H5Gopen2(ctx->dst, ".", H5P_DEFAULT);
+    else if (exists_dst(ctx, ob->dst, &et)) {
+        if (et != H5O_TYPE_GROUP)
+            return h5tier__fail(EEXIST, "group '/%s': the destination already has a non-group there", ob->dst);
+        id = H5Gopen2(ctx->dst, ob->dst, H5P_DEFAULT); /* an intermediate group made earlier */
+    } else
+        id = H5Gcreate2(ctx->dst, ob->dst, lcpl, ctx->gcpl, H5P_DEFAULT);
+    if (id < 0)
+        return h5tier__fail(H5TIER_EHDF5, "group '/%s': cannot create it in the destination", ob->dst);
+    return id;
+}
+
+/* A copy of the source type st committed as ob in the destination. */
+static hid_t commit_type(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t st, hid_t lcpl)
+{
+    H5O_type_t et;
+    if (exists_dst(ctx, ob->dst, &et))
+        return h5tier__fail(EEXIST, "named datatype '/%s': the destination already has an object there", ob->dst);
+    hid_t ct = H5Tcopy(st);
+    if (ct < 0 || H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, ctx->tcpl, H5P_DEFAULT) < 0) {
+        if (ct >= 0)
+            H5Tclose(ct);
+        return h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot commit it in the destination", ob->dst);
+    }
+    return ct;
+}
+
 /* Stage 1: groups and named datatypes. */
 static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
 {
-    int rc = 0;
     char path[4200];
     h5tier_persist_plan_t p;
     char tbuf[128];
@@ -140,56 +148,20 @@ static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
         if (ob->kind != H5TIER_PERSIST_GROUP && ob->kind != H5TIER_PERSIST_DATATYPE)
             continue;
         simple_plan(&p, ob, path, sizeof path);
-        hid_t id = H5I_INVALID_HID, st = H5I_INVALID_HID, ct = H5I_INVALID_HID;
+        hid_t id = H5I_INVALID_HID, st = H5I_INVALID_HID;
+        int rc = 0;
         if (ob->kind == H5TIER_PERSIST_DATATYPE) {
-            if ((st = H5Topen2(ctx->src, ob->src, H5P_DEFAULT)) < 0) {
-                rc = h5tier__fail(H5TIER_EHDF5, "named datatype '%s': cannot open it", ob->src);
-                goto next;
-            }
+            if ((st = H5Topen2(ctx->src, ob->src, H5P_DEFAULT)) < 0)
+                return h5tier__fail(H5TIER_EHDF5, "named datatype '%s': cannot open it", ob->src);
             h5tier__persist_type_text(st, tbuf, sizeof tbuf);
             p.type = tbuf;
         }
-        if (ctx->dst < 0)
-            goto next; /* dry run */
-        H5O_type_t et;
-        if (ob->kind == H5TIER_PERSIST_GROUP) {
-            if (!ob->dst[0])
-                id = H5Gopen2(ctx->dst, ".", H5P_DEFAULT);
-            else if (exists_dst(ctx, ob->dst, &et)) {
-                if (et != H5O_TYPE_GROUP) {
-                    rc = h5tier__fail(EEXIST, "group '/%s': the destination already has a non-group there",
-                                      ob->dst);
-                    goto next;
-                }
-                id = H5Gopen2(ctx->dst, ob->dst, H5P_DEFAULT); /* an intermediate group made earlier */
-            } else
-                id = H5Gcreate2(ctx->dst, ob->dst, lcpl, ctx->gcpl, H5P_DEFAULT);
-            if (id < 0) {
-                rc = h5tier__fail(H5TIER_EHDF5, "group '/%s': cannot create it in the destination", ob->dst);
-                goto next;
-            }
-        } else {
-            if (exists_dst(ctx, ob->dst, &et)) {
-                rc = h5tier__fail(EEXIST, "named datatype '/%s': the destination already has an object there",
-                                  ob->dst);
-                goto next;
-            }
-            if ((ct = H5Tcopy(st)) < 0 || H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, ctx->tcpl, H5P_DEFAULT) < 0) {
-                rc = h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot commit it in the destination",
-                                  ob->dst);
-                goto next;
-            }
-            id = ct;
-            ct = H5I_INVALID_HID;
+        if (ctx->dst >= 0) { /* not a dry run */
+            id = ob->kind == H5TIER_PERSIST_GROUP ? make_group(ctx, ob, lcpl) : commit_type(ctx, ob, st, lcpl);
+            rc = id < 0 ? (int)id : h5tier__persist_record(ctx, ob, id);
         }
-        rc = record(ctx, ob, id);
-    next:
-        if (rc == 0)
-            rc = call_plan(ctx, &p);
-        if (rc == 0)
+        if (rc == 0 && (rc = call_plan(ctx, &p)) == 0)
             (*count)++;
-        if (ct >= 0)
-            H5Tclose(ct);
         if (st >= 0)
             H5Tclose(st);
         if (id >= 0)
@@ -200,6 +172,29 @@ static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
     return 0;
 }
 
+/* Open ob in the source and, if d is not NULL, in the destination too
+ * (close both with close_ob). */
+static int open_ob(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t *s, hid_t *d)
+{
+    const char *kind = h5tier_persist_kind_name(ob->kind);
+    if ((*s = H5Oopen(ctx->src, ob->src, H5P_DEFAULT)) < 0)
+        return h5tier__fail(H5TIER_EHDF5, "%s '%s': cannot open it in the source", kind, ob->src);
+    if (d && (*d = H5Oopen(ctx->dst, ob->dst[0] ? ob->dst : ".", H5P_DEFAULT)) < 0) {
+        H5Oclose(*s);
+        *s = H5I_INVALID_HID;
+        return h5tier__fail(H5TIER_EHDF5, "%s '/%s': cannot open it in the destination", kind, ob->dst);
+    }
+    return 0;
+}
+
+static void close_ob(hid_t s, hid_t d)
+{
+    if (d >= 0)
+        H5Oclose(d);
+    if (s >= 0)
+        H5Oclose(s);
+}
+
 /* The data bytes of every dataset, for progress (only when reported). */
 static int stage_total(h5tier__pctx_t *ctx)
 {
@@ -207,9 +202,10 @@ static int stage_total(h5tier__pctx_t *ctx)
         h5tier__pobj_t *ob = &ctx->v[i];
         if (ob->kind != H5TIER_PERSIST_DATASET)
             continue;
-        hid_t d = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT), sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
-        if (d < 0)
-            return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
+        hid_t d, sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
+        int rc = open_ob(ctx, ob, &d, NULL);
+        if (rc < 0)
+            return rc;
         if ((sp = H5Dget_space(d)) >= 0 && (t = H5Dget_type(d)) >= 0) {
             hssize_t n = H5Sget_simple_extent_npoints(sp);
             if (n > 0)
@@ -219,12 +215,12 @@ static int stage_total(h5tier__pctx_t *ctx)
             H5Tclose(t);
         if (sp >= 0)
             H5Sclose(sp);
-        H5Dclose(d);
+        close_ob(d, H5I_INVALID_HID);
     }
     return 0;
 }
 
-static void progress(h5tier__pctx_t *ctx)
+void h5tier__persist_progress(h5tier__pctx_t *ctx)
 {
     if (ctx->o.progress && ctx->total)
         ctx->o.progress(ctx->done < ctx->total ? ctx->done : ctx->total, ctx->total, ctx->o.arg);
@@ -242,7 +238,7 @@ static int dataset_content(h5tier__pctx_t *ctx, h5tier__pobj_t *ob, hid_t s, hid
     ctx->done = before + p->bytes;
     if (rc < 0)
         return rc;
-    progress(ctx);
+    h5tier__persist_progress(ctx);
     rc = h5tier__persist_attrs(ctx, s, d, ob->src, attr_mode);
     if (rc > 0) {
         ob->deferred |= H5TIER__DEFER_ATTRS;
@@ -261,11 +257,12 @@ static int stage_datasets(h5tier__pctx_t *ctx, int *count)
         h5tier__pobj_t *ob = &ctx->v[i];
         if (ob->kind != H5TIER_PERSIST_DATASET)
             continue;
-        hid_t s = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT), d = H5I_INVALID_HID;
-        if (s < 0)
-            return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
+        hid_t s, d = H5I_INVALID_HID;
+        int rc = open_ob(ctx, ob, &s, NULL);
+        if (rc < 0)
+            return rc;
         snprintf(path, sizeof path, "/%s", ob->dst);
-        int rc = h5tier__persist_plan_dataset(ctx, s, path, &p, tbuf, sizeof tbuf, rbuf, sizeof rbuf, sbuf,
+        rc = h5tier__persist_plan_dataset(ctx, s, path, &p, tbuf, sizeof tbuf, rbuf, sizeof rbuf, sbuf,
                                               sizeof sbuf);
         if (rc == 0 && ctx->dst >= 0) {
             H5O_type_t et;
@@ -292,9 +289,7 @@ static int stage_datasets(h5tier__pctx_t *ctx, int *count)
             if (d >= 0 && !(ob->deferred & H5TIER__DEFER_DATA))
                 rc = dataset_content(ctx, ob, s, d, &p, H5TIER__ATTRS_NO_REFS);
         }
-        if (d >= 0)
-            H5Dclose(d);
-        H5Dclose(s);
+        close_ob(s, d);
         if (rc < 0)
             return rc;
     }
@@ -309,17 +304,15 @@ static int stage_deferred(h5tier__pctx_t *ctx)
         h5tier__pobj_t *ob = &ctx->v[i];
         if (ob->kind != H5TIER_PERSIST_DATASET || !ob->deferred)
             continue;
-        int rc = 0;
-        hid_t s = H5Dopen2(ctx->src, ob->src, H5P_DEFAULT), d = H5I_INVALID_HID;
-        if (s < 0)
-            return h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot open it in the source", ob->src);
-        if ((d = H5Dopen2(ctx->dst, ob->dst, H5P_DEFAULT)) < 0)
-            rc = h5tier__fail(H5TIER_EHDF5, "dataset '/%s': cannot reopen it in the destination", ob->dst);
+        hid_t s, d;
+        int rc = open_ob(ctx, ob, &s, &d);
+        if (rc < 0)
+            return rc;
         memset(&p, 0, sizeof p);
         p.layout = (h5tier_persist_layout_t)ob->layout;
         p.rank = ob->rank;
         p.bytes = ob->bytes;
-        if (rc == 0 && ob->rank > 0) {
+        if (ob->rank > 0) {
             hid_t sp = H5Dget_space(s);
             if (sp < 0 || H5Sget_simple_extent_dims(sp, p.dims, NULL) != ob->rank)
                 rc = h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot read its extent", ob->src);
@@ -332,9 +325,7 @@ static int stage_deferred(h5tier__pctx_t *ctx)
             rc = h5tier__persist_attrs(ctx, s, d, ob->src, H5TIER__ATTRS_REFS);
             rc = rc > 0 ? 0 : rc;
         }
-        if (d >= 0)
-            H5Dclose(d);
-        H5Dclose(s);
+        close_ob(s, d);
         if (rc < 0)
             return rc;
     }
@@ -349,18 +340,12 @@ static int stage_attrs(h5tier__pctx_t *ctx)
         h5tier__pobj_t *ob = &ctx->v[i];
         if (ob->kind != H5TIER_PERSIST_GROUP && ob->kind != H5TIER_PERSIST_DATATYPE)
             continue;
-        hid_t s = H5Oopen(ctx->src, ob->src, H5P_DEFAULT);
-        if (s < 0)
-            return h5tier__fail(H5TIER_EHDF5, "object '%s': cannot open it in the source", ob->src);
-        hid_t d = H5Oopen(ctx->dst, ob->dst[0] ? ob->dst : ".", H5P_DEFAULT);
-        int rc = 0;
-        if (d < 0)
-            rc = h5tier__fail(H5TIER_EHDF5, "object '/%s': cannot open it in the destination", ob->dst);
-        else
-            rc = h5tier__persist_attrs(ctx, s, d, ob->src, H5TIER__ATTRS_ALL);
-        if (d >= 0)
-            H5Oclose(d);
-        H5Oclose(s);
+        hid_t s, d;
+        int rc = open_ob(ctx, ob, &s, &d);
+        if (rc < 0)
+            return rc;
+        rc = h5tier__persist_attrs(ctx, s, d, ob->src, H5TIER__ATTRS_ALL);
+        close_ob(s, d);
         if (rc < 0)
             return rc;
     }
@@ -376,8 +361,6 @@ static int stage_links(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
         h5tier__pobj_t *ob = &ctx->v[i];
         int rc = 0;
         H5O_type_t et;
-        if (ob->kind == H5TIER_PERSIST_HARD_LINK && !ob->target)
-            continue; /* the same path listed twice */
         if (ob->kind != H5TIER_PERSIST_HARD_LINK && ob->kind != H5TIER_PERSIST_SOFT_LINK &&
             ob->kind != H5TIER_PERSIST_EXTERNAL_LINK)
             continue;
@@ -450,14 +433,6 @@ done:
     return rc;
 }
 
-static int persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts);
-
-int h5tier_persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
-{
-    h5tier__persist_out_reset();
-    return persist_to(src, dst_group, opts);
-}
-
 static int persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
 {
     h5tier__pctx_t ctx;
@@ -484,6 +459,12 @@ done:
         H5Fclose(ctx.src_file);
     h5tier__persist_free(&ctx);
     return rc;
+}
+
+int h5tier_persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts)
+{
+    h5tier__persist_out_reset();
+    return persist_to(src, dst_group, opts);
 }
 
 /* 1 if something (file, directory, symlink, unreadable file) is at path,

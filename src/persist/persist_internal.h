@@ -52,19 +52,41 @@ typedef struct h5tier__pctx {
  * with every object's source address. */
 int h5tier__persist_collect(h5tier__pctx_t *ctx);
 void h5tier__persist_free(h5tier__pctx_t *ctx);
+/* 1 if every component of path exists below loc as a link, every one but
+ * the last leading to a group; 0 otherwise, quietly (H5Lexists on a path
+ * with a missing parent fails loudly, so this goes component by component). */
+int h5tier__persist_path_exists(hid_t loc, const char *path);
 /* Address map: find an entry by source address (NULL if absent). */
 h5tier__amap_t *h5tier__persist_find(h5tier__pctx_t *ctx, haddr_t src);
+/* Record the destination address of ob, just created or opened as id, in
+ * the map (its hard links, named-type uses and references resolve to it). */
+int h5tier__persist_record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id);
+
+/* persist.c: report ctx->done of ctx->total to the progress callback, if
+ * there is one and something to report. */
+void h5tier__persist_progress(h5tier__pctx_t *ctx);
 
 /* plan.c: decide a dataset's destination layout.  Fills *plan (path, type
  * text and reason point into caller-owned buffers tbuf/rbuf/sbuf). */
 int h5tier__persist_plan_dataset(h5tier__pctx_t *ctx, hid_t dset, const char *dst_path,
                                  h5tier_persist_plan_t *plan, char *tbuf, size_t tlen, char *rbuf,
                                  size_t rlen, char *sbuf, size_t slen);
+/* 1 if dset, chunked (dcpl: its creation properties, space: its dataspace,
+ * bytes: its data bytes), has fewer chunks allocated (*nch) than would hold
+ * half its data: a sparse source, copied chunk by chunk and kept on its
+ * chunk grid.  chunk[] receives the chunk shape when the layout is chunked. */
+int h5tier__persist_sparse(hid_t dset, hid_t dcpl, hid_t space, int rank, size_t tsize, uint64_t bytes,
+                          hsize_t *chunk, hsize_t *nch);
 /* A short text for a type ("int32", "uint16be", "float64", "string(8)", ...). */
 void h5tier__persist_type_text(hid_t type, char *buf, size_t len);
 /* 1 if the type (a file type) is or contains a reference; sets *plain_obj to
  * 1 when it is exactly an object reference (the remappable case). */
 int h5tier__persist_type_refs(hid_t type, int *plain_obj);
+/* 1 if data of the type may hold memory HDF5 allocates on read (variable-
+ * length sequences or strings, at top level or inside; also any string inside
+ * a compound or array, where the reclaim is then a no-op), to free with
+ * H5Dvlen_reclaim. */
+int h5tier__persist_type_vlen(hid_t type);
 
 #define H5TIER__DEFER_DATA 0x1  /* object references in the data: data and all attributes later */
 #define H5TIER__DEFER_ATTRS 0x2 /* attributes holding references later */
@@ -95,8 +117,9 @@ int h5tier__persist_attrs(h5tier__pctx_t *ctx, hid_t sobj, hid_t dobj, const cha
 hid_t h5tier__persist_dst_type(h5tier__pctx_t *ctx, hid_t stype);
 
 /* outfile.c: a file access property list selecting the output driver and,
- * unless earliest, the HDF5 1.8 file format (close it); and the first write error it met in this thread (0 if none; the
- * errmsg was recorded then).  Reset before each h5tier_persist. */
+ * unless earliest, the HDF5 1.8 file format (close it); and the first write
+ * error the driver met in this thread (0 if none; the errmsg was recorded
+ * then), reset before each h5tier_persist. */
 hid_t h5tier__persist_out_fapl(int earliest);
 int h5tier__persist_out_error(void);
 void h5tier__persist_out_reset(void);

@@ -101,6 +101,25 @@ int h5tier__persist_type_refs(hid_t type, int *plain_obj)
     return H5Tdetect_class(type, H5T_REFERENCE) > 0;
 }
 
+int h5tier__persist_type_vlen(hid_t type)
+{
+    return H5Tdetect_class(type, H5T_VLEN) > 0 || H5Tis_variable_str(type) > 0 ||
+           (H5Tget_class(type) != H5T_STRING && H5Tdetect_class(type, H5T_STRING) > 0);
+}
+
+int h5tier__persist_sparse(hid_t dset, hid_t dcpl, hid_t space, int rank, size_t tsize, uint64_t bytes,
+                          hsize_t *chunk, hsize_t *nch)
+{
+    *nch = 0;
+    if (H5Pget_layout(dcpl) != H5D_CHUNKED || bytes == 0 || H5Pget_chunk(dcpl, rank, chunk) != rank ||
+        H5Dget_num_chunks(dset, space, nch) < 0)
+        return 0;
+    double per = (double)tsize;
+    for (int i = 0; i < rank; i++)
+        per *= (double)chunk[i];
+    return (double)*nch * per < 0.5 * (double)bytes;
+}
+
 static void dims_text(char *buf, size_t len, int rank, const hsize_t *d, int unlimited_ok)
 {
     size_t k = 0;
@@ -205,19 +224,8 @@ int h5tier__persist_plan_dataset(h5tier__pctx_t *ctx, hid_t dset, const char *ds
     if (keep)
         memcpy(plan->maxdims, maxd, (size_t)rank * sizeof *maxd);
 
-    /* sparse chunked source: fewer bytes allocated than half the data */
-    int sparse = 0;
-    hsize_t c[H5S_MAX_RANK];
-    if (H5Pget_layout(dcpl) == H5D_CHUNKED && plan->bytes > 0) {
-        hsize_t nch = 0;
-        if (H5Dget_num_chunks(dset, space, &nch) >= 0 && H5Pget_chunk(dcpl, rank, c) == rank) {
-            uint64_t per = tsize;
-            for (int i = 0; i < rank; i++)
-                per *= c[i];
-            if ((double)nch * (double)per < 0.5 * (double)plan->bytes)
-                sparse = 1;
-        }
-    }
+    hsize_t c[H5S_MAX_RANK], nch;
+    int sparse = h5tier__persist_sparse(dset, dcpl, space, rank, tsize, plan->bytes, c, &nch);
 
     char b[64];
     if (plan->bytes < ctx->o.compact_below && !keep) {
