@@ -69,7 +69,10 @@ int h5tier__fsync(int fd);
 /* fsync the directory holding path (after a create or rename). */
 int h5tier__fsync_dir(const char *path);
 
-/* Reserve [0, len) (posix_fallocate semantics through the table). 0 or -errno. */
+/* Reserve [off, off+len) (posix_fallocate semantics through the table,
+ * EINTR retried; may grow the file).  0 or -errno. */
+int h5tier__reserve_range(int fd, off_t off, off_t len);
+/* Reserve [0, len). */
 int h5tier__reserve(int fd, off_t len);
 
 /* Publish a finished temp file: rename tmp over dst (replacing a symlink at

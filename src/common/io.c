@@ -89,15 +89,17 @@ int h5tier__fsync_dir(const char *path)
     return r;
 }
 
-int h5tier__reserve(int fd, off_t len)
+int h5tier__reserve_range(int fd, off_t off, off_t len)
 {
     for (;;) {
-        if (h5tier_sys.fallocate(fd, 0, len) == 0)
+        if (h5tier_sys.fallocate(fd, off, len) == 0)
             return 0;
         if (errno != EINTR)
             return -errno;
     }
 }
+
+int h5tier__reserve(int fd, off_t len) { return h5tier__reserve_range(fd, 0, len); }
 
 int h5tier__rename_durable(const char *tmp, const char *dst, bool *renamed)
 {

@@ -210,8 +210,7 @@ static int grow(shm_file_t *f, uint64_t need)
             if (i > 0 && cand[i] >= tried)
                 continue; /* not smaller than what just failed */
             tried = cand[i];
-            while ((e = h5tier_sys.fallocate(f->fd, (off_t)f->size, (off_t)(tried - f->size)) == 0 ? 0 : errno) == EINTR)
-                ;
+            e = -h5tier__reserve_range(f->fd, (off_t)f->size, (off_t)(tried - f->size));
             if (e == 0) {
                 target = tried;
                 break;

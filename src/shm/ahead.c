@@ -106,9 +106,7 @@ static void *ahead_main(void *arg)
             uint64_t from = a->res_from, to = a->res_to;
             a->res_state = RES_BUSY;
             pthread_mutex_unlock(&a->mu);
-            int e;
-            while ((e = h5tier_sys.fallocate(a->fd, (off_t)from, (off_t)(to - from)) == 0 ? 0 : errno) == EINTR)
-                ;
+            int e = -h5tier__reserve_range(a->fd, (off_t)from, (off_t)(to - from));
             pthread_mutex_lock(&a->mu);
             a->res_state = e ? RES_FAILED : RES_DONE;
             if (!e && to > a->limit)
