@@ -233,6 +233,19 @@ static int dedupe(h5tier__pctx_t *ctx)
     for (size_t i = 0; i < out; i++)
         ctx->map[i].dst_path = ((h5tier__pobj_t *)ctx->map[i].dst_path)->dst;
     ctx->nmap = out;
+    /* Soft and external links have no address, so the map cannot see a link
+     * reached twice (--object /g --object /g/soft): keep its first entry. */
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *o = &ctx->v[i];
+        if (!o->src || (o->kind != H5TIER_PERSIST_SOFT_LINK && o->kind != H5TIER_PERSIST_EXTERNAL_LINK))
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (ctx->v[j].src && ctx->v[j].kind == o->kind && !strcmp(ctx->v[j].dst, o->dst)) {
+                free(o->src);
+                o->src = NULL;
+                break;
+            }
+    }
     /* the map points at the dst strings, not at the entries: safe to compact */
     size_t w = 0;
     for (size_t i = 0; i < ctx->n; i++) {

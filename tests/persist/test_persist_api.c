@@ -171,6 +171,8 @@ int main(void)
     o.compact_below = 0;
     CHECK(h5tier_persist(f, gz, &o) == 13);
 
+    char buf0[4096];
+
     /* into an open group of another file, overlapping paths merged */
     const char *into = tu_path("into.h5");
     hid_t fd = H5Fcreate(into, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -192,6 +194,25 @@ int main(void)
     H5Gclose(dg);
     H5Pclose(lcpl);
     H5Fclose(fd);
+
+    /* a link reached twice (--object /g --object /g/soft) is persisted once */
+    {
+        const char *lsrc = tu_path("links-src.h5"), *ldst = tu_path("links-dst.h5");
+        hid_t lf = H5Fcreate(lsrc, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t lg = H5Gcreate2(lf, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        CHECK(lg >= 0 && H5Lcreate_soft("/g/target", lg, "soft", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+        CHECK(H5Lcreate_external("other.h5", "/x", lg, "ext", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+        H5Gclose(lg);
+        const char *lobjs[] = {"/g", "/g/soft", "/g/ext", "/g/soft"};
+        h5tier_persist_opts_init(&o);
+        o.objects = lobjs;
+        o.nobjects = 4;
+        n = h5tier_persist(lf, ldst, &o);
+        CHECKF(n == 3, "links persisted %d: %s", n, h5tier_errmsg()); /* /g, /g/soft, /g/ext once each */
+        H5Fclose(lf);
+        CHECK(tu_sh(buf0, sizeof buf0, "h5ls -r '%s'", ldst) == 0 && strstr(buf0, "Soft Link {/g/target}") &&
+              strstr(buf0, "External Link {other.h5//x}"));
+    }
 
     H5Fclose(f); /* writes the backing store for h5diff */
     H5Pclose(fapl);
