@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -124,6 +125,18 @@ int h5tier__shm_name_from_path(const char *path, char *out, size_t outlen);
 uint64_t h5tier__proc_start_time(pid_t pid);
 /* True if pid exists and, when start_time != 0, is the same process. */
 bool h5tier__pid_alive(pid_t pid, uint64_t start_time);
+
+/* An owner in shared memory is a pair (pid, start time) that other processes
+ * check for liveness.  Claiming it in place would let a checker pair the new
+ * pid with the previous owner's start time and call a live owner dead, so a
+ * claim goes through three steps: pid `expect` -> -me (claiming; checked by
+ * pid only), store the start time, then pid = me (release).  Returns true
+ * when this process now owns the pair; false when *pid was not `expect`
+ * (a concurrent claim won). */
+bool h5tier__owner_claim(_Atomic int32_t *pid, _Atomic uint64_t *start, int32_t expect);
+/* The owner's pid (never negative; 0 = none) and whether it is alive.
+ * Re-reads until pid and start time were read from one owner. */
+pid_t h5tier__owner_check(_Atomic int32_t *pid, _Atomic uint64_t *start, bool *alive);
 
 /* ---- HDF5 signature check (h5sig.c) ------------------------------------- */
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/internal.h"
 
@@ -41,4 +42,32 @@ bool h5tier__pid_alive(pid_t pid, uint64_t start_time)
         return true;
     uint64_t now = h5tier__proc_start_time(pid);
     return now == 0 || now == start_time; /* 0: cannot tell (no /proc): assume alive */
+}
+
+bool h5tier__owner_claim(_Atomic int32_t *pid, _Atomic uint64_t *start, int32_t expect)
+{
+    pid_t me = getpid();
+    uint64_t my_start = h5tier__proc_start_time(me);
+    if (!atomic_compare_exchange_strong(pid, &expect, -(int32_t)me))
+        return false;
+    atomic_store(start, my_start);
+    atomic_store_explicit(pid, (int32_t)me, memory_order_release);
+    return true;
+}
+
+pid_t h5tier__owner_check(_Atomic int32_t *pid, _Atomic uint64_t *start, bool *alive)
+{
+    for (;;) {
+        int32_t p = atomic_load_explicit(pid, memory_order_acquire);
+        if (p == 0) {
+            *alive = false;
+            return 0;
+        }
+        bool ok = p < 0 ? h5tier__pid_alive(-p, 0) : h5tier__pid_alive(p, atomic_load(start));
+        /* a claim between our two loads pairs p with a newer start: look again */
+        if (atomic_load_explicit(pid, memory_order_acquire) != p)
+            continue;
+        *alive = ok;
+        return p < 0 ? -p : p;
+    }
 }

@@ -73,7 +73,6 @@ static void slot_update(h5tier_ring_reader_t *r)
 
 static void take_slot(h5tier_ring_reader_t *r)
 {
-    uint64_t start = h5tier__proc_start_time(r->pid);
     for (int pass = 0; pass < 2 && !r->slot; pass++)
         for (int k = 0; k < H5TIER_RING_MAX_READERS; k++) {
             ring_rslot_t *s = &r->st->readers[k];
@@ -81,10 +80,10 @@ static void take_slot(h5tier_ring_reader_t *r)
             if (pass == 0 && cur != 0)
                 continue;
             /* pass 1: reclaim slots of dead processes */
-            if (pass == 1 && (cur == 0 || h5tier__pid_alive(cur, atomic_load(&s->start))))
+            bool alive;
+            if (pass == 1 && (cur == 0 || h5tier__owner_check(&s->pid, &s->start, &alive) == 0 || alive))
                 continue;
-            if (atomic_compare_exchange_strong(&s->pid, &cur, r->pid)) {
-                atomic_store(&s->start, start);
+            if (h5tier__owner_claim(&s->pid, &s->start, cur)) {
                 atomic_store(&s->tethered, r->tether != NULL);
                 r->slot = s;
                 break;
@@ -98,18 +97,18 @@ static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
     if (strlen(name) == 0 || strlen(name) > H5TIER_RING_TETHER_NAME_MAX)
         return h5tier__fail(EINVAL, "tether name '%s' must have 1 to %d characters", name,
                             H5TIER_RING_TETHER_NAME_MAX);
-    uint64_t start = h5tier__proc_start_time(r->pid);
     /* an existing tether of that name: take it over if its holder is gone */
     for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
         ring_tether_t *te = &r->st->tethers[t];
         if (!atomic_load(&te->active) || strncmp(te->name, name, sizeof te->name) != 0)
             continue;
-        int32_t pid = atomic_load(&te->pid);
-        if (pid && pid != r->pid && h5tier__pid_alive(pid, atomic_load(&te->start)))
+        int32_t raw = atomic_load(&te->pid);
+        bool alive;
+        pid_t pid = h5tier__owner_check(&te->pid, &te->start, &alive);
+        if (pid && pid != r->pid && alive)
             return h5tier__fail(EBUSY, "stream '%s': tether '%s' is held by live pid %d", r->st->name, name, (int)pid);
-        if (!atomic_compare_exchange_strong(&te->pid, &pid, r->pid))
+        if (!h5tier__owner_claim(&te->pid, &te->start, raw))
             return h5tier__fail(EBUSY, "stream '%s': tether '%s' was just taken by another process", r->st->name, name);
-        atomic_store(&te->start, start);
         r->tether = te;
         r->released = atomic_load(&te->pos);
         atomic_fetch_add(&r->st->tgen, 1);
@@ -117,11 +116,9 @@ static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
     }
     for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
         ring_tether_t *te = &r->st->tethers[t];
-        int32_t zero = 0;
-        if (atomic_load(&te->active) || !atomic_compare_exchange_strong(&te->pid, &zero, r->pid))
+        if (atomic_load(&te->active) || !h5tier__owner_claim(&te->pid, &te->start, 0))
             continue;
         snprintf(te->name, sizeof te->name, "%s", name);
-        atomic_store(&te->start, start);
         atomic_store(&te->pos, pos);
         atomic_store_explicit(&te->active, 1, memory_order_release);
         atomic_fetch_add(&r->st->tgen, 1); /* the writer re-reads the tethers before its next put */
@@ -358,7 +355,8 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
             return h5tier__fail(EINTR, "stream '%s': wait interrupted by a signal", st->name);
     }
 dead: {
-    pid_t pid = atomic_load(&r->hdr->writer_pid);
+    bool alive;
+    pid_t pid = h5tier__owner_check(&r->hdr->writer_pid, &r->hdr->writer_start, &alive);
     return h5tier__fail(H5TIER_EDEADWRITER,
                         "stream '%s': the writer (pid %d) died; the ring ends at record %llu until a writer attaches",
                         st->name, (int)pid, (unsigned long long)r->pos);

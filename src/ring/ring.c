@@ -44,11 +44,10 @@ void h5tier__futex_wake(_Atomic uint32_t *addr)
 
 int h5tier__ring_writer_state(ring_hdr_t *hdr, int dead_after_ms)
 {
-    pid_t pid = atomic_load_explicit(&hdr->writer_pid, memory_order_acquire);
-    if (pid == 0)
+    bool alive;
+    if (h5tier__owner_check(&hdr->writer_pid, &hdr->writer_start, &alive) == 0)
         return 0;
-    uint64_t start = atomic_load_explicit(&hdr->writer_start, memory_order_relaxed);
-    if (!h5tier__pid_alive(pid, start))
+    if (!alive)
         return -1;
     if (dead_after_ms > 0) {
         uint64_t hb = atomic_load_explicit(&hdr->heartbeat_ns, memory_order_relaxed);
@@ -410,7 +409,8 @@ int h5tier_ring_remove(const char *name, int force)
     if (r < 0)
         return r;
     ring_hdr_t *h = m.ctl;
-    pid_t pid = atomic_load(&h->writer_pid);
+    bool alive;
+    pid_t pid = h5tier__owner_check(&h->writer_pid, &h->writer_start, &alive);
     if (!force && pid && h5tier__ring_writer_state(h, 0) > 0) {
         h5tier__ring_unmap(&m);
         return h5tier__fail(EBUSY, "ring '%s': writer pid %d is alive (stop it, or force)", name, (int)pid);
@@ -464,7 +464,8 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
     snprintf(info->name, sizeof info->name, "%.250s", m.name + 1);
     info->version = h->version;
     info->generation = atomic_load(&h->generation);
-    info->writer_pid = atomic_load(&h->writer_pid);
+    bool walive;
+    info->writer_pid = h5tier__owner_check(&h->writer_pid, &h->writer_start, &walive);
     info->writer_alive = h5tier__ring_writer_state(h, 0) > 0;
     uint64_t hb = atomic_load(&h->heartbeat_ns);
     info->heartbeat_age_s = hb ? (double)(h5tier__ring_now_ns() - hb) / 1e9 : -1.0;
@@ -489,18 +490,20 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
                 continue;
             h5tier_ring_tether_info_t *ti = &si->tethers[si->ntethers++];
             snprintf(ti->name, sizeof ti->name, "%.*s", (int)sizeof te->name - 1, te->name);
-            ti->pid = atomic_load(&te->pid);
-            ti->alive = ti->pid && h5tier__pid_alive(ti->pid, atomic_load(&te->start));
+            bool alive;
+            ti->pid = h5tier__owner_check(&te->pid, &te->start, &alive);
+            ti->alive = alive;
             ti->position = atomic_load(&te->pos);
         }
         for (unsigned k = 0; k < H5TIER_RING_MAX_READERS; k++) {
             ring_rslot_t *rs = &st->readers[k];
-            pid_t pid = atomic_load(&rs->pid);
+            bool alive;
+            pid_t pid = h5tier__owner_check(&rs->pid, &rs->start, &alive);
             if (!pid)
                 continue;
             h5tier_ring_reader_info_t *ri = &si->readers[si->nreaders++];
             ri->pid = pid;
-            ri->alive = h5tier__pid_alive(pid, atomic_load(&rs->start));
+            ri->alive = alive;
             ri->tethered = atomic_load(&rs->tethered);
             ri->position = atomic_load(&rs->pos);
             ri->records = atomic_load(&rs->records);
@@ -550,18 +553,20 @@ int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *o
         return r;
     ring_hdr_t *h = m.ctl;
     pid_t me = getpid();
-    uint64_t my_start = h5tier__proc_start_time(me);
     for (;;) {
         int32_t cur = atomic_load(&h->writer_pid);
-        if (cur == me) {
+        if (cur == me || cur == -me) {
             h5tier__ring_unmap(&m);
             return h5tier__fail(EBUSY, "ring '%s': this process (pid %d) already has a writer handle", name, (int)me);
         }
         if (cur != 0 && h5tier__ring_writer_state(h, 0) > 0) {
             h5tier__ring_unmap(&m);
-            return h5tier__fail(EBUSY, "ring '%s': writer pid %d is attached and alive", name, (int)cur);
+            return h5tier__fail(EBUSY, "ring '%s': writer pid %d is attached and alive", name, cur < 0 ? -cur : cur);
         }
-        if (atomic_compare_exchange_strong(&h->writer_pid, &cur, me))
+        /* a fresh heartbeat before the claim: a reader checking the new
+           writer must not judge it by the previous writer's last beat */
+        atomic_store(&h->heartbeat_ns, h5tier__ring_now_ns());
+        if (h5tier__owner_claim(&h->writer_pid, &h->writer_start, cur))
             break;
     }
     h5tier_ring_t *w = calloc(1, sizeof *w + h->nstreams * sizeof(wstream_t));
@@ -578,7 +583,6 @@ int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *o
         w->opts = *opts;
     else
         h5tier_ring_writer_opts_init(&w->opts);
-    atomic_store(&h->writer_start, my_start);
     atomic_fetch_add(&h->generation, 1);
     atomic_store(&h->heartbeat_ns, h5tier__ring_now_ns());
     for (unsigned i = 0; i < w->n; i++) {
@@ -649,8 +653,8 @@ static uint64_t slowest_tether(h5tier_ring_t *w, wstream_t *ws, int *who)
         if (!atomic_load_explicit(&te->active, memory_order_acquire))
             continue;
         if (w->opts.flags & H5TIER_RING_DROP_DEAD_TETHERS) {
-            pid_t pid = atomic_load(&te->pid);
-            if (pid && !h5tier__pid_alive(pid, atomic_load(&te->start)))
+            bool alive;
+            if (h5tier__owner_check(&te->pid, &te->start, &alive) && !alive)
                 continue;
         }
         uint64_t p = atomic_load_explicit(&te->pos, memory_order_seq_cst);
@@ -683,11 +687,12 @@ static int64_t tether_room(h5tier_ring_t *w, wstream_t *ws, uint64_t need)
         uint64_t waited_ms = (now - start_ns) / 1000000u;
         if (w->opts.tether_timeout_ms >= 0 && waited_ms >= (uint64_t)w->opts.tether_timeout_ms) {
             ring_tether_t *te = &ws->st->tethers[who];
-            pid_t pid = atomic_load(&te->pid);
+            bool alive;
+            pid_t pid = h5tier__owner_check(&te->pid, &te->start, &alive);
             return h5tier__fail(ETIMEDOUT,
                                 "stream '%s': tethered reader '%.*s' (pid %d%s) is %llu records behind; waited %llu ms",
                                 ws->st->name, (int)sizeof te->name - 1, te->name, (int)pid,
-                                h5tier__pid_alive(pid, atomic_load(&te->start)) ? "" : ", dead",
+                                alive ? "" : pid ? ", dead" : ", not held",
                                 (unsigned long long)(ws->tail - min), (unsigned long long)waited_ms);
         }
         if (spins < 1000) {

@@ -180,24 +180,17 @@ void h5tier__shmc_writer_release(int fd, h5tier_shmc_t *ctl)
         h5tier_sys.flock(fd, LOCK_UN);
 }
 
-/* A slot is claimed in two steps so a checker never pairs our pid with a
- * previous reader's start time: pid 0 -> -me (claiming; checked by pid only),
- * store start, then pid = me. */
+/* A slot is claimed with h5tier__owner_claim so a checker never pairs our
+ * pid with a previous reader's start time. */
 int h5tier__shmc_reader_add(h5tier_shmc_t *ctl)
 {
-    pid_t me = getpid();
-    uint64_t start = h5tier__proc_start_time(me);
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
             h5tier__shmc_live_readers(ctl); /* frees the slots of dead readers */
         for (int i = 0; i < H5TIER_SHMC_READERS; i++) {
             h5tier_shmc_reader_t *r = &ctl->readers[i];
-            int32_t cur = 0;
-            if (atomic_compare_exchange_strong(&r->pid, &cur, -(int32_t)me)) {
-                atomic_store(&r->start, start);
-                atomic_store(&r->pid, (int32_t)me);
+            if (h5tier__owner_claim(&r->pid, &r->start, 0))
                 return i;
-            }
         }
     }
     return -EAGAIN;
@@ -217,13 +210,11 @@ int h5tier__shmc_live_readers(h5tier_shmc_t *ctl)
     int n = 0;
     for (int i = 0; i < H5TIER_SHMC_READERS; i++) {
         h5tier_shmc_reader_t *r = &ctl->readers[i];
-        int32_t pid = atomic_load(&r->pid);
-        if (pid == 0)
-            continue;
-        bool alive = pid < 0 ? h5tier__pid_alive(-pid, 0) : h5tier__pid_alive(pid, atomic_load(&r->start));
+        bool alive;
+        int32_t pid = h5tier__owner_check(&r->pid, &r->start, &alive);
         if (alive)
             n++;
-        else
+        else if (pid)
             atomic_compare_exchange_strong(&r->pid, &pid, 0); /* dead: free the slot */
     }
     return n;
