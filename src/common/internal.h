@@ -83,6 +83,14 @@ int h5tier__reserve(int fd, off_t len);
  * directory's durability is in doubt.  0 or -errno. */
 int h5tier__rename_durable(const char *tmp, const char *dst, bool *renamed);
 
+/* Remove the temporary files `PREFIXPID` (PID: decimal digits) that killed
+ * writers left in directory `dir` ("" = the current one), for a file that
+ * is built under a temporary name and renamed: all of them when `all` (the
+ * caller holds a lock that excludes every other builder), otherwise only
+ * those whose PID is gone or is this process.  Regular files only; unlink
+ * never follows a symlink.  Best effort: returns how many were removed. */
+int h5tier__remove_stale_tmps(const char *dir, const char *prefix, bool all);
+
 /* ---- page map: one bit per page (pagemap.c) ----------------------------- */
 
 typedef struct h5tier_pagemap {

@@ -1,9 +1,14 @@
 /*
  * common/io.c -- the I/O loops every driver uses: full-length pread/pwrite
  * with EINTR retry, short-transfer handling and a 1 GiB cap per call; fsync
- * of files and directories; space reservation; durable renames.
+ * of files and directories; space reservation; durable renames and the
+ * removal of what a killed rename-builder left behind.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <libgen.h>
 #include <limits.h>
 #include <string.h>
@@ -108,4 +113,33 @@ int h5tier__rename_durable(const char *tmp, const char *dst, bool *renamed)
         return -errno;
     *renamed = true;
     return h5tier__fsync_dir(dst);
+}
+
+int h5tier__remove_stale_tmps(const char *dir, const char *prefix, bool all)
+{
+    const char *d0 = dir && *dir ? dir : ".";
+    DIR *d = opendir(d0);
+    if (!d)
+        return 0;
+    size_t plen = strlen(prefix);
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name;
+        if (strncmp(n, prefix, plen) != 0 || (e->d_type != DT_REG && e->d_type != DT_UNKNOWN))
+            continue;
+        const char *digits = n + plen;
+        size_t nd = strspn(digits, "0123456789");
+        if (nd == 0 || nd > 9 || digits[nd] != 0)
+            continue;
+        pid_t pid = (pid_t)atol(digits);
+        if (!all && pid != getpid() && !(pid > 0 && kill(pid, 0) < 0 && errno == ESRCH))
+            continue;
+        char full[PATH_MAX];
+        if (snprintf(full, sizeof full, "%s/%s", d0, n) >= (int)sizeof full)
+            continue;
+        if (h5tier_sys.unlink(full) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
 }

@@ -510,6 +510,12 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
     strcpy(bcopy, dst_path);
     const char *dir = dirname(dcopy), *base = basename(bcopy);
     snprintf(tmp, sizeof tmp, "%s/.%s.h5tier-tmp-%ld", dir, base, (long)getpid());
+    {
+        /* what a killed persist to the same destination left behind */
+        char prefix[NAME_MAX + 32];
+        snprintf(prefix, sizeof prefix, ".%s.h5tier-tmp-", base);
+        h5tier__remove_stale_tmps(dir, prefix, false);
+    }
     fd = h5tier_sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = -errno;

@@ -854,6 +854,15 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
         rc = dfd;
         goto fail;
     }
+    {
+        /* under the directory lock no other archiver is creating `path`, so
+           every PATH.tmp-PID is what a creator killed before its rename left */
+        char dir[4096], prefix[512];
+        const char *slash = strrchr(path, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 0, path);
+        snprintf(prefix, sizeof prefix, "%s.tmp-", slash ? slash + 1 : path);
+        h5tier__remove_stale_tmps(dir, prefix, true);
+    }
     fd = h5tier_sys.open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0 && errno == ENOENT) {
         if (!(flags & H5TIER_ARCHIVE_CREATE)) {
@@ -868,7 +877,6 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
             goto fail;
         }
         sprintf(tmp, "%s.tmp-%d", path, (int)getpid());
-        h5tier_sys.unlink(tmp); /* a leftover of a killed process with our pid */
         H5E_BEGIN_TRY { a->file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl); } H5E_END_TRY;
         if (a->file < 0) {
             rc = h5tier__fail(EACCES, "archive '%s': cannot create '%s' (is the directory writable?)", path, tmp);

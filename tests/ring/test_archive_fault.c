@@ -1,7 +1,9 @@
 /*
  * Proves the archive's own system calls fail cleanly (faults injected
  * through the h5tier_sys table): a failing rename at creation returns the
- * error and leaves neither OUT.h5 nor a temporary file; a failing open of
+ * error and leaves neither OUT.h5 nor a temporary file; a SIGKILL at that
+ * rename leaves only OUT.h5.tmp-PID, which the next archiver removes (and
+ * nothing else); a failing open of
  * the directory is reported; on an archive whose archiver was SIGKILLed,
  * a failing superblock write (ENOSPC) is reported and changes nothing, short
  * writes are completed, and the repaired archive opens with every record
@@ -52,17 +54,42 @@ int main(int argc, char **argv)
         kill(getpid(), SIGKILL);
         return 1;
     }
+    if (argc > 2 && !strcmp(argv[1], "crash-create")) {
+        /* SIGKILLed at the rename that would publish a brand-new archive */
+        h5tier_archive_stream_spec_t sp = spec();
+        h5tier_archive_t *a = NULL;
+        CHECK_OK(h5tier_fault_set("rename", 1, 0, H5TIER_FAULT_KILL));
+        h5tier_archive_open(argv[2], &sp, 1, H5TIER_ARCHIVE_CREATE, &a);
+        return 1;
+    }
     tu_h5_quiet();
     h5tier_archive_stream_spec_t sp = spec();
     h5tier_archive_t *a = NULL;
     const char *dir = tu_tmpdir();
 
+    pid_t p0;
     /* rename fails: nothing is left behind */
     const char *out = tu_path("r.h5");
     CHECK_OK(h5tier_fault_set("rename", 1, EIO, 0));
     int rc = h5tier_archive_open(out, &sp, 1, H5TIER_ARCHIVE_CREATE, &a);
     CHECKF(rc == -EIO && a == NULL && strstr(h5tier_errmsg(), "rename"), "%d %s", rc, h5tier_errmsg());
     h5tier_fault_clear();
+    CHECKF(entries(dir) == 0, "%d files left in %s", entries(dir), dir);
+    /* killed while creating: the next archiver removes the temporary file */
+    p0 = tu_spawn_self("crash-create", out, NULL);
+    CHECK(tu_wait(p0) == 128 + SIGKILL);
+    char tmpname[4200], other[4200];
+    snprintf(tmpname, sizeof tmpname, "%s.tmp-%d", out, (int)p0);
+    CHECKF(access(tmpname, F_OK) == 0 && access(out, F_OK) != 0, "after a kill at creation: %s", tmpname);
+    snprintf(other, sizeof other, "%s.tmp-notapid", out); /* not ours: stays */
+    FILE *fp = fopen(other, "w");
+    CHECK(fp && fclose(fp) == 0);
+    CHECK_OK(h5tier_archive_open(out, &sp, 1, H5TIER_ARCHIVE_CREATE, &a));
+    CHECK_OK(h5tier_archive_close(a));
+    a = NULL;
+    CHECKF(access(tmpname, F_OK) != 0, "%s was left behind", tmpname);
+    CHECK(access(other, F_OK) == 0);
+    CHECK(unlink(other) == 0 && unlink(out) == 0);
     CHECKF(entries(dir) == 0, "%d files left in %s", entries(dir), dir);
     /* the directory cannot be opened */
     CHECK_OK(h5tier_fault_set("open", 1, EACCES, 0));
