@@ -1,7 +1,8 @@
 /*
  * persist/attr.c -- attributes and types: copy every attribute of an object
  * with its own file type (read and written with that type, so no
- * conversion), remapping object references; and choose the destination
+ * conversion), remapping object references, in creation order when the
+ * object tracks it (else in name order); and choose the destination
  * type for a source type: the persisted named type when the source type is
  * a committed type that is persisted too, otherwise an embedded copy.
  */
@@ -18,7 +19,8 @@ hid_t h5tier__persist_dst_type(h5tier__pctx_t *ctx, hid_t stype)
         if (H5Oget_info2(stype, &oi, H5O_INFO_BASIC) >= 0) {
             h5tier__amap_t *m = h5tier__persist_find(ctx, oi.addr);
             if (m && m->dst != HADDR_UNDEF && m->dst_path[0]) {
-                hid_t t = H5Topen2(ctx->dst, m->dst_path, H5P_DEFAULT);
+                /* by address: it may be committed but not linked yet (ctx->ordered) */
+                hid_t t = H5Oopen_by_addr(ctx->dst, m->dst);
                 if (t >= 0)
                     return t;
                 return h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot open it in the destination",
@@ -37,6 +39,8 @@ typedef struct actx {
     hid_t dobj;
     const char *what;
     int mode;    /* H5TIER__ATTRS_* */
+    int ordered; /* in creation order: the first attribute holding references and all after it wait */
+    int met_ref; /* that first one has been met */
     int skipped; /* attributes with references left for later */
     int rc;
 } actx_t;
@@ -57,8 +61,10 @@ static int copy_one(actx_t *a, hid_t sobj, const char *name)
         goto done;
     }
     int plain = 0, refs = h5tier__persist_type_refs(stype, &plain);
-    if ((a->mode == H5TIER__ATTRS_NO_REFS && refs) || (a->mode == H5TIER__ATTRS_REFS && !refs)) {
-        a->skipped += refs;
+    a->met_ref |= refs;
+    int later = a->ordered ? a->met_ref : refs; /* copied once every object exists */
+    if ((a->mode == H5TIER__ATTRS_NO_REFS && later) || (a->mode == H5TIER__ATTRS_REFS && !later)) {
+        a->skipped += later;
         goto done;
     }
     if (refs && !plain) {
@@ -122,9 +128,13 @@ static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void 
 
 int h5tier__persist_attrs(h5tier__pctx_t *ctx, hid_t sobj, hid_t dobj, const char *what, int mode)
 {
-    actx_t a = {ctx, dobj, what, mode, 0, 0};
+    unsigned links, attrs;
+    int rc = h5tier__persist_order_get(sobj, &links, &attrs);
+    if (rc < 0)
+        return rc;
+    actx_t a = {ctx, dobj, what, mode, (attrs & H5P_CRT_ORDER_TRACKED) != 0, 0, 0, 0};
     hsize_t idx = 0;
-    herr_t r = H5Aiterate2(sobj, H5_INDEX_NAME, H5_ITER_INC, &idx, attr_cb, &a);
+    herr_t r = H5Aiterate2(sobj, a.ordered ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME, H5_ITER_INC, &idx, attr_cb, &a);
     if (a.rc < 0)
         return a.rc;
     if (r < 0)

@@ -1,6 +1,7 @@
 /*
  * persist/collect.c -- walk the source and list what to persist: every link
- * below the chosen paths (or below the source location), classified as a
+ * below the chosen paths (or below the source location), group by group in
+ * creation order where the group tracks it (else name order), classified as a
  * group, dataset, named datatype, soft link, external link, or a second
  * hard link to an object already listed.  Builds the source-address map
  * that hard links, named types and object references are resolved with.
@@ -39,6 +40,7 @@ static int push(h5tier__pctx_t *ctx, const char *src, const char *dst, h5tier_pe
     memset(o, 0, sizeof *o);
     o->kind = kind;
     o->addr = addr;
+    o->held = H5I_INVALID_HID;
     o->src = strdup(src);
     o->dst = strdup(dst);
     o->target = target ? strdup(target) : NULL;
@@ -55,6 +57,8 @@ static int push(h5tier__pctx_t *ctx, const char *src, const char *dst, h5tier_pe
 static int add_link(h5tier__pctx_t *ctx, hid_t loc, const char *name, const H5L_info_t *li,
                     const char *spath, const char *dpath)
 {
+    if (li->corder_valid) /* its group tracks link creation order */
+        ctx->ordered = 1;
     if (li->type == H5L_TYPE_SOFT || li->type == H5L_TYPE_EXTERNAL) {
         size_t len = li->u.val_size ? li->u.val_size : 1;
         char *val = malloc(len + 1);
@@ -114,11 +118,12 @@ static herr_t visit_cb(hid_t g, const char *name, const H5L_info_t *li, void *ar
 }
 
 /* List every link below the group spath; children are named sbase/... in
- * the source and dbase/... in the destination. */
+ * the source and dbase/... in the destination.  HDF5 falls back to name
+ * order in each group that does not track creation order. */
 static int visit(h5tier__pctx_t *ctx, const char *spath, const char *sbase, const char *dbase)
 {
     visit_t vi = {ctx, sbase, dbase, 0};
-    herr_t r = H5Lvisit_by_name(ctx->src, spath, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &vi, H5P_DEFAULT);
+    herr_t r = H5Lvisit_by_name(ctx->src, spath, H5_INDEX_CRT_ORDER, H5_ITER_INC, visit_cb, &vi, H5P_DEFAULT);
     if (vi.rc < 0)
         return vi.rc;
     if (r < 0)
@@ -323,6 +328,8 @@ int h5tier__persist_record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t 
 void h5tier__persist_free(h5tier__pctx_t *ctx)
 {
     for (size_t i = 0; i < ctx->n; i++) {
+        if (ctx->v[i].held >= 0)
+            H5Tclose(ctx->v[i].held);
         free(ctx->v[i].src);
         free(ctx->v[i].dst);
         free(ctx->v[i].target);

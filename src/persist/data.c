@@ -1,7 +1,8 @@
 /*
  * persist/data.c -- one dataset: create it in the destination from its plan
- * (layout, maxdims, chunk, filters, fill value and time; compact falls back
- * to contiguous if HDF5 refuses the object header), then stream its data in
+ * (layout, maxdims, chunk, filters, fill value and time, attribute creation
+ * order tracking; compact falls back to contiguous if HDF5 refuses the
+ * object header), then stream its data in
  * bounded slabs with the dataset's own file type as the memory type (no
  * conversion, exact bytes), remapping object references, reclaiming
  * variable-length data after each slab, and skipping slabs that hold only
@@ -85,8 +86,9 @@ static hid_t create(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t sdset, 
         rc = h5tier__fail(H5TIER_EHDF5, "dataset '%s': cannot build its dataspace or properties", ob->src);
         goto done;
     }
-    if ((rc = copy_fill(sdcpl, stype, dcpl, dtype, ob->src)) < 0)
+    if ((rc = copy_fill(sdcpl, stype, dcpl, dtype, ob->src)) < 0 || (rc = h5tier__persist_order_copy(sdset, dcpl)) < 0)
         goto done;
+    rc = 0;
     /* no modification times in the header: smaller, and the same input gives the same file */
     H5Pset_obj_track_times(dcpl, 0);
     if (plan->layout == H5TIER_LAYOUT_COMPACT) {

@@ -1,7 +1,9 @@
 /*
  * persist/persist.c -- h5tier_persist and h5tier_persist_to: options, the
  * run in stages (groups and named types, datasets, data, attributes,
- * links), and the atomic destination file (O_EXCL temporary in the target
+ * links; or, when a source group tracks link creation order, every object
+ * and link in one pass in the source's order, then data and attributes),
+ * and the atomic destination file (O_EXCL temporary in the target
  * directory, fsync, rename, directory fsync; removed on any failure).
  */
 #include <fcntl.h>
@@ -103,75 +105,6 @@ static int exists_dst(h5tier__pctx_t *ctx, const char *path, H5O_type_t *type)
     return 1;
 }
 
-/* The group ob in the destination: created, or opened when it is the
- * destination group itself or an intermediate group made earlier. */
-static hid_t make_group(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t lcpl)
-{
-    H5O_type_t et;
-    hid_t id;
-    if (!ob->dst[0])
-        id = H5Gopen2(ctx->dst, ".", H5P_DEFAULT);
-    else if (exists_dst(ctx, ob->dst, &et)) {
-        if (et != H5O_TYPE_GROUP)
-            return h5tier__fail(EEXIST, "group '/%s': the destination already has a non-group there", ob->dst);
-        id = H5Gopen2(ctx->dst, ob->dst, H5P_DEFAULT); /* an intermediate group made earlier */
-    } else
-        id = H5Gcreate2(ctx->dst, ob->dst, lcpl, ctx->gcpl, H5P_DEFAULT);
-    if (id < 0)
-        return h5tier__fail(H5TIER_EHDF5, "group '/%s': cannot create it in the destination", ob->dst);
-    return id;
-}
-
-/* A copy of the source type st committed as ob in the destination. */
-static hid_t commit_type(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t st, hid_t lcpl)
-{
-    H5O_type_t et;
-    if (exists_dst(ctx, ob->dst, &et))
-        return h5tier__fail(EEXIST, "named datatype '/%s': the destination already has an object there", ob->dst);
-    hid_t ct = H5Tcopy(st);
-    if (ct < 0 || H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, ctx->tcpl, H5P_DEFAULT) < 0) {
-        if (ct >= 0)
-            H5Tclose(ct);
-        return h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot commit it in the destination", ob->dst);
-    }
-    return ct;
-}
-
-/* Stage 1: groups and named datatypes. */
-static int stage_structure(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
-{
-    char path[4200];
-    h5tier_persist_plan_t p;
-    char tbuf[128];
-    for (size_t i = 0; i < ctx->n; i++) {
-        h5tier__pobj_t *ob = &ctx->v[i];
-        if (ob->kind != H5TIER_PERSIST_GROUP && ob->kind != H5TIER_PERSIST_DATATYPE)
-            continue;
-        simple_plan(&p, ob, path, sizeof path);
-        hid_t id = H5I_INVALID_HID, st = H5I_INVALID_HID;
-        int rc = 0;
-        if (ob->kind == H5TIER_PERSIST_DATATYPE) {
-            if ((st = H5Topen2(ctx->src, ob->src, H5P_DEFAULT)) < 0)
-                return h5tier__fail(H5TIER_EHDF5, "named datatype '%s': cannot open it", ob->src);
-            h5tier__persist_type_text(st, tbuf, sizeof tbuf);
-            p.type = tbuf;
-        }
-        if (ctx->dst >= 0) { /* not a dry run */
-            id = ob->kind == H5TIER_PERSIST_GROUP ? make_group(ctx, ob, lcpl) : commit_type(ctx, ob, st, lcpl);
-            rc = id < 0 ? (int)id : h5tier__persist_record(ctx, ob, id);
-        }
-        if (rc == 0 && (rc = call_plan(ctx, &p)) == 0)
-            (*count)++;
-        if (st >= 0)
-            H5Tclose(st);
-        if (id >= 0)
-            H5Oclose(id);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
 /* Open ob in the source and, if d is not NULL, in the destination too
  * (close both with close_ob). */
 static int open_ob(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t *s, hid_t *d)
@@ -193,6 +126,142 @@ static void close_ob(hid_t s, hid_t d)
         H5Oclose(d);
     if (s >= 0)
         H5Oclose(s);
+}
+
+/* The group ob in the destination: created (with gcpl), or opened when it
+ * is the destination group itself or an intermediate group made earlier. */
+static hid_t make_group(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t lcpl, hid_t gcpl)
+{
+    H5O_type_t et;
+    hid_t id;
+    if (!ob->dst[0])
+        id = H5Gopen2(ctx->dst, ".", H5P_DEFAULT);
+    else if (exists_dst(ctx, ob->dst, &et)) {
+        if (et != H5O_TYPE_GROUP)
+            return h5tier__fail(EEXIST, "group '/%s': the destination already has a non-group there", ob->dst);
+        id = H5Gopen2(ctx->dst, ob->dst, H5P_DEFAULT); /* an intermediate group made earlier */
+    } else
+        id = H5Gcreate2(ctx->dst, ob->dst, lcpl, gcpl, H5P_DEFAULT);
+    if (id < 0)
+        return h5tier__fail(H5TIER_EHDF5, "group '/%s': cannot create it in the destination", ob->dst);
+    return id;
+}
+
+/* A copy of the source type st committed (with tcpl) as ob in the
+ * destination, or anonymously when lcpl is H5P_DEFAULT (see types_ahead). */
+static hid_t commit_type(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t st, hid_t lcpl, hid_t tcpl)
+{
+    H5O_type_t et;
+    if (lcpl != H5P_DEFAULT && exists_dst(ctx, ob->dst, &et))
+        return h5tier__fail(EEXIST, "named datatype '/%s': the destination already has an object there", ob->dst);
+    hid_t ct = H5Tcopy(st);
+    herr_t r = -1;
+    if (ct >= 0)
+        r = lcpl == H5P_DEFAULT ? H5Tcommit_anon(ctx->dst, ct, tcpl, H5P_DEFAULT)
+                                : H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, tcpl, H5P_DEFAULT);
+    if (r < 0) {
+        if (ct >= 0)
+            H5Tclose(ct);
+        return h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot commit it in the destination", ob->dst);
+    }
+    return ct;
+}
+
+/* The named type ob, committed ahead, linked at its path; returns it. */
+static hid_t link_type(h5tier__pctx_t *ctx, h5tier__pobj_t *ob, hid_t lcpl)
+{
+    H5O_type_t et;
+    if (exists_dst(ctx, ob->dst, &et))
+        return h5tier__fail(EEXIST, "named datatype '/%s': the destination already has an object there", ob->dst);
+    if (H5Olink(ob->held, ctx->dst, ob->dst, lcpl, H5P_DEFAULT) < 0)
+        return h5tier__fail(H5TIER_EHDF5, "named datatype '/%s': cannot link it in the destination", ob->dst);
+    hid_t id = ob->held;
+    ob->held = H5I_INVALID_HID;
+    return id;
+}
+
+/* The creation property list for a group or named type: a copy of the
+ * run's (ctx->gcpl, ctx->tcpl) with the creation order flags of the source
+ * object s; *tracked = 1 if it has some.  Close it. */
+static hid_t object_cpl(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t s, int *tracked)
+{
+    hid_t cpl = H5Pcopy(ob->kind == H5TIER_PERSIST_GROUP ? ctx->gcpl : ctx->tcpl);
+    if (cpl < 0)
+        return h5tier__fail(H5TIER_EHDF5, "%s '%s': cannot copy a property list", h5tier_persist_kind_name(ob->kind),
+                            ob->src);
+    if ((*tracked = h5tier__persist_order_copy(s, cpl)) < 0) {
+        H5Pclose(cpl);
+        return *tracked;
+    }
+    return cpl;
+}
+
+/* Stage 1, one object: a group or named datatype (linked at its path if
+ * committed ahead). */
+static int structure_one(h5tier__pctx_t *ctx, h5tier__pobj_t *ob, hid_t lcpl, int *count)
+{
+    char path[4200], tbuf[128];
+    h5tier_persist_plan_t p;
+    hid_t id = H5I_INVALID_HID, s, cpl = H5I_INVALID_HID;
+    int rc = open_ob(ctx, ob, &s, NULL), tracked = 0;
+    if (rc < 0)
+        return rc;
+    simple_plan(&p, ob, path, sizeof path);
+    if (ob->kind == H5TIER_PERSIST_DATATYPE) {
+        h5tier__persist_type_text(s, tbuf, sizeof tbuf);
+        p.type = tbuf;
+    }
+    if ((cpl = object_cpl(ctx, ob, s, &tracked)) < 0) {
+        rc = (int)cpl;
+        goto done;
+    }
+    if (tracked && ob->kind == H5TIER_PERSIST_GROUP)
+        p.reason = "creation order kept";
+    if (ctx->dst >= 0) { /* not a dry run */
+        if (ob->kind == H5TIER_PERSIST_GROUP)
+            id = make_group(ctx, ob, lcpl, cpl);
+        else
+            id = ob->held >= 0 ? link_type(ctx, ob, lcpl) : commit_type(ctx, ob, s, lcpl, cpl);
+        rc = id < 0 ? (int)id : h5tier__persist_record(ctx, ob, id);
+    }
+    if (rc == 0 && (rc = call_plan(ctx, &p)) == 0)
+        (*count)++;
+done:
+    if (cpl >= 0)
+        H5Pclose(cpl);
+    if (id >= 0)
+        H5Oclose(id);
+    close_ob(s, H5I_INVALID_HID);
+    return rc;
+}
+
+/* With ctx->ordered, every named type is committed anonymously first (its
+ * address recorded), so that a dataset listed before its named type still
+ * uses it; structure_one links each one at its place in the listing. */
+static int types_ahead(h5tier__pctx_t *ctx)
+{
+    for (size_t i = 0; i < ctx->n; i++) {
+        h5tier__pobj_t *ob = &ctx->v[i];
+        if (ob->kind != H5TIER_PERSIST_DATATYPE)
+            continue;
+        hid_t s, cpl = H5I_INVALID_HID;
+        int tracked, rc = open_ob(ctx, ob, &s, NULL);
+        if (rc < 0)
+            return rc;
+        if ((cpl = object_cpl(ctx, ob, s, &tracked)) < 0)
+            rc = (int)cpl;
+        else if ((ob->held = commit_type(ctx, ob, s, H5P_DEFAULT, cpl)) < 0) {
+            rc = (int)ob->held;
+            ob->held = H5I_INVALID_HID;
+        } else
+            rc = h5tier__persist_record(ctx, ob, ob->held);
+        if (cpl >= 0)
+            H5Pclose(cpl);
+        close_ob(s, H5I_INVALID_HID);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* The data bytes of every dataset, for progress (only when reported). */
@@ -247,53 +316,44 @@ static int dataset_content(h5tier__pctx_t *ctx, h5tier__pobj_t *ob, hid_t s, hid
     return rc;
 }
 
-/* Stage 2: plan and create every dataset, and copy its data and
+/* Stage 2, one dataset: plan and create it, and copy its data and
  * attributes right away unless it holds object references. */
-static int stage_datasets(h5tier__pctx_t *ctx, int *count)
+static int dataset_one(h5tier__pctx_t *ctx, h5tier__pobj_t *ob, int *count)
 {
     char tbuf[128], rbuf[256], sbuf[256], path[4200];
     h5tier_persist_plan_t p;
-    for (size_t i = 0; i < ctx->n; i++) {
-        h5tier__pobj_t *ob = &ctx->v[i];
-        if (ob->kind != H5TIER_PERSIST_DATASET)
-            continue;
-        hid_t s, d = H5I_INVALID_HID;
-        int rc = open_ob(ctx, ob, &s, NULL);
-        if (rc < 0)
-            return rc;
-        snprintf(path, sizeof path, "/%s", ob->dst);
-        rc = h5tier__persist_plan_dataset(ctx, s, path, &p, tbuf, sizeof tbuf, rbuf, sizeof rbuf, sbuf,
-                                              sizeof sbuf);
-        if (rc == 0 && ctx->dst >= 0) {
-            H5O_type_t et;
-            if ((d = h5tier__persist_dataset(ctx, ob, s, &p)) < 0) {
-                rc = (int)d;
-                if (exists_dst(ctx, ob->dst, &et)) /* the likely reason, named */
-                    rc = h5tier__fail(EEXIST, "dataset '/%s': the destination already has an object there",
-                                      ob->dst);
-            }
+    hid_t s, d = H5I_INVALID_HID;
+    int rc = open_ob(ctx, ob, &s, NULL);
+    if (rc < 0)
+        return rc;
+    snprintf(path, sizeof path, "/%s", ob->dst);
+    rc = h5tier__persist_plan_dataset(ctx, s, path, &p, tbuf, sizeof tbuf, rbuf, sizeof rbuf, sbuf, sizeof sbuf);
+    if (rc == 0 && ctx->dst >= 0) {
+        H5O_type_t et;
+        if ((d = h5tier__persist_dataset(ctx, ob, s, &p)) < 0) {
+            rc = (int)d;
+            if (exists_dst(ctx, ob->dst, &et)) /* the likely reason, named */
+                rc = h5tier__fail(EEXIST, "dataset '/%s': the destination already has an object there", ob->dst);
         }
-        if (rc == 0)
-            rc = call_plan(ctx, &p);
-        if (rc == 0) {
-            ob->layout = (int)p.layout;
-            ob->rank = p.rank;
-            ob->bytes = p.bytes;
-            (*count)++;
-            int plain;
-            hid_t t = H5Dget_type(s);
-            if (t >= 0 && h5tier__persist_type_refs(t, &plain))
-                ob->deferred |= H5TIER__DEFER_DATA;
-            if (t >= 0)
-                H5Tclose(t);
-            if (d >= 0 && !(ob->deferred & H5TIER__DEFER_DATA))
-                rc = dataset_content(ctx, ob, s, d, &p, H5TIER__ATTRS_NO_REFS);
-        }
-        close_ob(s, d);
-        if (rc < 0)
-            return rc;
     }
-    return 0;
+    if (rc == 0)
+        rc = call_plan(ctx, &p);
+    if (rc == 0) {
+        ob->layout = (int)p.layout;
+        ob->rank = p.rank;
+        ob->bytes = p.bytes;
+        (*count)++;
+        int plain;
+        hid_t t = H5Dget_type(s);
+        if (t >= 0 && h5tier__persist_type_refs(t, &plain))
+            ob->deferred |= H5TIER__DEFER_DATA;
+        if (t >= 0)
+            H5Tclose(t);
+        if (d >= 0 && !(ob->deferred & H5TIER__DEFER_DATA))
+            rc = dataset_content(ctx, ob, s, d, &p, H5TIER__ATTRS_NO_REFS);
+    }
+    close_ob(s, d);
+    return rc;
 }
 
 /* Stage 3: what waited for every object to exist (object references). */
@@ -352,43 +412,62 @@ static int stage_attrs(h5tier__pctx_t *ctx)
     return 0;
 }
 
-/* Stage 5: hard, soft and external links. */
-static int stage_links(h5tier__pctx_t *ctx, hid_t lcpl, int *count)
+/* Stage 5, one link: hard, soft or external. */
+static int link_one(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t lcpl, int *count)
 {
     char path[4200], tgt[4200];
     h5tier_persist_plan_t p;
+    int rc;
+    H5O_type_t et;
+    simple_plan(&p, ob, path, sizeof path);
+    if (ob->kind == H5TIER_PERSIST_HARD_LINK) {
+        snprintf(tgt, sizeof tgt, "/%s", ob->target);
+        p.target = tgt;
+    } else if (ob->kind == H5TIER_PERSIST_EXTERNAL_LINK) {
+        snprintf(tgt, sizeof tgt, "%s:%s", ob->file, ob->target);
+        p.target = tgt;
+    }
+    if (ctx->dst >= 0) {
+        herr_t r;
+        if (exists_dst(ctx, ob->dst, &et))
+            return h5tier__fail(EEXIST, "link '/%s': the destination already has an object there", ob->dst);
+        if (ob->kind == H5TIER_PERSIST_HARD_LINK)
+            r = H5Lcreate_hard(ctx->dst, ob->target[0] ? ob->target : ".", ctx->dst, ob->dst, lcpl, H5P_DEFAULT);
+        else if (ob->kind == H5TIER_PERSIST_SOFT_LINK)
+            r = H5Lcreate_soft(ob->target, ctx->dst, ob->dst, lcpl, H5P_DEFAULT);
+        else
+            r = H5Lcreate_external(ob->file, ob->target, ctx->dst, ob->dst, lcpl, H5P_DEFAULT);
+        if (r < 0)
+            return h5tier__fail(H5TIER_EHDF5, "%s '/%s' -> '%s': cannot create it in the destination",
+                                h5tier_persist_kind_name(ob->kind), ob->dst, p.target);
+    }
+    if ((rc = call_plan(ctx, &p)) < 0)
+        return rc;
+    (*count)++;
+    return 0;
+}
+
+#define KIND(k) (1u << (k))
+#define STRUCTURE (KIND(H5TIER_PERSIST_GROUP) | KIND(H5TIER_PERSIST_DATATYPE))
+#define LINKS (KIND(H5TIER_PERSIST_HARD_LINK) | KIND(H5TIER_PERSIST_SOFT_LINK) | KIND(H5TIER_PERSIST_EXTERNAL_LINK))
+
+/* Create the listed objects and links of the kinds in the mask, in listing
+ * order (stages 1, 2 and 5; all at once with ctx->ordered). */
+static int create_kinds(h5tier__pctx_t *ctx, unsigned kinds, hid_t lcpl, int *count)
+{
     for (size_t i = 0; i < ctx->n; i++) {
         h5tier__pobj_t *ob = &ctx->v[i];
         int rc = 0;
-        H5O_type_t et;
-        if (ob->kind != H5TIER_PERSIST_HARD_LINK && ob->kind != H5TIER_PERSIST_SOFT_LINK &&
-            ob->kind != H5TIER_PERSIST_EXTERNAL_LINK)
+        if (!(kinds & KIND(ob->kind)))
             continue;
-        simple_plan(&p, ob, path, sizeof path);
-        if (ob->kind == H5TIER_PERSIST_HARD_LINK) {
-            snprintf(tgt, sizeof tgt, "/%s", ob->target);
-            p.target = tgt;
-        } else if (ob->kind == H5TIER_PERSIST_EXTERNAL_LINK) {
-            snprintf(tgt, sizeof tgt, "%s:%s", ob->file, ob->target);
-            p.target = tgt;
-        }
-        if (ctx->dst >= 0) {
-            herr_t r;
-            if (exists_dst(ctx, ob->dst, &et))
-                return h5tier__fail(EEXIST, "link '/%s': the destination already has an object there", ob->dst);
-            if (ob->kind == H5TIER_PERSIST_HARD_LINK)
-                r = H5Lcreate_hard(ctx->dst, ob->target[0] ? ob->target : ".", ctx->dst, ob->dst, lcpl, H5P_DEFAULT);
-            else if (ob->kind == H5TIER_PERSIST_SOFT_LINK)
-                r = H5Lcreate_soft(ob->target, ctx->dst, ob->dst, lcpl, H5P_DEFAULT);
-            else
-                r = H5Lcreate_external(ob->file, ob->target, ctx->dst, ob->dst, lcpl, H5P_DEFAULT);
-            if (r < 0)
-                return h5tier__fail(H5TIER_EHDF5, "%s '/%s' -> '%s': cannot create it in the destination",
-                                    h5tier_persist_kind_name(ob->kind), ob->dst, p.target);
-        }
-        if ((rc = call_plan(ctx, &p)) < 0)
+        if (STRUCTURE & KIND(ob->kind))
+            rc = structure_one(ctx, ob, lcpl, count);
+        else if (ob->kind == H5TIER_PERSIST_DATASET)
+            rc = dataset_one(ctx, ob, count);
+        else
+            rc = link_one(ctx, ob, lcpl, count);
+        if (rc < 0)
             return rc;
-        (*count)++;
     }
     return 0;
 }
@@ -409,9 +488,14 @@ static int run(h5tier__pctx_t *ctx)
         goto done;
     if (ctx->dst >= 0 && ctx->o.progress && (rc = stage_total(ctx)) < 0)
         goto done;
-    if ((rc = stage_structure(ctx, lcpl, &count)) < 0)
-        goto done;
-    if ((rc = stage_datasets(ctx, &count)) < 0)
+    if (ctx->ordered) {
+        /* each group's links in the source's creation order: one pass in
+         * listing order, named types committed ahead for the datasets */
+        if ((ctx->dst >= 0 && (rc = types_ahead(ctx)) < 0) ||
+            (rc = create_kinds(ctx, STRUCTURE | KIND(H5TIER_PERSIST_DATASET) | LINKS, lcpl, &count)) < 0)
+            goto done;
+    } else if ((rc = create_kinds(ctx, STRUCTURE, lcpl, &count)) < 0 ||
+               (rc = create_kinds(ctx, KIND(H5TIER_PERSIST_DATASET), lcpl, &count)) < 0)
         goto done;
     if (ctx->dst >= 0) {
         if ((rc = stage_deferred(ctx)) < 0)
@@ -419,7 +503,7 @@ static int run(h5tier__pctx_t *ctx)
         if ((rc = stage_attrs(ctx)) < 0)
             goto done;
     }
-    if ((rc = stage_links(ctx, lcpl, &count)) < 0)
+    if (!ctx->ordered && (rc = create_kinds(ctx, LINKS, lcpl, &count)) < 0)
         goto done;
     rc = count;
 done:
@@ -536,6 +620,11 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
         rc = h5tier__fail(H5TIER_EHDF5, "persist: cannot create a file creation property list");
         goto done;
     }
+    /* the root group stands for src: its creation order flags (a bad src
+     * is refused below, by persist_to) */
+    H5I_type_t st = H5Iget_type(src);
+    if ((st == H5I_FILE || st == H5I_GROUP) && (rc = h5tier__persist_order_copy(src, fcpl)) < 0)
+        goto done;
     if ((fid = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl)) < 0) {
         rc = h5tier__fail(H5TIER_EHDF5, "cannot create the HDF5 file '%s'", tmp);
         goto done;

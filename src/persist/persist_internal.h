@@ -22,6 +22,7 @@ typedef struct h5tier__pobj {
     int rank;                   /* rank (-1 null, 0 scalar) */
     uint64_t bytes;             /* and data bytes, for the deferred stage */
     int deferred;               /* H5TIER__DEFER_*: work left until every object exists */
+    hid_t held;                 /* named types committed anonymously, until linked at dst */
 } h5tier__pobj_t;
 
 /* Source address -> destination address (and destination path). */
@@ -37,6 +38,8 @@ typedef struct h5tier__pctx {
     hid_t src_file;             /* the source file, owned */
     hid_t dst;                  /* destination group, borrowed; H5I_INVALID_HID in a dry run */
     hid_t gcpl, tcpl;           /* creation property lists for groups and named types */
+    int ordered;                /* a listed link's group tracks link creation order: every
+                                   link is created in listing order, in one pass */
     int deflate_ok;             /* H5Zfilter_avail(deflate) */
     int shuffle_ok;
     h5tier__pobj_t *v;
@@ -49,7 +52,9 @@ typedef struct h5tier__pctx {
 } h5tier__pctx_t;
 
 /* collect.c: fill ctx->v from ctx->o.objects (or everything) and ctx->map
- * with every object's source address. */
+ * with every object's source address.  Links are listed group by group in
+ * creation order where the group tracks it, else in name order; sets
+ * ctx->ordered when some group tracks it. */
 int h5tier__persist_collect(h5tier__pctx_t *ctx);
 void h5tier__persist_free(h5tier__pctx_t *ctx);
 /* 1 if every component of path exists below loc as a link, every one but
@@ -61,6 +66,16 @@ h5tier__amap_t *h5tier__persist_find(h5tier__pctx_t *ctx, haddr_t src);
 /* Record the destination address of ob, just created or opened as id, in
  * the map (its hard links, named-type uses and references resolve to it). */
 int h5tier__persist_record(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t id);
+
+/* order.c: the creation order flags of an open file (its root group), group,
+ * dataset or committed datatype: *links (H5P_CRT_ORDER_TRACKED|INDEXED bits;
+ * 0 for non-groups) and *attrs.  0 or a negative error. */
+int h5tier__persist_order_get(hid_t obj, unsigned *links, unsigned *attrs);
+/* Give dplist (a group, file, dataset or datatype creation property list)
+ * the creation order flags of the object sobj; link flags only where dplist
+ * is a group or file list.  Returns 1 if some order is tracked, 0 if none
+ * (dplist untouched), or a negative error. */
+int h5tier__persist_order_copy(hid_t sobj, hid_t dplist);
 
 /* persist.c: report ctx->done of ctx->total to the progress callback, if
  * there is one and something to report. */
@@ -89,7 +104,8 @@ int h5tier__persist_type_refs(hid_t type, int *plain_obj);
 int h5tier__persist_type_vlen(hid_t type);
 
 #define H5TIER__DEFER_DATA 0x1  /* object references in the data: data and all attributes later */
-#define H5TIER__DEFER_ATTRS 0x2 /* attributes holding references later */
+#define H5TIER__DEFER_ATTRS 0x2 /* attributes holding references later (with creation order
+                                   tracked: from the first of them on, to keep the order) */
 
 /* data.c: create the destination dataset from the plan (recording its new
  * address; plan->layout/reason change if compact is refused); returns the
@@ -104,9 +120,12 @@ int h5tier__persist_dataset_data(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, 
 int h5tier__persist_remap_refs(h5tier__pctx_t *ctx, void *refs, size_t n, const char *what);
 
 /* attr.c: copy the attributes of sobj onto dobj: all, all but those holding
- * references (they wait until every object exists), or only those.  what
- * names the object.  Returns the number of attributes skipped for holding
- * references, or a negative error. */
+ * references (they wait until every object exists), or only those.  When
+ * sobj tracks attribute creation order they are copied in that order (else
+ * in name order), and "those holding references" means the first of them
+ * and every attribute after it, so that the two calls keep the order.
+ * what names the object.  Returns the number of attributes skipped for
+ * holding references, or a negative error. */
 #define H5TIER__ATTRS_ALL 0
 #define H5TIER__ATTRS_NO_REFS 1
 #define H5TIER__ATTRS_REFS 2
