@@ -99,7 +99,9 @@ static int print_plan(const h5tier_persist_plan_t *p, void *arg)
         printf(" (%s); %s\n", p->reason, p->source);
         break;
     case H5TIER_PERSIST_DATATYPE: printf("%s  named datatype %s\n", p->path, p->type); break;
-    case H5TIER_PERSIST_GROUP: printf("%s  group\n", p->path); break;
+    case H5TIER_PERSIST_GROUP: /* reason: "creation order kept" or "" */
+        printf("%s  group%s%s%s\n", p->path, p->reason[0] ? " (" : "", p->reason, p->reason[0] ? ")" : "");
+        break;
     default: printf("%s  %s -> %s\n", p->path, h5tier_persist_kind_name(p->kind), p->target); break;
     }
     return 0;
