@@ -36,8 +36,19 @@
  * compound/enum/array/string/vlen); data travels with the file type as
  * memory type, so no conversion happens.
  *
+ * Creation order: a group whose source tracks link creation order
+ * (H5Pset_link_creation_order, h5py track_order=True) is created with the
+ * same flags and gets its links in the source's creation order; an object
+ * (group, dataset, named type) that tracks attribute creation order is
+ * created with the same flags and gets its attributes in that order.  The
+ * new file's root group takes the flags of the source location (on the
+ * file creation property list).  Everything else is created in name order.
+ * The paths in opts->objects are created in the order given.
+ *
  * Objects are created without modification times (H5Pset_obj_track_times
  * off), so persisting the same source twice gives byte-identical files.
+ * A source tracking no creation order gives the same bytes as h5tier
+ * before creation order was kept.
  *
  * What is refused, with an error naming the object: region references
  * (H5T_STD_REF_DSETREG), references nested in compound/array/vlen types,
@@ -104,7 +115,9 @@ typedef struct h5tier_persist_plan {
     const char *type;               /* short type text: "int32", "float64be", "compound(12 B)", ... */
     int compress_level;             /* deflate level applied, -1 = none */
     int shuffle;                    /* 1 if the shuffle filter is applied */
-    const char *reason;             /* why this layout: "below 60000 B", "sparse source", ... */
+    const char *reason;             /* why this layout: "below 60000 B", "sparse source", ...;
+                                       groups: "creation order kept" if the source group tracks
+                                       link or attribute creation order, else "" */
     const char *source;             /* how the source was created: "chunked 1024x1024 unlimited" */
     const char *target;             /* links: soft value, "file:/path", or the hard link's object */
 } h5tier_persist_plan_t;
@@ -129,9 +142,10 @@ typedef struct h5tier_persist_opts {
                                    headers and compact groups, readable by HDF5 1.8 and later */
     int dry_run;                /* only decide and call plan_cb; write nothing */
     /* Called once per object and link, in creation order (groups and named
-     * types, then datasets, then links), with the decision.  A non-zero
-     * return stops the run; h5tier_persist returns that value negated if it
-     * is positive, as is if negative. */
+     * types, then datasets, then links; when some source group tracks link
+     * creation order, all in the source's order), with the decision.  A
+     * non-zero return stops the run; h5tier_persist returns that value
+     * negated if it is positive, as is if negative. */
     int (*plan_cb)(const h5tier_persist_plan_t *plan, void *arg);
     /* Called after every slab with the data bytes done and the total
      * (elements x type size of every dataset; when set, the datasets are
@@ -182,9 +196,8 @@ H5TIER_API void h5tier_persist_opts_init(h5tier_persist_opts_t *opts);
  * concurrently.  A dry run reads no data, so it cannot see an object
  * reference whose target is left out (the real run refuses it).  Soft link values are copied verbatim (an absolute value
  * keeps pointing at the same path in the new file).  Virtual and external
- * raw-data datasets are materialised as ordinary datasets.  Link and
- * attribute creation order tracking are not preserved (names are copied in
- * name order).  Not thread-safe with other HDF5 use unless HDF5 is. */
+ * raw-data datasets are materialised as ordinary datasets.  Not thread-safe
+ * with other HDF5 use unless HDF5 is. */
 H5TIER_API int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t *opts);
 
 /* Like h5tier_persist() but into the open group dst_group (of a file open
@@ -192,8 +205,9 @@ H5TIER_API int h5tier_persist(hid_t src, const char *dst_path, const h5tier_pers
  * file, rename or fsync: the caller owns the destination file and its
  * durability.  opts->force and opts->earliest_format are ignored.  An
  * existing group at a destination path is reused (merged into); any other
- * existing object there gives -EEXIST naming it.  On failure objects
- * already created stay in dst_group.  Same returns and errors as
+ * existing object there gives -EEXIST naming it.  dst_group (and any
+ * existing group merged into) keeps its own creation order flags.  On
+ * failure objects already created stay in dst_group.  Same returns and errors as
  * h5tier_persist() otherwise. */
 H5TIER_API int h5tier_persist_to(hid_t src, hid_t dst_group, const h5tier_persist_opts_t *opts);
 
