@@ -148,17 +148,17 @@ static hid_t make_group(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t lcp
 }
 
 /* A copy of the source type st committed (with tcpl) as ob in the
- * destination, or anonymously when lcpl is H5P_DEFAULT (see types_ahead). */
-static hid_t commit_type(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t st, hid_t lcpl, hid_t tcpl)
+ * destination, or anonymously (see types_ahead). */
+static hid_t commit_type(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t st, hid_t lcpl, hid_t tcpl, bool anon)
 {
     H5O_type_t et;
-    if (lcpl != H5P_DEFAULT && exists_dst(ctx, ob->dst, &et))
+    if (!anon && exists_dst(ctx, ob->dst, &et))
         return h5tier__fail(EEXIST, "named datatype '/%s': the destination already has an object there", ob->dst);
     hid_t ct = H5Tcopy(st);
     herr_t r = -1;
     if (ct >= 0)
-        r = lcpl == H5P_DEFAULT ? H5Tcommit_anon(ctx->dst, ct, tcpl, H5P_DEFAULT)
-                                : H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, tcpl, H5P_DEFAULT);
+        r = anon ? H5Tcommit_anon(ctx->dst, ct, tcpl, H5P_DEFAULT)
+                 : H5Tcommit2(ctx->dst, ob->dst, ct, lcpl, tcpl, H5P_DEFAULT);
     if (r < 0) {
         if (ct >= 0)
             H5Tclose(ct);
@@ -215,15 +215,18 @@ static int structure_one(h5tier__pctx_t *ctx, h5tier__pobj_t *ob, hid_t lcpl, in
         rc = (int)cpl;
         goto done;
     }
-    if (tracked && ob->kind == H5TIER_PERSIST_GROUP)
-        p.reason = "creation order kept";
     if (ctx->dst >= 0) { /* not a dry run */
         if (ob->kind == H5TIER_PERSIST_GROUP)
             id = make_group(ctx, ob, lcpl, cpl);
         else
-            id = ob->held >= 0 ? link_type(ctx, ob, lcpl) : commit_type(ctx, ob, s, lcpl, cpl);
+            id = ob->held >= 0 ? link_type(ctx, ob, lcpl) : commit_type(ctx, ob, s, lcpl, cpl, false);
         rc = id < 0 ? (int)id : h5tier__persist_record(ctx, ob, id);
+        unsigned links, attrs; /* a group opened, not created, has flags of its own */
+        if (rc == 0 && tracked && (rc = h5tier__persist_order_get(id, &links, &attrs)) == 0)
+            tracked = (links | attrs) != 0;
     }
+    if (tracked && ob->kind == H5TIER_PERSIST_GROUP)
+        p.reason = "creation order kept";
     if (rc == 0 && (rc = call_plan(ctx, &p)) == 0)
         (*count)++;
 done:
@@ -250,7 +253,7 @@ static int types_ahead(h5tier__pctx_t *ctx)
             return rc;
         if ((cpl = object_cpl(ctx, ob, s, &tracked)) < 0)
             rc = (int)cpl;
-        else if ((ob->held = commit_type(ctx, ob, s, H5P_DEFAULT, cpl)) < 0) {
+        else if ((ob->held = commit_type(ctx, ob, s, H5P_DEFAULT, cpl, true)) < 0) {
             rc = (int)ob->held;
             ob->held = H5I_INVALID_HID;
         } else
