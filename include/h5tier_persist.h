@@ -43,7 +43,8 @@
  * created with the same flags and gets its attributes in that order.  The
  * new file's root group takes the flags of the source location (on the
  * file creation property list).  Everything else is created in name order.
- * The paths in opts->objects are created in the order given.
+ * The paths in opts->objects are created in the source's order when a
+ * group on their way tracks link creation order, else in the order given.
  *
  * Objects are created without modification times (H5Pset_obj_track_times
  * off), so persisting the same source twice gives byte-identical files.

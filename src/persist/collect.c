@@ -265,15 +265,85 @@ static int dedupe(h5tier__pctx_t *ctx)
     return 0;
 }
 
-int h5tier__persist_collect(h5tier__pctx_t *ctx)
+/* The link at the first n bytes of path, quietly (0, or -1 if there is
+ * none or the prefix is too long). */
+static int prefix_info(hid_t loc, const char *path, size_t n, H5L_info_t *li)
+{
+    char buf[4096];
+    herr_t r;
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, path, n);
+    buf[n] = 0;
+    H5E_BEGIN_TRY { r = H5Lget_info(loc, buf, li, H5P_DEFAULT); }
+    H5E_END_TRY;
+    return r < 0 ? -1 : 0;
+}
+
+/* 1 if a link on the way to path lies in a group that tracks link
+ * creation order. */
+static int path_tracked(hid_t loc, const char *path)
+{
+    H5L_info_t li;
+    for (size_t i = 1; path[i - 1]; i++)
+        if ((path[i] == '/' || !path[i]) && path[i - 1] != '/' && prefix_info(loc, path, i, &li) == 0 &&
+            li.corder_valid)
+            return 1;
+    return 0;
+}
+
+/* qsort_r: two object paths in the order a visit of the source lists them
+ * (a group before what is below it; at the first component that differs,
+ * by creation order where that group tracks it, else by name). */
+static int cmp_source_order(const void *x, const void *y, void *arg)
+{
+    const char *a = *(const char *const *)x, *b = *(const char *const *)y;
+    hid_t loc = *(const hid_t *)arg;
+    size_t k = 0, start = 0;
+    for (; a[k] && a[k] == b[k]; k++)
+        if (a[k] == '/')
+            start = k + 1;
+    if (a[k] == b[k])
+        return 0;
+    if ((!a[k] && b[k] == '/') || (!b[k] && a[k] == '/')) /* one is the other's group */
+        return a[k] ? 1 : -1;
+    size_t ea = start + strcspn(a + start, "/"), eb = start + strcspn(b + start, "/");
+    H5L_info_t la, lb;
+    if (prefix_info(loc, a, ea, &la) == 0 && prefix_info(loc, b, eb, &lb) == 0 && la.corder_valid &&
+        lb.corder_valid && la.corder != lb.corder)
+        return la.corder < lb.corder ? -1 : 1;
+    size_t na = ea - start, nb = eb - start;
+    int c = memcmp(a + start, b + start, na < nb ? na : nb);
+    return c ? c : (na > nb) - (na < nb);
+}
+
+/* The object paths to persist in the order to create them: the order given,
+ * unless some group on the way tracks link creation order; then the
+ * source's order, so that the chosen links keep it too.  Free the array. */
+static const char **objects_in_order(h5tier__pctx_t *ctx)
+{
+    size_t n = ctx->o.nobjects;
+    const char **v = malloc(n * sizeof *v);
+    if (!v)
+        return NULL;
+    int sort = 0, null = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = ctx->o.objects[i];
+        if (!v[i])
+            null = 1; /* refused by collect_objects */
+        else if (!sort)
+            sort = path_tracked(ctx->src, v[i]);
+    }
+    if (sort && !null)
+        qsort_r(v, n, sizeof *v, cmp_source_order, &ctx->src);
+    return v;
+}
+
+static int collect_objects(h5tier__pctx_t *ctx, const char *const *objects)
 {
     int rc;
-    if (!ctx->o.objects || ctx->o.nobjects == 0) {
-        rc = add_root(ctx, ".");
-        return rc < 0 ? rc : dedupe(ctx);
-    }
     for (size_t i = 0; i < ctx->o.nobjects; i++) {
-        const char *p = ctx->o.objects[i];
+        const char *p = objects[i];
         if (!p || !*p)
             return h5tier__fail(EINVAL, "persist: empty object path");
         if (!strcmp(p, "/") || !strcmp(p, ".")) {
@@ -295,7 +365,22 @@ int h5tier__persist_collect(h5tier__pctx_t *ctx)
         if (ctx->v[ctx->n - 1].kind == H5TIER_PERSIST_GROUP && (rc = visit(ctx, p, p, d)) < 0)
             return rc;
     }
-    return dedupe(ctx);
+    return 0;
+}
+
+int h5tier__persist_collect(h5tier__pctx_t *ctx)
+{
+    int rc;
+    if (!ctx->o.objects || ctx->o.nobjects == 0) {
+        rc = add_root(ctx, ".");
+        return rc < 0 ? rc : dedupe(ctx);
+    }
+    const char **objects = objects_in_order(ctx);
+    if (!objects)
+        return h5tier__fail(ENOMEM, "persist: out of memory");
+    rc = collect_objects(ctx, objects);
+    free(objects);
+    return rc < 0 ? rc : dedupe(ctx);
 }
 
 h5tier__amap_t *h5tier__persist_find(h5tier__pctx_t *ctx, haddr_t src)

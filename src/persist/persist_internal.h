@@ -53,8 +53,9 @@ typedef struct h5tier__pctx {
 
 /* collect.c: fill ctx->v from ctx->o.objects (or everything) and ctx->map
  * with every object's source address.  Links are listed group by group in
- * creation order where the group tracks it, else in name order; sets
- * ctx->ordered when some group tracks it. */
+ * creation order where the group tracks it, else in name order, and the
+ * chosen objects in the source's order when a group on their way tracks it,
+ * else in the order given; sets ctx->ordered when some group tracks it. */
 int h5tier__persist_collect(h5tier__pctx_t *ctx);
 void h5tier__persist_free(h5tier__pctx_t *ctx);
 /* 1 if every component of path exists below loc as a link, every one but
