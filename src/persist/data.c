@@ -2,9 +2,9 @@
  * persist/data.c -- one dataset: create it in the destination from its plan
  * (layout, maxdims, chunk, filters, fill value and time, attribute creation
  * order tracking; compact falls back to contiguous if HDF5 refuses the
- * object header), then stream its data in
- * bounded slabs with the dataset's own file type as the memory type (no
- * conversion, exact bytes), remapping object references, reclaiming
+ * object header), then stream its data in bounded slabs with the dataset's
+ * own file type as the memory type (no conversion, exact bytes), remapping
+ * object references, reclaiming
  * variable-length data after each slab, and skipping slabs that hold only
  * the fill value when the destination is chunked.  Sparse chunked sources
  * are copied chunk by chunk over their allocated chunks only.
