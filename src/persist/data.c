@@ -4,10 +4,10 @@
  * order tracking; compact falls back to contiguous if HDF5 refuses the
  * object header), then stream its data in bounded slabs with the dataset's
  * own file type as the memory type (no conversion, exact bytes), remapping
- * object references, reclaiming
- * variable-length data after each slab, and skipping slabs that hold only
- * the fill value when the destination is chunked.  Sparse chunked sources
- * are copied chunk by chunk over their allocated chunks only.
+ * object references, reclaiming variable-length data after each slab, and
+ * skipping slabs that hold only the fill value when the destination is
+ * chunked.  Sparse chunked sources are copied chunk by chunk over their
+ * allocated chunks only.
  */
 #include <stdio.h>
 #include <stdlib.h>
