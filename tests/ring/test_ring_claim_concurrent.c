@@ -412,9 +412,9 @@ int main(int argc, char **argv)
     tu_log("tethered room and timeout: ok");
     unsigned seed = (unsigned)tu_now();
     tu_log("seed %u", seed);
-    concurrent(1, 40000, seed);
+    concurrent(1, 100000, seed);
     tu_log("writer + tethered + 2 lossy readers: ok");
-    concurrent(0, 200000, seed + 1);
+    concurrent(0, 300000, seed + 1);
     tu_log("writer + 2 lossy readers: ok");
     return 0;
 }
