@@ -326,6 +326,10 @@ H5TIER_API long h5tier_ring_claim_many(h5tier_ring_t *ring, int s, size_t max, v
  * n == 0 or n > the number claimed; the claim is still pending then, commit
  * again with a valid n).
  *
+ * A claim cannot be cancelled: it ends with a commit of at least one record
+ * (claim when the data is there), or with h5tier_ring_close(), which
+ * releases all of it.
+ *
  * Caveat: releasing records leaves tail_intent ahead of tail until later
  * puts catch up; the records of the previous lap in the released slots are
  * gone (readers count them as lost if they had not read them), which is

@@ -8,7 +8,8 @@
  *    without a claim, commit of 0 or of more than claimed, the claim staying
  *    pending after a bad commit); committing fewer than claimed releases the
  *    rest (tail stops there, tail_intent stays ahead and never goes back, the
- *    next claim reuses the sequence numbers and slots); a reader that copies
+ *    next claim reuses the sequence numbers and slots; closing the writer
+ *    releases a pending claim the same way); a reader that copies
  *    slots under a pending or released claim is lapped to the right record
  *    and never gets a torn or foreign record; the tether timeout fails
  *    claim_many with -ETIMEDOUT and put's message;
@@ -183,6 +184,15 @@ static void deterministic(void)
         CHECK_OK(h5tier_ring_commit_many(w, 0, 1));
     }
     CHECK(h5tier_ring_tail(w, 0) == 2 * CAP + 2 && intent_of(name) == 2 * CAP + 2);
+    /* closing the writer releases a pending claim; the next writer keeps the intent */
+    CHECK(h5tier_ring_claim_many(w, 0, 5, &p, &seq) == 5 && seq == 2 * CAP + 2);
+    h5tier_ring_close(w);
+    CHECK_OK(h5tier_ring_open_writer(name, NULL, &w));
+    CHECK(h5tier_ring_tail(w, 0) == 2 * CAP + 2 && intent_of(name) == 2 * CAP + 7);
+    CHECK(h5tier_ring_claim_many(w, 0, 1, &p, &seq) == 1 && seq == 2 * CAP + 2);
+    CHECK(intent_of(name) == 2 * CAP + 7);
+    fill_run(p, seq, 1);
+    CHECK_OK(h5tier_ring_commit(w, 0));
     h5tier_ring_close(w);
     CHECK_OK(h5tier_ring_remove(name, 0));
     free(name);
