@@ -263,13 +263,78 @@ H5TIER_API int h5tier_ring_put_many(h5tier_ring_t *ring, int s, const void *reco
  * its slot (record-size bytes) in *slot and its sequence number in *seq
  * (may be NULL).  Write the record there, then call h5tier_ring_commit().
  * Between claim and commit readers may see the slot's old record as lapped;
- * no other put of that stream may happen in between.
+ * no other put of that stream may happen in between.  Same as
+ * h5tier_ring_claim_many() with max = 1.
  * Errors: -EINVAL (s out of range, or a claim is already pending),
  * -ETIMEDOUT (tethered reader, as for put). */
 H5TIER_API int h5tier_ring_claim(h5tier_ring_t *ring, int s, void **slot, uint64_t *seq);
 
-/* Publish the record claimed on stream s.  -EINVAL if nothing was claimed. */
+/* Publish every record claimed on stream s (h5tier_ring_commit_many() with
+ * n = the number claimed).  -EINVAL if nothing was claimed. */
 H5TIER_API int h5tier_ring_commit(h5tier_ring_t *ring, int s);
+
+/* Zero-copy batch put: claim up to `max` consecutive records of stream s,
+ * to fill in place (DMA, decode) and publish with one
+ * h5tier_ring_commit_many().
+ *
+ * ring       the writer handle
+ * s          stream index (h5tier_ring_stream_index())
+ * max        records wanted, >= 1
+ * slots      receives the address of the first claimed slot.  The claimed
+ *            slots are contiguous: record k (0 <= k < n) is at
+ *            (char *)*slots + k * h5tier_ring_record_size(ring, s)
+ * first_seq  receives the sequence number of record 0 (may be NULL);
+ *            record k has first_seq + k
+ *
+ * Returns n, the number of records claimed (1 <= n <= max), or a negative
+ * error.  n is smaller than max when the run would wrap past the end of
+ * the stream's data area (the run ends at the last slot; claim again after
+ * committing for the rest, which starts at slot 0), when max exceeds the
+ * capacity, or when a tethered reader leaves room for fewer.  Like
+ * h5tier_ring_put_many() it waits for tethered readers when they leave no
+ * room at all, spinning then sleeping, up to the writer's tether timeout.
+ *
+ * Errors:
+ *   -EINVAL     s out of range, max == 0, slots NULL, or records of this
+ *               stream are already claimed and not committed
+ *   -ETIMEDOUT  a tethered reader did not move within the tether timeout
+ *               (errmsg names it and how far behind it is, as for put);
+ *               nothing is claimed then
+ *
+ * Caveats: from the claim on, tail_intent covers the claimed slots, so
+ * readers treat the records those slots held (the previous lap) as
+ * overwritten, exactly as during a put; they never see a claimed slot
+ * half-written as a valid record.  No other put, claim or put_many of
+ * stream s may happen until the commit (they fail with -EINVAL).  The
+ * slots belong to the writer until then; do not keep pointers to them
+ * after the commit.  The writer's heartbeat is refreshed by commits, so a
+ * fill that takes longer than a reader's dead_after_ms should call
+ * h5tier_ring_heartbeat(). */
+H5TIER_API long h5tier_ring_claim_many(h5tier_ring_t *ring, int s, size_t max, void **slots, uint64_t *first_seq);
+
+/* Publish the first n records claimed with h5tier_ring_claim_many() (or
+ * h5tier_ring_claim()) on stream s, in one publication of tail: readers
+ * see first_seq .. first_seq + n - 1 at once and the stream's tail becomes
+ * first_seq + n.
+ *
+ * n  1 .. the number claimed.  A producer that filled fewer records than it
+ *    claimed publishes only those: the unfilled rest is released, the
+ *    sequence does not advance past them and the next put or claim reuses
+ *    their sequence numbers and slots.
+ *
+ * Returns 0.  Errors: -EINVAL (s out of range, nothing claimed on s, or
+ * n == 0 or n > the number claimed; the claim is still pending then, commit
+ * again with a valid n).
+ *
+ * A claim cannot be cancelled: it ends with a commit of at least one record
+ * (claim when the data is there), or with h5tier_ring_close(), which
+ * releases all of it.
+ *
+ * Caveat: releasing records leaves tail_intent ahead of tail until later
+ * puts catch up; the records of the previous lap in the released slots are
+ * gone (readers count them as lost if they had not read them), which is
+ * what a put of those records would have done anyway. */
+H5TIER_API int h5tier_ring_commit_many(h5tier_ring_t *ring, int s, size_t n);
 
 /* Refresh the writer heartbeat now (puts do it themselves at least every
  * ~50 ms of activity).  A writer idle for long while readers use

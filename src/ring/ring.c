@@ -2,8 +2,8 @@
  * ring/ring.c -- rings as HDF5 files in shared memory: creation (HDF5
  * metadata + control block in the userblock), mapping and checking the
  * control block, removal, inspection, and the writer (put, put_many,
- * claim/commit, tethers, heartbeat).  Readers are in reader.c, schemas in
- * schema.c.
+ * claim/commit and claim_many/commit_many, tethers, heartbeat).  Readers
+ * are in reader.c, schemas in schema.c.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -522,10 +522,11 @@ typedef struct wstream {
     char *data;
     uint64_t rsize, cap, mask;
     uint64_t tail;   /* local copy of the published tail */
-    uint64_t hold;   /* tail_intent left by a dead writer: intent never goes below it */
+    uint64_t hold;   /* tail_intent left by a dead writer or by records claimed but released
+                       uncommitted: intent never goes below it */
     uint64_t limit;  /* cached: puts below this sequence number need no tether check */
     uint32_t tgen;   /* the stream's tgen when limit was computed */
-    int claimed;
+    uint64_t claimed; /* records claimed and not committed yet */
     uint32_t hb_every, hb_count;
 } wstream_t;
 
@@ -749,9 +750,28 @@ static inline int check_put(h5tier_ring_t *w, int s, size_t size)
         return h5tier__fail(H5TIER_ESCHEMA, "ring '%s': stream '%s': record of %zu bytes, the stream's records have %llu",
                             w->m.name + 1, w->s[s].st->name, size, (unsigned long long)w->s[s].rsize);
     if (H5TIER_UNLIKELY(w->s[s].claimed))
-        return h5tier__fail(EINVAL, "ring '%s': stream '%s': a claimed record is not committed yet", w->m.name + 1,
+        return h5tier__fail(EINVAL, "ring '%s': stream '%s': claimed records are not committed yet", w->m.name + 1,
                             w->s[s].st->name);
     return 0;
+}
+
+/* Reserve up to n (>= 1, <= cap) records from ws->tail for writing: wait for
+ * tethered readers if the cached limit says so, then announce tail_intent
+ * over them (never below ws->hold).  The one place where the writer decides
+ * what it may overwrite; put, put_many and claim_many all go through it.
+ * Returns the count reserved (1 .. n) or -ETIMEDOUT. */
+static inline int64_t reserve(h5tier_ring_t *w, wstream_t *ws, uint64_t n)
+{
+    uint64_t pos = ws->tail;
+    if (H5TIER_UNLIKELY(need_tether_check(ws, pos + n))) {
+        int64_t room = tether_room(w, ws, pos + n);
+        if (room < 0)
+            return room;
+        if ((uint64_t)room < n)
+            n = (uint64_t)room;
+    }
+    announce(ws, pos + n);
+    return (int64_t)n;
 }
 
 int h5tier_ring_put(h5tier_ring_t *w, int s, const void *rec, size_t size)
@@ -761,12 +781,9 @@ int h5tier_ring_put(h5tier_ring_t *w, int s, const void *rec, size_t size)
         return r;
     wstream_t *ws = &w->s[s];
     uint64_t pos = ws->tail;
-    if (H5TIER_UNLIKELY(need_tether_check(ws, pos + 1))) {
-        int64_t room = tether_room(w, ws, pos + 1);
-        if (room < 0)
-            return (int)room;
-    }
-    announce(ws, pos + 1);
+    int64_t n = reserve(w, ws, 1);
+    if (H5TIER_UNLIKELY(n < 0))
+        return (int)n;
     memcpy(ws->data + (pos & ws->mask) * size, rec, size);
     publish(w, ws, pos + 1);
     return 0;
@@ -781,15 +798,10 @@ int h5tier_ring_put_many(h5tier_ring_t *w, int s, const void *recs, size_t count
     const char *src = recs;
     while (count > 0) {
         uint64_t pos = ws->tail;
-        uint64_t n = count < ws->cap ? count : ws->cap;
-        if (H5TIER_UNLIKELY(need_tether_check(ws, pos + n))) {
-            int64_t room = tether_room(w, ws, pos + n);
-            if (room < 0)
-                return (int)room;
-            if ((uint64_t)room < n)
-                n = (uint64_t)room;
-        }
-        announce(ws, pos + n);
+        int64_t got = reserve(w, ws, count < ws->cap ? count : ws->cap);
+        if (H5TIER_UNLIKELY(got < 0))
+            return (int)got;
+        uint64_t n = (uint64_t)got;
         uint64_t slot = pos & ws->mask;
         uint64_t first = ws->cap - slot < n ? ws->cap - slot : n;
         memcpy(ws->data + slot * size, src, first * size);
@@ -802,32 +814,53 @@ int h5tier_ring_put_many(h5tier_ring_t *w, int s, const void *recs, size_t count
     return 0;
 }
 
-int h5tier_ring_claim(h5tier_ring_t *w, int s, void **slot, uint64_t *seq)
+long h5tier_ring_claim_many(h5tier_ring_t *w, int s, size_t max, void **slots, uint64_t *first_seq)
 {
     int r = check_put(w, s, s >= 0 && (unsigned)s < w->n ? w->s[s].rsize : 0);
     if (r < 0)
         return r;
     wstream_t *ws = &w->s[s];
+    if (max == 0 || !slots)
+        return h5tier__fail(EINVAL, "ring '%s': stream '%s': claim of %s", w->m.name + 1, ws->st->name,
+                            max == 0 ? "0 records" : "records without a place to put the slot pointer");
     uint64_t pos = ws->tail;
-    if (need_tether_check(ws, pos + 1)) {
-        int64_t room = tether_room(w, ws, pos + 1);
-        if (room < 0)
-            return (int)room;
-    }
-    announce(ws, pos + 1);
-    ws->claimed = 1;
-    *slot = ws->data + (pos & ws->mask) * ws->rsize;
-    if (seq)
-        *seq = pos;
+    uint64_t to_end = ws->cap - (pos & ws->mask); /* the run never wraps: slots are contiguous */
+    int64_t n = reserve(w, ws, max < to_end ? max : to_end);
+    if (n < 0)
+        return (long)n;
+    ws->claimed = (uint64_t)n;
+    *slots = ws->data + (pos & ws->mask) * ws->rsize;
+    if (first_seq)
+        *first_seq = pos;
+    return (long)n;
+}
+
+int h5tier_ring_claim(h5tier_ring_t *w, int s, void **slot, uint64_t *seq)
+{
+    long n = h5tier_ring_claim_many(w, s, 1, slot, seq);
+    return n < 0 ? (int)n : 0;
+}
+
+int h5tier_ring_commit_many(h5tier_ring_t *w, int s, size_t n)
+{
+    if (s < 0 || (unsigned)s >= w->n || !w->s[s].claimed)
+        return h5tier__fail(EINVAL, "ring '%s': commit of stream %d without a claim", w->m.name + 1, s);
+    wstream_t *ws = &w->s[s];
+    if (n == 0 || n > ws->claimed)
+        return h5tier__fail(EINVAL, "ring '%s': stream '%s': commit of %zu records, %llu are claimed (commit 1 .. %llu)",
+                            w->m.name + 1, ws->st->name, n, (unsigned long long)ws->claimed,
+                            (unsigned long long)ws->claimed);
+    /* Records n .. claimed-1 are released: their slots may hold anything now, and tail_intent
+       already covers them, so it must never go back below it (the records they held from the
+       previous lap are gone); the next reservations reuse their sequence numbers. */
+    if (n < ws->claimed && ws->tail + ws->claimed > ws->hold)
+        ws->hold = ws->tail + ws->claimed;
+    ws->claimed = 0;
+    publish(w, ws, ws->tail + n);
     return 0;
 }
 
 int h5tier_ring_commit(h5tier_ring_t *w, int s)
 {
-    if (s < 0 || (unsigned)s >= w->n || !w->s[s].claimed)
-        return h5tier__fail(EINVAL, "ring '%s': commit of stream %d without a claim", w->m.name + 1, s);
-    wstream_t *ws = &w->s[s];
-    ws->claimed = 0;
-    publish(w, ws, ws->tail + 1);
-    return 0;
+    return h5tier_ring_commit_many(w, s, s >= 0 && (unsigned)s < w->n ? (size_t)w->s[s].claimed : 0);
 }
