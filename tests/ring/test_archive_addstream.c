@@ -4,8 +4,10 @@
  * 0640).  Child processes open a copy of it with specs A and B (B in a new
  * group) and are SIGKILLed: at the Nth call of every kind of system call the
  * open makes through h5tier_sys (open, close, flock, fstat, fchmod, pread,
- * pwrite, fsync, rename; N swept until the open completes), then at
- * pseudo-random delays (fixed seed) across the whole open.  After each kill
+ * pwrite, fsync, rename; N swept until the open completes), at the Nth
+ * pwrite64 system call of the process, HDF5's own writes included (strace
+ * -e inject=pwrite64:signal=KILL:when=N; skipped where strace cannot
+ * trace), then at pseudo-random delays (fixed seed) across the whole open.  After each kill
  * OUT.h5 must be exactly one of:
  *   old: every byte after the superblock equals the original archive (the
  *        open never wrote the file; only the superblock's status flags may
@@ -16,7 +18,10 @@
  * reads the file.  A kill at the first rename (the copy being published)
  * must fire and leave the old archive: adding a stream goes through a
  * renamed copy.  Finally a normal open adds B, removes every OUT.h5.tmp-*
- * the kills left, and both streams archive records (h5py check).
+ * the kills left, and both streams archive records (h5py check).  A copy
+ * that fails (ENOSPC injected) is reported, leaves no temporary file and
+ * the archive byte for byte unchanged; reopening an archive whose streams
+ * all exist writes and renames nothing.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -60,7 +65,7 @@ static int add_main(const char *out, const char *mode, const char *arg)
     specs(sp);
     if (!strcmp(mode, "fault")) {
         CHECK_OK(h5tier_fault_parse(arg));
-    } else {
+    } else if (!strcmp(mode, "delay")) {
         kill_after_us = atol(arg);
         pthread_t t;
         CHECK(pthread_create(&t, NULL, killer, NULL) == 0);
@@ -135,8 +140,19 @@ static int one_run(const char *golden, const unsigned char *gold, size_t glen, c
     snprintf(r->out, sizeof r->out, "%s", tu_path("run.h5"));
     snprintf(r->out + strlen(r->out) - 3, 16, "%d.h5", nruns);
     CHECK(tu_sh(NULL, 0, "cp -p '%s' '%s'", golden, r->out) == 0);
-    pid_t p = tu_spawn_self("add", r->out, mode, arg, NULL);
-    int st = tu_wait_timeout(p, 50);
+    int st;
+    if (!strcmp(mode, "strace")) {
+        /* strace SIGKILLs the child on entering its Nth pwrite64, HDF5's included */
+        char exe[4096], res[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        CHECK(n > 0);
+        exe[n] = 0;
+        st = tu_sh(res, sizeof res, "strace -qq -o /dev/null -e trace=pwrite64 -e inject=pwrite64:signal=KILL:when=%s "
+                   "'%s' add '%s' plain -", arg, exe, r->out);
+    } else {
+        pid_t p = tu_spawn_self("add", r->out, mode, arg, NULL);
+        st = tu_wait_timeout(p, 50);
+    }
     CHECKF(st == 0 || st == 128 + SIGKILL, "%s: child ended with %d", r->what, st);
     size_t len;
     unsigned char *b = slurp(r->out, &len);
@@ -178,6 +194,20 @@ int main(int argc, char **argv)
     double took = tu_now() - t0;
     CHECK_OK(h5tier_archive_close(a));
 
+    /* the copy fails (no space): the error says so, nothing is left behind
+       and the archive is unchanged */
+    CHECK(tu_sh(NULL, 0, "cp -p '%s' '%s'", golden, probe) == 0);
+    CHECK_OK(h5tier_fault_set("pwrite", 1, ENOSPC, H5TIER_FAULT_PERSIST));
+    int rc = h5tier_archive_open(probe, sp, 2, 0, &a);
+    h5tier_fault_clear();
+    CHECKF(rc == -ENOSPC && a == NULL && strstr(h5tier_errmsg(), "copy"), "a failing copy: %d (%s)", rc,
+           h5tier_errmsg());
+    CHECKF(tmps_of(probe) == 0, "a failed copy left a temporary file");
+    size_t plen;
+    unsigned char *pb = slurp(probe, &plen);
+    CHECK(plen == glen && memcmp(pb, gold, glen) == 0);
+    free(pb);
+
     /* sweep: a kill at the Nth call of each kind, N = 1, 2, ... until the
        open completes without reaching it */
     static const char *const calls[] = {"open", "close", "flock", "fstat", "fchmod", "pread", "pwrite", "fsync", "rename"};
@@ -197,6 +227,20 @@ int main(int argc, char **argv)
                 break;
             kills++;
         }
+    }
+    /* a kill at the Nth write of the process, HDF5's own writes included
+       (they do not go through h5tier_sys): strace's syscall injection */
+    if (tu_sh(NULL, 0, "strace -qq -o /dev/null -e trace=pwrite64 -e inject=pwrite64:signal=KILL:when=1000 true") == 0) {
+        for (int n = 1;; n++) {
+            CHECKF(n <= 60, "still killed at pwrite %d", n);
+            char when[16];
+            snprintf(when, sizeof when, "%d", n);
+            if (one_run(golden, gold, glen, "strace", when) == 0)
+                break;
+            kills++;
+        }
+    } else {
+        tu_log("strace cannot trace here: HDF5's own writes are hit only by the random kills below");
     }
     /* real SIGKILLs at pseudo-random times across the open (and the close) */
     srand(4242);
@@ -220,7 +264,7 @@ int main(int argc, char **argv)
         char res[4096];
         int st = tu_sh(res, sizeof res, "cp '%s' '%s' && h5clear -s --increment=0 '%s' && h5dump -H '%s' >/dev/null",
                        runs[i].out, chk, chk, chk);
-        CHECKF(st == 0, "%s: h5clear/h5dump of the archive after the kill failed (%s)", runs[i].what, res);
+        CHECKF(st == 0, "%s: h5clear/h5dump of the archive after the kill failed (%.300s)", runs[i].what, res);
         fprintf(lf, "%d %s\n", runs[i].old, chk);
         nold += runs[i].old;
     }
