@@ -114,9 +114,20 @@ typedef struct h5tier_archive_stream_spec {
  *   -EACCES            the new file cannot be created (directory not writable)
  *   -errno             from opening/locking the directory, open/pread/pwrite while
  *                      repairing a crashed file, the rename of a new file
- * A new file is built as "PATH.tmp-PID" and renamed once complete, so a
- * process killed while creating it leaves no half archive at PATH (but may
- * leave that temporary file).
+ * A new file is built as "PATH.tmp-PID", fsynced and renamed once complete,
+ * so a process killed while creating it leaves no half archive at PATH (but
+ * may leave that temporary file, which the next open of PATH removes).
+ * Adding a stream to an existing archive works the same way: PATH is copied
+ * (permission bits kept) to "PATH.tmp-PID", the streams are added to the
+ * copy, and the copy is renamed over PATH once in SWMR mode, so a kill at any
+ * point leaves either the old archive or the new one, never a torn file.
+ * Cost: one sequential copy of the file, and free space for it; opening an
+ * archive whose streams all exist copies nothing.  Readers that had PATH open
+ * while a stream was added keep the old version: they must reopen.  The copy
+ * belongs to the calling user (a different owner of PATH is not kept).
+ * More errors when adding a stream: -ENOSPC and other -errno from copying
+ * (open/fchmod/pread/pwrite), fsync of the copy, the rename; -EIO if the
+ * file shrinks while it is copied.
  * h5tier_errmsg() names the file, the dataset and the reason. */
 H5TIER_API int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *specs,
                                    size_t nspecs, unsigned flags, h5tier_archive_t **out);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/internal.h"
@@ -819,6 +820,107 @@ static int lock_dir(const char *path)
     }
 }
 
+/* ---- adding streams to an existing archive --------------------------------------- */
+
+/* How many specs name a dataset the open file does not have (what
+ * stream_setup would create). */
+static size_t missing_streams(hid_t file, const h5tier_archive_stream_spec_t *specs, size_t n)
+{
+    size_t missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        htri_t e;
+        H5E_BEGIN_TRY { e = H5Lexists(file, specs[i].path, H5P_DEFAULT); } H5E_END_TRY;
+        if (e <= 0)
+            missing++;
+    }
+    return missing;
+}
+
+#define COPY_PIECE ((size_t)4 << 20)
+
+/* Copy the bytes of the open file src (path for messages) to a new file
+ * "PATH.tmp-PID" created with O_EXCL | O_NOFOLLOW and given src's permission
+ * bits, through h5tier_sys (pread/pwrite pieces of 4 MiB, so tests can fail
+ * or kill the copy at any piece).  The copy is not synced here: the caller
+ * fsyncs it once it is complete.  0 and *tmp (malloc'd), or -errno with
+ * nothing left behind. */
+static int copy_to_tmp(const char *path, int src, char **tmp)
+{
+    *tmp = NULL;
+    int rc = 0, dst = -1;
+    unsigned char *buf = NULL;
+    char *name = malloc(strlen(path) + 32);
+    struct stat st;
+    if (!name)
+        return h5tier__fail(ENOMEM, "archive '%s': copy", path);
+    sprintf(name, "%s.tmp-%d", path, (int)getpid());
+    if (h5tier_sys.fstat(src, &st) < 0) {
+        rc = h5tier__fail(errno, "archive '%s': fstat", path);
+        free(name);
+        return rc;
+    }
+    dst = h5tier_sys.open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (dst < 0) {
+        rc = h5tier__fail(errno, "archive '%s': cannot create the copy '%s' (is the directory writable?)", path,
+                          name);
+        free(name);
+        return rc;
+    }
+    /* the archive's own permission bits (open's mode went through the umask) */
+    if (h5tier_sys.fchmod(dst, st.st_mode & 07777) < 0) {
+        rc = h5tier__fail(errno, "archive '%s': chmod of the copy '%s'", path, name);
+        goto done;
+    }
+    size_t piece = (uint64_t)st.st_size < COPY_PIECE ? (size_t)st.st_size : COPY_PIECE;
+    buf = malloc(piece ? piece : 1);
+    if (!buf) {
+        rc = h5tier__fail(ENOMEM, "archive '%s': copy buffer", path);
+        goto done;
+    }
+    for (off_t off = 0; off < st.st_size;) {
+        size_t want = (uint64_t)(st.st_size - off) < piece ? (size_t)(st.st_size - off) : piece, got = 0;
+        rc = h5tier__pread_full(src, buf, want, off, &got);
+        if (rc < 0) {
+            rc = h5tier__fail(-rc, "archive '%s': reading at %lld for the copy", path, (long long)off);
+            goto done;
+        }
+        if (got < want) {
+            rc = h5tier__fail(EIO, "archive '%s': the file shrank to %lld bytes while being copied", path,
+                              (long long)(off + (off_t)got));
+            goto done;
+        }
+        rc = h5tier__pwrite_full(dst, buf, want, off);
+        if (rc < 0) {
+            rc = h5tier__fail(-rc, "archive '%s': writing the copy '%s' at %lld", path, name, (long long)off);
+            goto done;
+        }
+        off += (off_t)want;
+    }
+    rc = 0;
+done:
+    free(buf);
+    if (h5tier_sys.close(dst) < 0 && rc == 0)
+        rc = h5tier__fail(errno, "archive '%s': close of the copy '%s'", path, name);
+    if (rc < 0) {
+        h5tier_sys.unlink(name);
+        free(name);
+        return rc;
+    }
+    *tmp = name;
+    return 0;
+}
+
+/* fsync a finished temporary file before its rename makes it visible. */
+static int sync_tmp(const char *path, const char *tmp)
+{
+    int fd = h5tier_sys.open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return h5tier__fail(errno, "archive '%s': open '%s' for fsync", path, tmp);
+    int rc = h5tier__fsync(fd);
+    h5tier_sys.close(fd);
+    return rc < 0 ? h5tier__fail(-rc, "archive '%s': fsync of '%s'", path, tmp) : 0;
+}
+
 /* ---- public ------------------------------------------------------------------ */
 
 int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *specs, size_t nspecs,
@@ -893,14 +995,37 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
         rc = check_and_repair(path, fd, fapl);
         if (rc < 0)
             goto fail;
-        h5tier_sys.close(fd);
-        fd = -1;
         H5E_BEGIN_TRY { a->file = H5Fopen(path, H5F_ACC_RDWR, fapl); } H5E_END_TRY;
         if (a->file < 0) {
             rc = h5tier__fail(EBUSY, "archive '%s': HDF5 cannot open it for writing (another process "
                               "has it open?)", path);
             goto fail;
         }
+        if (missing_streams(a->file, specs, nspecs) > 0) {
+            /* Creating datasets rewrites the root group and allocates new
+               metadata while the file is not in SWMR mode: a kill in that
+               window (or in the flush after it) can leave the archive torn.
+               So the new version is built on a copy, which is renamed over
+               PATH once complete, like a new archive; PATH itself is never
+               written.  The existence check above is all that opening an
+               archive whose streams all exist adds. */
+            herr_t closed = H5Fclose(a->file);
+            a->file = H5I_INVALID_HID;
+            if (closed < 0) {
+                rc = hfail(path, "cannot close before copying", path);
+                goto fail;
+            }
+            rc = copy_to_tmp(path, fd, &tmp);
+            if (rc < 0)
+                goto fail;
+            H5E_BEGIN_TRY { a->file = H5Fopen(tmp, H5F_ACC_RDWR, fapl); } H5E_END_TRY;
+            if (a->file < 0) {
+                rc = hfail(path, "cannot open the copy", tmp);
+                goto fail;
+            }
+        }
+        h5tier_sys.close(fd);
+        fd = -1;
     }
     if (write_owner(a->file) < 0) {
         rc = hfail(path, "cannot record the archiver in", "/");
@@ -916,6 +1041,10 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
         goto fail;
     }
     if (tmp) {
+        /* data, fsync, then the rename that makes it visible */
+        rc = sync_tmp(path, tmp);
+        if (rc < 0)
+            goto fail;
         bool renamed;
         rc = h5tier__rename_durable(tmp, path, &renamed);
         if (rc < 0 && !renamed) {
