@@ -31,6 +31,7 @@
 #include "h5tier_ring.h"
 #include "ring/payload.h"
 #include "tutil.h"
+#include "ring_read_random.h"
 
 #define RS 40u  /* record size */
 #define CAP 64u /* capacity */
@@ -311,46 +312,16 @@ static int run_writer(const char *name, uint64_t count, unsigned seed)
 static int run_reader(const char *name, const char *mode, uint64_t count, unsigned seed)
 {
     int tethered = !strcmp(mode, "tethered");
-    h5tier_ring_reader_opts_t ro;
-    h5tier_ring_reader_opts_init(&ro);
-    ro.tether = tethered ? "claim" : NULL;
-    h5tier_ring_reader_t *r;
-    CHECK_OK(h5tier_ring_reader_open(name, NULL, &ro, &r));
-    char buf[32 * RS];
-    srand(seed);
+    uint64_t start;
+    h5tier_ring_reader_t *r = tr_open_random(name, "claim", tethered, seed, &start);
     h5tier_ring_reader_stats_t st;
-    h5tier_ring_reader_stats(r, &st);
-    uint64_t start = st.position;
-    CHECK(!tethered || start == 0);
+    char buf[32 * RS];
     uint64_t expect = start, seen = 0, gaps = 0;
     while (expect < count) {
-        int how = rand() % 3;
         uint64_t first;
-        long n;
-        if (how == 0) {
-            n = h5tier_ring_next_many(r, buf, 1 + (size_t)(rand() % 32), sizeof buf, &first, 30000);
-        } else if (how == 1) {
-            const void *view;
-            n = h5tier_ring_view(r, &view, 1 + (size_t)(rand() % 32), &first, 30000);
-            if (n > 0) {
-                memcpy(buf, view, (size_t)n * RS);
-                int v = h5tier_ring_view_done(r);
-                if (v == -H5TIER_ELAPPED) {
-                    CHECKF(!tethered, "tethered reader lapped in a view");
-                    continue;
-                }
-                CHECK_OK(v);
-            }
-        } else {
-            n = h5tier_ring_next(r, buf, RS, &first, 30000);
-            if (n == 0)
-                n = 1;
-        }
-        CHECKF(n > 0, "%s reader: read failed at %" PRIu64 ": %ld (%s)", mode, expect, n, h5tier_errmsg());
-        if (tethered)
-            CHECKF(first == expect, "tethered reader: got %" PRIu64 ", expected %" PRIu64, first, expect);
-        else
-            CHECKF(first >= expect, "lossy reader went back: %" PRIu64 " < %" PRIu64, first, expect);
+        long n = tr_read_random(r, buf, RS, mode, tethered, expect, &first);
+        if (n == 0)
+            continue;
         gaps += first - expect;
         for (long k = 0; k < n; k++) {
             uint64_t s = 0;

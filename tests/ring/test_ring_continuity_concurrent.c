@@ -19,6 +19,7 @@
 #include "h5tier_ring.h"
 #include "ring/payload.h"
 #include "tutil.h"
+#include "ring_read_random.h"
 
 static int run_writer(const char *name, uint64_t count, unsigned seed)
 {
@@ -65,49 +66,18 @@ static int run_writer(const char *name, uint64_t count, unsigned seed)
 static int run_reader(const char *name, const char *mode, uint64_t count, unsigned seed)
 {
     int tethered = !strcmp(mode, "tethered");
-    h5tier_ring_reader_opts_t ro;
-    h5tier_ring_reader_opts_init(&ro);
-    ro.tether = tethered ? "cont" : NULL;
-    h5tier_ring_reader_t *r;
-    CHECK_OK(h5tier_ring_reader_open(name, NULL, &ro, &r));
+    uint64_t start;
+    h5tier_ring_reader_t *r = tr_open_random(name, "cont", tethered, seed, &start);
+    h5tier_ring_reader_stats_t st;
     size_t rs = h5tier_ring_reader_record_size(r);
     char *buf = malloc(rs * 32);
-    srand(seed);
-    h5tier_ring_reader_stats_t st;
-    h5tier_ring_reader_stats(r, &st);
-    uint64_t start = st.position; /* a lossy reader opened late starts at the oldest record then */
-    CHECK(!tethered || start == 0);
     uint64_t expect = start, seen = 0, gaps = 0;
     while (expect < count) {
-        int how = rand() % 3;
         uint64_t first;
-        long n;
-        const void *view = NULL;
-        if (how == 0) {
-            n = h5tier_ring_next_many(r, buf, 1 + (size_t)(rand() % 32), rs * 32, &first, 30000);
-        } else if (how == 1) {
-            n = h5tier_ring_view(r, &view, 1 + (size_t)(rand() % 32), &first, 30000);
-            if (n > 0) {
-                memcpy(buf, view, (size_t)n * rs);
-                int v = h5tier_ring_view_done(r);
-                if (v == -H5TIER_ELAPPED) {
-                    CHECKF(!tethered, "tethered reader lapped in a view");
-                    continue;
-                }
-                CHECK_OK(v);
-            }
-        } else {
-            n = h5tier_ring_next(r, buf, rs, &first, 30000);
-            if (n == 0)
-                n = 1;
-        }
-        CHECKF(n > 0, "%s reader: read failed at %" PRIu64 ": %ld (%s)", mode, expect, n, h5tier_errmsg());
-        if (tethered)
-            CHECKF(first == expect, "tethered reader: got %" PRIu64 ", expected %" PRIu64, first, expect);
-        else {
-            CHECKF(first >= expect, "lossy reader went back: %" PRIu64 " < %" PRIu64, first, expect);
-            gaps += first - expect;
-        }
+        long n = tr_read_random(r, buf, rs, mode, tethered, expect, &first);
+        if (n == 0)
+            continue;
+        gaps += first - expect;
         for (long k = 0; k < n; k++) {
             uint64_t s = first + (uint64_t)k;
             CHECKF(ring_payload_check(buf + (size_t)k * rs, rs, &s) && s == first + (uint64_t)k,
@@ -119,8 +89,8 @@ static int run_reader(const char *name, const char *mode, uint64_t count, unsign
         {
             h5tier_ring_reader_stats_t st0;
             h5tier_ring_reader_stats(r, &st0);
-            CHECKF(st0.lost == gaps, "after op %d: lost %" PRIu64 ", gaps %" PRIu64 " (first %" PRIu64 ", n %ld)", how,
-                   st0.lost, gaps, first, n);
+            CHECKF(st0.lost == gaps, "lost %" PRIu64 ", gaps %" PRIu64 " (first %" PRIu64 ", n %ld)", st0.lost, gaps,
+                   first, n);
         }
     }
     h5tier_ring_reader_stats(r, &st);
