@@ -326,15 +326,28 @@ H5TIER_API long h5tier_ring_claim_many(h5tier_ring_t *ring, int s, size_t max, v
  * n == 0 or n > the number claimed; the claim is still pending then, commit
  * again with a valid n).
  *
- * A claim cannot be cancelled: it ends with a commit of at least one record
- * (claim when the data is there), or with h5tier_ring_close(), which
- * releases all of it.
+ * A claim ends with a commit of at least one record, with
+ * h5tier_ring_cancel() (nothing published), or with h5tier_ring_close(),
+ * which releases all of it.
  *
  * Caveat: releasing records leaves tail_intent ahead of tail until later
  * puts catch up; the records of the previous lap in the released slots are
  * gone (readers count them as lost if they had not read them), which is
  * what a put of those records would have done anyway. */
 H5TIER_API int h5tier_ring_commit_many(h5tier_ring_t *ring, int s, size_t n);
+
+/* Cancel the claim pending on stream s: nothing is published, tail stays
+ * where it is, and the next put or claim reuses the claimed sequence numbers
+ * and slots (a DAQ producer whose DMA into the claimed slots failed, or whose
+ * event was rejected, gives them back this way).  The slots may hold
+ * anything: readers never return them, because tail does not cover them.
+ *
+ * Returns 0.  Errors: -EINVAL (s out of range, or nothing claimed on s).
+ *
+ * Caveat: as with a partial commit, tail_intent stays ahead of tail until
+ * later puts catch up, so the previous lap's records in the claimed slots
+ * are gone (readers that had not read them count them as lost). */
+H5TIER_API int h5tier_ring_cancel(h5tier_ring_t *ring, int s);
 
 /* Refresh the writer heartbeat now (puts do it themselves at least every
  * ~50 ms of activity).  A writer idle for long while readers use

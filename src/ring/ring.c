@@ -860,6 +860,19 @@ int h5tier_ring_commit_many(h5tier_ring_t *w, int s, size_t n)
     return 0;
 }
 
+int h5tier_ring_cancel(h5tier_ring_t *w, int s)
+{
+    if (s < 0 || (unsigned)s >= w->n || !w->s[s].claimed)
+        return h5tier__fail(EINVAL, "ring '%s': cancel of stream %d without a claim", w->m.name + 1, s);
+    wstream_t *ws = &w->s[s];
+    /* As for the released rest of a partial commit: tail_intent already covers the claimed
+       run and must never go back below it. */
+    if (ws->tail + ws->claimed > ws->hold)
+        ws->hold = ws->tail + ws->claimed;
+    ws->claimed = 0;
+    return 0;
+}
+
 int h5tier_ring_commit(h5tier_ring_t *w, int s)
 {
     return h5tier_ring_commit_many(w, s, s >= 0 && (unsigned)s < w->n ? (size_t)w->s[s].claimed : 0);

@@ -9,13 +9,15 @@
  *    pending after a bad commit); committing fewer than claimed releases the
  *    rest (tail stops there, tail_intent stays ahead and never goes back, the
  *    next claim reuses the sequence numbers and slots; closing the writer
- *    releases a pending claim the same way); a reader that copies
+ *    releases a pending claim the same way; h5tier_ring_cancel publishes
+ *    nothing and gives the run back); a reader that copies
  *    slots under a pending or released claim is lapped to the right record
  *    and never gets a torn or foreign record; the tether timeout fails
  *    claim_many with -ETIMEDOUT and put's message;
  *  - across processes: a writer claims batches of random size (1..64) on a
  *    64 x 40 B ring (runs wrap often), fills them in place, sometimes commits
- *    fewer than claimed (scribbling wrong records into the released slots),
+ *    fewer than claimed (scribbling wrong records into the released slots)
+ *    or cancels the claim (h5tier_ring_cancel, the run scribbled),
  *    while a tethered reader sees every record exactly once and in order and
  *    lossy readers see increasing sequence numbers, intact records only, and
  *    lost counts equal to the gaps; then again without the tether, where the
@@ -185,13 +187,33 @@ static void deterministic(void)
         CHECK_OK(h5tier_ring_commit_many(w, 0, 1));
     }
     CHECK(h5tier_ring_tail(w, 0) == 2 * CAP + 2 && intent_of(name) == 2 * CAP + 2);
+    /* cancel: only a pending claim; nothing is published, the intent stays ahead, a reader
+       waiting at the tail gets nothing of the scribbled run, the next put reuses its seq */
+    CHECK(h5tier_ring_cancel(w, 0) == -EINVAL);
+    CHECKF(strstr(h5tier_errmsg(), "without a claim"), "%s", h5tier_errmsg());
+    CHECK(h5tier_ring_cancel(w, -1) == -EINVAL && h5tier_ring_cancel(w, 1) == -EINVAL);
+    ro.from = H5TIER_RING_FROM_LATEST;
+    CHECK_OK(h5tier_ring_reader_open(name, NULL, &ro, &r));
+    CHECK(h5tier_ring_claim_many(w, 0, 4, &p, &seq) == 4 && seq == 2 * CAP + 2);
+    fill_run(p, seq + 100, 4); /* intact records of the wrong sequence numbers */
+    CHECK_OK(h5tier_ring_cancel(w, 0));
+    CHECK(h5tier_ring_tail(w, 0) == 2 * CAP + 2 && intent_of(name) == 2 * CAP + 6);
+    CHECK(h5tier_ring_cancel(w, 0) == -EINVAL); /* nothing claimed any more */
+    CHECK(read_one(r, &seq) == -EAGAIN);
+    ring_payload_fill(rec, RS, 2 * CAP + 2);
+    CHECK_OK(h5tier_ring_put(w, 0, rec, RS));
+    CHECK(h5tier_ring_tail(w, 0) == 2 * CAP + 3 && intent_of(name) == 2 * CAP + 6);
+    CHECK_OK(read_one(r, &seq));
+    CHECK(seq == 2 * CAP + 2);
+    CHECK(read_one(r, &seq) == -EAGAIN);
+    h5tier_ring_reader_close(r);
     /* closing the writer releases a pending claim; the next writer keeps the intent */
-    CHECK(h5tier_ring_claim_many(w, 0, 5, &p, &seq) == 5 && seq == 2 * CAP + 2);
+    CHECK(h5tier_ring_claim_many(w, 0, 5, &p, &seq) == 5 && seq == 2 * CAP + 3);
     h5tier_ring_close(w);
     CHECK_OK(h5tier_ring_open_writer(name, NULL, &w));
-    CHECK(h5tier_ring_tail(w, 0) == 2 * CAP + 2 && intent_of(name) == 2 * CAP + 7);
-    CHECK(h5tier_ring_claim_many(w, 0, 1, &p, &seq) == 1 && seq == 2 * CAP + 2);
-    CHECK(intent_of(name) == 2 * CAP + 7);
+    CHECK(h5tier_ring_tail(w, 0) == 2 * CAP + 3 && intent_of(name) == 2 * CAP + 8);
+    CHECK(h5tier_ring_claim_many(w, 0, 1, &p, &seq) == 1 && seq == 2 * CAP + 3);
+    CHECK(intent_of(name) == 2 * CAP + 8);
     fill_run(p, seq, 1);
     CHECK_OK(h5tier_ring_commit(w, 0));
     h5tier_ring_close(w);
@@ -266,7 +288,7 @@ static int run_writer(const char *name, uint64_t count, unsigned seed)
     CHECK_OK(h5tier_ring_open_writer(name, &wo, &w));
     CHECK(h5tier_ring_record_size(w, 0) == RS);
     srand(seed);
-    uint64_t seq = h5tier_ring_tail(w, 0), partial = 0;
+    uint64_t seq = h5tier_ring_tail(w, 0), partial = 0, cancels = 0;
     CHECK(seq == 0);
     char buf[8 * RS];
     while (seq < count) {
@@ -287,6 +309,15 @@ static int run_writer(const char *name, uint64_t count, unsigned seed)
         CHECK(first == seq);
         uint64_t to_end = CAP - first % CAP;
         CHECKF((uint64_t)n <= to_end, "claim of %ld at slot %" PRIu64 " runs past the end", n, first % CAP);
+        if (rand() % 8 == 0) { /* give the whole run back, scribbled, with a torn record */
+            for (uint64_t k = 0; k < (uint64_t)n; k++)
+                ring_payload_fill((char *)p + k * RS, RS, seq + k + 2000000);
+            memset((char *)p + 8, 0xee, RS / 2);
+            CHECK_OK(h5tier_ring_cancel(w, 0));
+            CHECK(h5tier_ring_tail(w, 0) == seq);
+            cancels++;
+            continue;
+        }
         uint64_t m = (uint64_t)n;
         if (rand() % 4 == 0) {
             m = 1 + (uint64_t)rand() % m;
@@ -304,7 +335,8 @@ static int run_writer(const char *name, uint64_t count, unsigned seed)
         seq += m;
         CHECK(h5tier_ring_tail(w, 0) == seq);
     }
-    printf("writer: %" PRIu64 " records, %" PRIu64 " partial commits\n", seq, partial);
+    printf("writer: %" PRIu64 " records, %" PRIu64 " partial commits, %" PRIu64 " cancelled claims\n", seq, partial,
+           cancels);
     h5tier_ring_close(w);
     return 0;
 }
