@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Turn build/bench-results.jsonl into BENCHMARKS.md: one table per suite,
 ours side by side with the anchor, the ratio, the goal and whether it was met,
-followed by the suite's notes."""
+followed by the suite's notes.
+
+  report.py RESULTS.jsonl [full|quick]   the whole BENCHMARKS.md
+  report.py RESULTS.jsonl goals          only the rows with a goal, as the
+                                         README's benchmark table"""
 import datetime
 import json
 import os
@@ -48,6 +52,17 @@ def main():
             notes.setdefault(r["suite"], []).append(r["note"])
         else:
             suites.setdefault(r["suite"], []).append(r)
+    if mode == "goals":
+        print("| suite | case | ours | anchor | ratio | goal | met |")
+        print("|---|---|---:|---|---:|---|---|")
+        for suite in sorted(suites):
+            for r in suites[suite]:
+                if r.get("met") is None:
+                    continue
+                print(f"| {suite} | {r['case']} | {fmt(r['ours'])} {r['unit']} | {r['anchor']}: "
+                      f"{fmt(r['anchor_value'])} | {fmt(r['ratio'])} | {r['goal']} | "
+                      f"{'yes' if r['met'] else '**no**'} |")
+        return
     try:
         hdf5 = subprocess.run(["h5cc", "-showconfig"], capture_output=True, text=True).stdout
         hv = next((l.split(":", 1)[1].strip() for l in hdf5.splitlines() if "HDF5 Version" in l), "?")
