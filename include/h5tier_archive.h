@@ -121,12 +121,14 @@ typedef struct h5tier_archive_stream_spec {
  * (permission bits kept) to "PATH.tmp-PID", the streams are added to the
  * copy, and the copy is renamed over PATH once in SWMR mode, so a kill at any
  * point leaves either the old archive or the new one, never a torn file.
- * Cost: one sequential copy of the file, and free space for it; opening an
- * archive whose streams all exist copies nothing.  Readers that had PATH open
+ * Cost: one copy of the file (copy_file_range: a reflink sharing the
+ * extents on XFS/btrfs, a copy of the bytes elsewhere, which needs free space
+ * for it); opening an archive whose streams all exist copies nothing.  Readers that had PATH open
  * while a stream was added keep the old version: they must reopen.  The copy
  * belongs to the calling user (a different owner of PATH is not kept).
  * More errors when adding a stream: -ENOSPC and other -errno from copying
- * (open/fchmod/pread/pwrite), fsync of the copy, the rename; -EIO if the
+ * (open/fchmod/copy_file_range, or pread/pwrite where the kernel cannot
+ * copy between the files), fsync of the copy, the rename; -EIO if the
  * file shrinks while it is copied.
  * h5tier_errmsg() names the file, the dataset and the reason. */
 H5TIER_API int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *specs,

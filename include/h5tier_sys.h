@@ -55,6 +55,11 @@ typedef struct h5tier_syscalls {
     int (*flock)(int fd, int op);
     int (*fstat)(int fd, struct stat *st);
     int (*fchmod)(int fd, mode_t mode);
+    /* In-kernel file-to-file copy (a reflink where the file system can).
+     * Callers fall back to pread/pwrite on ENOSYS, EXDEV, EINVAL,
+     * EOPNOTSUPP and EPERM (no such call, or not between these files). */
+    ssize_t (*copy_file_range)(int fd_in, off_t *off_in, int fd_out, off_t *off_out, size_t len,
+                               unsigned flags);
 } h5tier_syscalls_t;
 
 /* The live table.  Entries may be replaced; h5tier_sys_reset() restores. */
@@ -67,7 +72,8 @@ H5TIER_API void h5tier_sys_reset(void);
  * The nth call (1-based, counted from this arming) fails with `err`, or
  * with the behaviour chosen by flags:
  *   H5TIER_FAULT_PERSIST  every call from the nth on fails, not just one
- *   H5TIER_FAULT_SHORT    pread/pwrite transfer half the bytes (at least 1)
+ *   H5TIER_FAULT_SHORT    pread/pwrite/copy_file_range transfer half the
+ *                         bytes (at least 1)
  *                         instead of failing; err is ignored
  *   H5TIER_FAULT_KILL     the process SIGKILLs itself at that call (crash test)
  * Returns 0, -EINVAL for an unknown call name or a bad nth. */

@@ -64,6 +64,12 @@ int h5tier__pread_zero(int fd, void *buf, size_t len, off_t off);
  * Returns 0 or -errno (-EIO when the kernel writes nothing). */
 int h5tier__pwrite_full(int fd, const void *buf, size_t len, off_t off);
 
+/* Copy [0, len) of src to the same offsets of dst: copy_file_range (in the
+ * kernel, a reflink where the file system can), falling back to a 4 MiB
+ * pread/pwrite loop where it cannot copy between these files.  *done: bytes
+ * copied; less than len with a 0 return when src ended early.  0 or -errno. */
+int h5tier__copy_file(int src, int dst, uint64_t len, uint64_t *done);
+
 /* fsync with EINTR retry.  Returns 0 or -errno. */
 int h5tier__fsync(int fd);
 

@@ -69,6 +69,62 @@ int h5tier__pwrite_full(int fd, const void *buf, size_t len, off_t off)
     return 0;
 }
 
+/* copy_file_range cannot copy between these files (or does not exist). */
+static bool copy_unsupported(int e)
+{
+    return e == ENOSYS || e == EXDEV || e == EINVAL || e == EOPNOTSUPP || e == ENOTSUP || e == EPERM;
+}
+
+#define COPY_BUF ((size_t)4 << 20)
+
+int h5tier__copy_file(int src, int dst, uint64_t len, uint64_t *done)
+{
+    uint64_t off = 0;
+    int rc = 0;
+    bool kernel = true;
+    while (kernel && off < len) {
+        off_t in = (off_t)off, out = (off_t)off;
+        size_t n = len - off < IO_CAP ? (size_t)(len - off) : IO_CAP;
+        ssize_t r = h5tier_sys.copy_file_range(src, &in, dst, &out, n, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (!copy_unsupported(errno)) {
+                rc = -errno;
+                goto out;
+            }
+            kernel = false; /* the rest through a buffer */
+        } else if (r == 0) {
+            goto out; /* the source ended early: *done < len tells the caller */
+        } else {
+            off += (uint64_t)r;
+        }
+    }
+    if (off < len) {
+        size_t piece = len - off < COPY_BUF ? (size_t)(len - off) : COPY_BUF;
+        unsigned char *buf = malloc(piece);
+        if (!buf) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        while (off < len) {
+            size_t want = len - off < piece ? (size_t)(len - off) : piece, got = 0;
+            rc = h5tier__pread_full(src, buf, want, (off_t)off, &got);
+            if (rc == 0 && got > 0)
+                rc = h5tier__pwrite_full(dst, buf, got, (off_t)off);
+            if (rc < 0)
+                break;
+            off += got;
+            if (got < want)
+                break;
+        }
+        free(buf);
+    }
+out:
+    *done = off;
+    return rc;
+}
+
 int h5tier__fsync(int fd)
 {
     for (;;) {

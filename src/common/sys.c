@@ -20,12 +20,12 @@
 enum {
     SC_OPEN, SC_OPENAT, SC_CLOSE, SC_SHM_OPEN, SC_SHM_UNLINK, SC_FTRUNCATE, SC_FALLOCATE, SC_MMAP,
     SC_MUNMAP, SC_MREMAP, SC_MADVISE, SC_PREAD, SC_PWRITE, SC_FSYNC, SC_FDATASYNC, SC_RENAME,
-    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_N
+    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_COPY_FILE_RANGE, SC_N
 };
 static const char *const sc_names[SC_N] = {
     "open", "openat", "close", "shm_open", "shm_unlink", "ftruncate", "fallocate", "mmap",
     "munmap", "mremap", "madvise", "pread", "pwrite", "fsync", "fdatasync", "rename",
-    "unlink", "flock", "fstat", "fchmod"};
+    "unlink", "flock", "fstat", "fchmod", "copy_file_range"};
 
 struct fault {
     unsigned long nth; /* 0 = not armed */
@@ -109,6 +109,17 @@ static int d_unlink(const char *p) { GATE(SC_UNLINK, -1); return unlink(p); }
 static int d_flock(int fd, int op) { GATE(SC_FLOCK, -1); return flock(fd, op); }
 static int d_fstat(int fd, struct stat *st) { GATE(SC_FSTAT, -1); return fstat(fd, st); }
 static int d_fchmod(int fd, mode_t m) { GATE(SC_FCHMOD, -1); return fchmod(fd, m); }
+static ssize_t d_copy_file_range(int in, off_t *oin, int out, off_t *oout, size_t l, unsigned fl)
+{
+    if (H5TIER_UNLIKELY(atomic_load_explicit(&armed, memory_order_relaxed))) {
+        int c = check(SC_COPY_FILE_RANGE);
+        if (c < 0)
+            return -1;
+        if (c > 0 && l > 1)
+            l /= 2;
+    }
+    return copy_file_range(in, oin, out, oout, l, fl);
+}
 
 /* The real system calls, as the table starts and as h5tier_sys_reset leaves it. */
 #define SYSCALL_DEFAULTS                                                                             \
@@ -117,7 +128,8 @@ static int d_fchmod(int fd, mode_t m) { GATE(SC_FCHMOD, -1); return fchmod(fd, m
         .shm_unlink = d_shm_unlink, .ftruncate = d_ftruncate, .fallocate = d_fallocate,              \
         .mmap = d_mmap, .munmap = d_munmap, .mremap = d_mremap, .madvise = d_madvise,                \
         .pread = d_pread, .pwrite = d_pwrite, .fsync = d_fsync, .fdatasync = d_fdatasync,            \
-        .rename = d_rename, .unlink = d_unlink, .flock = d_flock, .fstat = d_fstat, .fchmod = d_fchmod \
+        .rename = d_rename, .unlink = d_unlink, .flock = d_flock, .fstat = d_fstat, .fchmod = d_fchmod, \
+        .copy_file_range = d_copy_file_range                                                         \
     }
 static const h5tier_syscalls_t defaults = SYSCALL_DEFAULTS;
 h5tier_syscalls_t h5tier_sys = SYSCALL_DEFAULTS;
@@ -173,7 +185,8 @@ static int errno_by_name(const char *s)
     static const struct { const char *n; int e; } t[] = {
         {"ENOSPC", ENOSPC}, {"EIO", EIO}, {"EINTR", EINTR}, {"EACCES", EACCES}, {"EPERM", EPERM},
         {"ENOMEM", ENOMEM}, {"EDQUOT", EDQUOT}, {"EFBIG", EFBIG}, {"EROFS", EROFS}, {"EAGAIN", EAGAIN},
-        {"EWOULDBLOCK", EWOULDBLOCK}, {"ENOENT", ENOENT}, {"EBUSY", EBUSY}, {"0", 0}};
+        {"EWOULDBLOCK", EWOULDBLOCK}, {"ENOENT", ENOENT}, {"EBUSY", EBUSY}, {"EXDEV", EXDEV},
+        {"ENOSYS", ENOSYS}, {"EOPNOTSUPP", EOPNOTSUPP}, {"0", 0}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (!strcmp(s, t[i].n))
             return t[i].e;

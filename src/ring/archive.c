@@ -836,19 +836,18 @@ static size_t missing_streams(hid_t file, const h5tier_archive_stream_spec_t *sp
     return missing;
 }
 
-#define COPY_PIECE ((size_t)4 << 20)
-
 /* Copy the bytes of the open file src (path for messages) to a new file
  * "PATH.tmp-PID" created with O_EXCL | O_NOFOLLOW and given src's permission
- * bits, through h5tier_sys (pread/pwrite pieces of 4 MiB, so tests can fail
- * or kill the copy at any piece).  The copy is not synced here: the caller
+ * bits, through h5tier_sys (copy_file_range, in the kernel and a reflink
+ * where the file system can; pread/pwrite pieces of 4 MiB where it cannot;
+ * tests fail or kill the copy at any call).  The copy is not synced here: the caller
  * fsyncs it once it is complete.  0 and *tmp (malloc'd), or -errno with
  * nothing left behind. */
 static int copy_to_tmp(const char *path, int src, char **tmp)
 {
     *tmp = NULL;
     int rc = 0, dst = -1;
-    unsigned char *buf = NULL;
+    uint64_t copied = 0;
     char *name = malloc(strlen(path) + 32);
     struct stat st;
     if (!name)
@@ -871,34 +870,14 @@ static int copy_to_tmp(const char *path, int src, char **tmp)
         rc = h5tier__fail(errno, "archive '%s': chmod of the copy '%s'", path, name);
         goto done;
     }
-    size_t piece = (uint64_t)st.st_size < COPY_PIECE ? (size_t)st.st_size : COPY_PIECE;
-    buf = malloc(piece ? piece : 1);
-    if (!buf) {
-        rc = h5tier__fail(ENOMEM, "archive '%s': copy buffer", path);
-        goto done;
-    }
-    for (off_t off = 0; off < st.st_size;) {
-        size_t want = (uint64_t)(st.st_size - off) < piece ? (size_t)(st.st_size - off) : piece, got = 0;
-        rc = h5tier__pread_full(src, buf, want, off, &got);
-        if (rc < 0) {
-            rc = h5tier__fail(-rc, "archive '%s': reading at %lld for the copy", path, (long long)off);
-            goto done;
-        }
-        if (got < want) {
-            rc = h5tier__fail(EIO, "archive '%s': the file shrank to %lld bytes while being copied", path,
-                              (long long)(off + (off_t)got));
-            goto done;
-        }
-        rc = h5tier__pwrite_full(dst, buf, want, off);
-        if (rc < 0) {
-            rc = h5tier__fail(-rc, "archive '%s': writing the copy '%s' at %lld", path, name, (long long)off);
-            goto done;
-        }
-        off += (off_t)want;
-    }
-    rc = 0;
+    rc = h5tier__copy_file(src, dst, (uint64_t)st.st_size, &copied);
+    if (rc < 0)
+        rc = h5tier__fail(-rc, "archive '%s': copying to '%s' failed at byte %llu of %lld", path, name,
+                          (unsigned long long)copied, (long long)st.st_size);
+    else if (copied < (uint64_t)st.st_size)
+        rc = h5tier__fail(EIO, "archive '%s': the file shrank to %llu bytes while being copied", path,
+                          (unsigned long long)copied);
 done:
-    free(buf);
     if (h5tier_sys.close(dst) < 0 && rc == 0)
         rc = h5tier__fail(errno, "archive '%s': close of the copy '%s'", path, name);
     if (rc < 0) {

@@ -5,7 +5,10 @@
  * fire exactly where asked, the H5TIER_FAULT environment variable arms a
  * child process, and the kill mode really kills.  Also that a durable
  * rename reports which step failed: a failed rename changes nothing, a failed
- * directory fsync leaves the new file in place.
+ * directory fsync leaves the new file in place.  And that the file copy
+ * (copy_file_range) completes short transfers, falls back to pread/pwrite
+ * where the kernel cannot copy, and reports real errors with the bytes
+ * copied.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +27,25 @@ static ssize_t eintr_pwrite(int fd, const void *b, size_t l, off_t o)
         return -1;
     }
     return pwrite(fd, b, l, o);
+}
+
+/* copy_file_range that copies half at its first call and fails with
+   script_err at call number script_fail_at */
+static int script_calls, script_fail_at, script_err;
+static ssize_t scripted_cfr(int in, off_t *oin, int out, off_t *oout, size_t l, unsigned fl)
+{
+    if (++script_calls == script_fail_at) {
+        errno = script_err;
+        return -1;
+    }
+    return copy_file_range(in, oin, out, oout, script_calls == 1 && l > 1 ? l / 2 : l, fl);
+}
+static void script(int fail_at, int err)
+{
+    script_calls = 0;
+    script_fail_at = fail_at;
+    script_err = err;
+    h5tier_sys.copy_file_range = scripted_cfr;
 }
 
 int main(int argc, char **argv)
@@ -127,6 +149,83 @@ int main(int argc, char **argv)
         close(t);
         CHECK_OK(h5tier__rename_durable(tmp, dst, &renamed));
         CHECK(renamed && access(tmp, F_OK) != 0);
+    }
+
+    /* h5tier__copy_file: copy_file_range with short transfers, the buffered
+       fallback where the kernel cannot copy (EXDEV at the first call and in
+       the middle), errors surfacing with the bytes copied so far, and a
+       source shorter than asked */
+    {
+        int out = -1;
+        uint64_t done = 0;
+        const char *cpath = tu_path("copy.bin");
+        fd = open(path, O_RDWR | O_TRUNC, 0600);
+        CHECK(fd >= 0);
+        CHECK_OK(h5tier__pwrite_full(fd, buf, len, 0));
+#define FRESH_OUT()                                                                                  \
+    do {                                                                                             \
+        if (out >= 0)                                                                                \
+            close(out);                                                                              \
+        out = open(cpath, O_RDWR | O_CREAT | O_TRUNC, 0600);                                         \
+        CHECK(out >= 0);                                                                             \
+    } while (0)
+#define SAME_AS_BUF(n)                                                                               \
+    do {                                                                                             \
+        memset(back, 0, len);                                                                        \
+        CHECK(pread(out, back, len, 0) == (ssize_t)(n) && !memcmp(back, buf, (n)));                  \
+    } while (0)
+        FRESH_OUT();
+        h5tier_fault_count_start();
+        CHECK_OK(h5tier__copy_file(fd, out, len, &done));
+        CHECK(done == len && h5tier_fault_calls("copy_file_range") >= 1 && h5tier_fault_calls("pwrite") == 0);
+        h5tier_fault_clear();
+        SAME_AS_BUF(len);
+
+        FRESH_OUT(); /* every kernel copy halved */
+        CHECK_OK(h5tier_fault_set("copy_file_range", 1, 0, H5TIER_FAULT_SHORT | H5TIER_FAULT_PERSIST));
+        CHECK_OK(h5tier__copy_file(fd, out, len, &done));
+        CHECK(done == len && h5tier_fault_calls("copy_file_range") >= 20);
+        h5tier_fault_clear();
+        SAME_AS_BUF(len);
+
+        FRESH_OUT(); /* no kernel copy at all: all through pread/pwrite */
+        CHECK_OK(h5tier_fault_set("copy_file_range", 1, EXDEV, H5TIER_FAULT_PERSIST));
+        CHECK_OK(h5tier__copy_file(fd, out, len, &done));
+        CHECK(done == len && h5tier_fault_calls("copy_file_range") == 1 && h5tier_fault_calls("pwrite") >= 1);
+        h5tier_fault_clear();
+        SAME_AS_BUF(len);
+
+        FRESH_OUT(); /* half in the kernel, then ENOSYS: the buffered loop finishes from there */
+        script(2, ENOSYS);
+        CHECK_OK(h5tier__copy_file(fd, out, len, &done));
+        CHECK(done == len && script_calls == 2);
+        h5tier_sys_reset();
+        SAME_AS_BUF(len);
+
+        FRESH_OUT(); /* a real error is not a fallback: it surfaces with what was copied */
+        script(2, ENOSPC);
+        CHECK(h5tier__copy_file(fd, out, len, &done) == -ENOSPC && done == len / 2);
+        h5tier_sys_reset();
+        FRESH_OUT(); /* the same in the fallback */
+        CHECK_OK(h5tier_fault_set("copy_file_range", 1, EXDEV, 0));
+        CHECK_OK(h5tier_fault_set("pwrite", 1, EIO, H5TIER_FAULT_PERSIST));
+        CHECK(h5tier__copy_file(fd, out, len, &done) == -EIO && done == 0);
+        h5tier_fault_clear();
+
+        FRESH_OUT(); /* the source is shorter than asked: 0 and done = its size, both paths */
+        CHECK_OK(h5tier__copy_file(fd, out, 2 * (uint64_t)len, &done));
+        CHECK(done == len);
+        SAME_AS_BUF(len);
+        FRESH_OUT();
+        CHECK_OK(h5tier_fault_set("copy_file_range", 1, EXDEV, 0));
+        CHECK_OK(h5tier__copy_file(fd, out, 2 * (uint64_t)len, &done));
+        h5tier_fault_clear();
+        CHECK(done == len);
+        SAME_AS_BUF(len);
+        close(out);
+        close(fd);
+#undef FRESH_OUT
+#undef SAME_AS_BUF
     }
 
     /* environment arming in a real child process */

@@ -4,7 +4,9 @@
  * 0640).  Child processes open a copy of it with specs A and B (B in a new
  * group) and are SIGKILLed: at the Nth call of every kind of system call the
  * open makes through h5tier_sys (open, close, flock, fstat, fchmod, pread,
- * pwrite, fsync, rename; N swept until the open completes), at the Nth
+ * pwrite, fsync, rename, copy_file_range, and pread/pwrite again with
+ * copy_file_range failing EXDEV so the copy goes through a buffer; N swept
+ * until the open completes), at the Nth
  * pwrite64 system call of the process, HDF5's own writes included (strace
  * -e inject=pwrite64:signal=KILL:when=N; skipped where strace cannot
  * trace), then at pseudo-random delays (fixed seed) across the whole open.  After each kill
@@ -20,7 +22,8 @@
  * renamed copy.  Then the next archiver opens every outcome (A and B),
  * removing every OUT.h5.tmp-* the kills left, and both streams archive
  * records (h5py check).  A copy
- * that fails (ENOSPC injected) is reported, leaves no temporary file and
+ * that fails (ENOSPC injected, in the kernel or in the buffered fallback)
+ * is reported, leaves no temporary file and
  * the archive byte for byte unchanged; reopening an archive whose streams
  * all exist writes and renames nothing.
  */
@@ -37,7 +40,7 @@
 #include "test_archive_common.h"
 
 #define A_RECORDS 3000u
-#define MAX_RUNS 160
+#define MAX_RUNS 200
 #define DELAY_RUNS 90
 #define SB_BYTES 48 /* the v3 superblock: its flags (and checksum) may change */
 
@@ -199,27 +202,41 @@ int main(int argc, char **argv)
 
     /* the copy fails (no space): the error says so, nothing is left behind
        and the archive is unchanged */
-    CHECK(tu_sh(NULL, 0, "cp -p '%s' '%s'", golden, probe) == 0);
-    CHECK_OK(h5tier_fault_set("pwrite", 1, ENOSPC, H5TIER_FAULT_PERSIST));
-    int rc = h5tier_archive_open(probe, sp, 2, 0, &a);
-    h5tier_fault_clear();
-    CHECKF(rc == -ENOSPC && a == NULL && strstr(h5tier_errmsg(), "copy"), "a failing copy: %d (%s)", rc,
-           h5tier_errmsg());
-    CHECKF(tmps_of(probe) == 0, "a failed copy left a temporary file");
-    size_t plen;
-    unsigned char *pb = slurp(probe, &plen);
-    CHECK(plen == glen && memcmp(pb, gold, glen) == 0);
-    free(pb);
+    for (int fallback = 0; fallback < 2; fallback++) { /* in the kernel, then through pread/pwrite */
+        CHECK(tu_sh(NULL, 0, "cp -p '%s' '%s'", golden, probe) == 0);
+        if (fallback) {
+            CHECK_OK(h5tier_fault_parse("copy_file_range:1:EXDEV:persist,pwrite:1:ENOSPC:persist"));
+        } else {
+            CHECK_OK(h5tier_fault_set("copy_file_range", 1, ENOSPC, H5TIER_FAULT_PERSIST));
+        }
+        int rc = h5tier_archive_open(probe, sp, 2, 0, &a);
+        h5tier_fault_clear();
+        CHECKF(rc == -ENOSPC && a == NULL && strstr(h5tier_errmsg(), "copy"), "a failing copy (fallback %d): %d (%s)",
+               fallback, rc, h5tier_errmsg());
+        CHECKF(tmps_of(probe) == 0, "a failed copy left a temporary file");
+        size_t plen;
+        unsigned char *pb = slurp(probe, &plen);
+        CHECK(plen == glen && memcmp(pb, gold, glen) == 0);
+        free(pb);
+    }
+    /* where the kernel cannot copy between the files, the buffered copy adds the stream
+       (checked with the kill outcomes below) */
+    CHECKF(one_run(golden, gold, glen, "fault", "copy_file_range:1:EXDEV:persist") == 0 && !runs[nruns - 1].old,
+           "adding a stream through the buffered copy");
 
     /* sweep: a kill at the Nth call of each kind, N = 1, 2, ... until the
        open completes without reaching it */
-    static const char *const calls[] = {"open", "close", "flock", "fstat", "fchmod", "pread", "pwrite", "fsync", "rename"};
+    static const char *const calls[] = {"open",  "close",  "flock", "fstat",  "fchmod",         "pread",
+                                        "pwrite", "fsync", "rename", "copy_file_range", "pread", "pwrite"};
+    const size_t ncalls = sizeof calls / sizeof calls[0];
     int kills = 0;
-    for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
+    for (size_t c = 0; c < ncalls; c++) {
         for (int n = 1;; n++) {
             CHECKF(n <= 12, "%s: still killed at call %d", calls[c], n);
-            char spec[64];
-            snprintf(spec, sizeof spec, "%s:%d:0:kill", calls[c], n);
+            char spec[96];
+            /* the last two: the buffered copy, where copy_file_range cannot copy */
+            snprintf(spec, sizeof spec, "%s%s:%d:0:kill", c + 2 >= ncalls ? "copy_file_range:1:EXDEV:persist," : "",
+                     calls[c], n);
             int st = one_run(golden, gold, glen, "fault", spec);
             if (!strcmp(calls[c], "rename") && n == 1)
                 CHECKF(st == 128 + SIGKILL && runs[nruns - 1].old && tmps_of(runs[nruns - 1].out) == 1,
@@ -312,7 +329,7 @@ int main(int argc, char **argv)
     const char *out = NULL;
     for (int i = 0; i < nruns; i++) {
         int left = tmps_of(runs[i].out);
-        rc = h5tier_archive_open(runs[i].out, sp, 2, 0, &a);
+        int rc = h5tier_archive_open(runs[i].out, sp, 2, 0, &a);
         CHECKF(rc == 0, "%s: the next open failed: %s (%s)", runs[i].what, h5tier_strerror(rc), h5tier_errmsg());
         CHECK_OK(h5tier_archive_close(a));
         CHECKF(tmps_of(runs[i].out) == 0, "%s: %d temporary files left after a successful open", runs[i].what,
