@@ -80,27 +80,26 @@ static void *d_mmap(void *a, size_t l, int pr, int fl, int fd, off_t o) { GATE(S
 static int d_munmap(void *a, size_t l) { GATE(SC_MUNMAP, -1); return munmap(a, l); }
 static void *d_mremap(void *a, size_t ol, size_t nl, int fl) { GATE(SC_MREMAP, MAP_FAILED); return mremap(a, ol, nl, fl); }
 static int d_madvise(void *a, size_t l, int adv) { GATE(SC_MADVISE, -1); return madvise(a, l, adv); }
-static ssize_t d_pread(int fd, void *b, size_t l, off_t o)
+/* The gate of the calls that can transfer short: -1 (errno set) to fail,
+ * else 0 with *l halved (at least 1) when a short transfer is injected. */
+static inline int gate_short(int sc, size_t *l)
 {
     if (H5TIER_UNLIKELY(atomic_load_explicit(&armed, memory_order_relaxed))) {
-        int c = check(SC_PREAD);
+        int c = check(sc);
         if (c < 0)
             return -1;
-        if (c > 0 && l > 1)
-            l /= 2;
+        if (c > 0 && *l > 1)
+            *l /= 2;
     }
-    return pread(fd, b, l, o);
+    return 0;
+}
+static ssize_t d_pread(int fd, void *b, size_t l, off_t o)
+{
+    return gate_short(SC_PREAD, &l) < 0 ? -1 : pread(fd, b, l, o);
 }
 static ssize_t d_pwrite(int fd, const void *b, size_t l, off_t o)
 {
-    if (H5TIER_UNLIKELY(atomic_load_explicit(&armed, memory_order_relaxed))) {
-        int c = check(SC_PWRITE);
-        if (c < 0)
-            return -1;
-        if (c > 0 && l > 1)
-            l /= 2;
-    }
-    return pwrite(fd, b, l, o);
+    return gate_short(SC_PWRITE, &l) < 0 ? -1 : pwrite(fd, b, l, o);
 }
 static int d_fsync(int fd) { GATE(SC_FSYNC, -1); return fsync(fd); }
 static int d_fdatasync(int fd) { GATE(SC_FDATASYNC, -1); return fdatasync(fd); }
@@ -111,14 +110,7 @@ static int d_fstat(int fd, struct stat *st) { GATE(SC_FSTAT, -1); return fstat(f
 static int d_fchmod(int fd, mode_t m) { GATE(SC_FCHMOD, -1); return fchmod(fd, m); }
 static ssize_t d_copy_file_range(int in, off_t *oin, int out, off_t *oout, size_t l, unsigned fl)
 {
-    if (H5TIER_UNLIKELY(atomic_load_explicit(&armed, memory_order_relaxed))) {
-        int c = check(SC_COPY_FILE_RANGE);
-        if (c < 0)
-            return -1;
-        if (c > 0 && l > 1)
-            l /= 2;
-    }
-    return copy_file_range(in, oin, out, oout, l, fl);
+    return gate_short(SC_COPY_FILE_RANGE, &l) < 0 ? -1 : copy_file_range(in, oin, out, oout, l, fl);
 }
 
 /* The real system calls, as the table starts and as h5tier_sys_reset leaves it. */

@@ -841,6 +841,19 @@ int h5tier_ring_claim(h5tier_ring_t *w, int s, void **slot, uint64_t *seq)
     return n < 0 ? (int)n : 0;
 }
 
+/* End the pending claim of ws without publishing what tail does not reach:
+ * the claimed slots beyond tail may hold anything now, and tail_intent
+ * already covers them, so it must never go back below it (the records they
+ * held from the previous lap are gone); the next reservations reuse their
+ * sequence numbers.  Used by a partial commit (before publishing) and by
+ * cancel. */
+static void release_claim(wstream_t *ws)
+{
+    if (ws->tail + ws->claimed > ws->hold)
+        ws->hold = ws->tail + ws->claimed;
+    ws->claimed = 0;
+}
+
 int h5tier_ring_commit_many(h5tier_ring_t *w, int s, size_t n)
 {
     if (s < 0 || (unsigned)s >= w->n || !w->s[s].claimed)
@@ -850,12 +863,10 @@ int h5tier_ring_commit_many(h5tier_ring_t *w, int s, size_t n)
         return h5tier__fail(EINVAL, "ring '%s': stream '%s': commit of %zu records, %llu are claimed (commit 1 .. %llu)",
                             w->m.name + 1, ws->st->name, n, (unsigned long long)ws->claimed,
                             (unsigned long long)ws->claimed);
-    /* Records n .. claimed-1 are released: their slots may hold anything now, and tail_intent
-       already covers them, so it must never go back below it (the records they held from the
-       previous lap are gone); the next reservations reuse their sequence numbers. */
-    if (n < ws->claimed && ws->tail + ws->claimed > ws->hold)
-        ws->hold = ws->tail + ws->claimed;
-    ws->claimed = 0;
+    if (n < ws->claimed)
+        release_claim(ws);
+    else
+        ws->claimed = 0;
     publish(w, ws, ws->tail + n);
     return 0;
 }
@@ -864,12 +875,7 @@ int h5tier_ring_cancel(h5tier_ring_t *w, int s)
 {
     if (s < 0 || (unsigned)s >= w->n || !w->s[s].claimed)
         return h5tier__fail(EINVAL, "ring '%s': cancel of stream %d without a claim", w->m.name + 1, s);
-    wstream_t *ws = &w->s[s];
-    /* As for the released rest of a partial commit: tail_intent already covers the claimed
-       run and must never go back below it. */
-    if (ws->tail + ws->claimed > ws->hold)
-        ws->hold = ws->tail + ws->claimed;
-    ws->claimed = 0;
+    release_claim(&w->s[s]);
     return 0;
 }
 

@@ -60,6 +60,13 @@ int tu_have_h5py(void);
  * Returns the exit status, or 128+signal. */
 int tu_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Run this test program again as `EXE CHILD_ARGS` in a private mount
+ * namespace, after `mount MOUNT_ARGS` there (root only; the mount ends with
+ * the namespace).  Neither string may hold a single quote.  Returns the
+ * child's status, or 77 when the namespace or the mount cannot be made here
+ * (out, if given, says why). */
+int tu_in_mount_ns(char *out, size_t outlen, const char *mount_args, const char *child_args);
+
 /* Start this test program again as a child: /proc/self/exe with args
  * (NULL-terminated).  Returns the pid. */
 pid_t tu_spawn_self(const char *arg0, ...);

@@ -146,16 +146,9 @@ int main(int argc, char **argv)
     injected();
     if (geteuid() != 0)
         tu_skip("fault-injection part passed; the tmpfs part needs root");
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    CHECK(n > 0);
-    exe[n] = 0;
     char out[8192];
-    int st = tu_sh(out, sizeof out,
-                   "unshare -m --propagation private sh -c "
-                   "'mount -t tmpfs -o size=8m tmpfs /dev/shm 2>/dev/null || exit 77; exec \"$0\" tmpfs' '%s'",
-                   exe);
-    if (st == 77 || (st == 1 && strstr(out, "unshare")))
+    int st = tu_in_mount_ns(out, sizeof out, "-t tmpfs -o size=8m tmpfs /dev/shm", "tmpfs");
+    if (st == 77)
         tu_skip("fault-injection part passed; cannot mount a private tmpfs: %s", out);
     CHECKF(st == 0, "tmpfs child exited %d: %s", st, out);
     tu_log("%s", out);
