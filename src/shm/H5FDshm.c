@@ -25,6 +25,11 @@
  * and H5Pset_fapl_shm), image.c (checks of an existing image), control.c
  * (the control object).
  *
+ * Registration: h5tier_shm_driver_id registers the class on first use; the
+ * class's terminate callback forgets the id when HDF5 frees it (H5close,
+ * H5FDunregister), so after a library restart H5Pset_fapl_shm registers
+ * again instead of installing whatever driver now holds the old id.
+ *
  * Open semantics: H5F_ACC_EXCL fails on an existing object; H5F_ACC_TRUNC
  * empties it, but is refused (EBUSY) while a registered reader is alive, as
  * its mapping would SIGBUS; a second open in the process that holds the
@@ -867,7 +872,7 @@ static const H5FD_class_t shm_class = {
     .name = H5TIER_SHM_DRIVER_NAME,                /* name shown by H5Pget_driver_info etc. */
     .maxaddr = SHM_MAXADDR,                        /* largest address: off_t range */
     .fc_degree = H5F_CLOSE_WEAK,                   /* default file close degree, like sec2 */
-    .terminate = NULL,                             /* nothing global to release */
+    .terminate = h5tier__shm_terminate,            /* forget the driver id (fapl.c) */
     .sb_size = NULL,                               /* no driver info in the superblock: */
     .sb_encode = NULL,                             /*   the image stays a plain sec2-compatible */
     .sb_decode = NULL,                             /*   HDF5 file */

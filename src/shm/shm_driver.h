@@ -15,6 +15,11 @@
 /* The driver's class table (H5FDshm.c). */
 const H5FD_class_t *h5tier__shm_class(void);
 
+/* The class's terminate callback: HDF5 frees the class (H5close, the atexit
+ * cleanup, H5FDunregister), so the driver's id is forgotten and the next
+ * h5tier_shm_driver_id registers it again.  Always 0. */
+herr_t h5tier__shm_terminate(void);
+
 /* Check cfg (NULL = defaults) and write it with defaults filled in to *out.
  * 0 or -EINVAL/-ENAMETOOLONG with an errmsg naming the problem. */
 int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out);
