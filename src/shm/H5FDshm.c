@@ -10,6 +10,12 @@
  * is mapped, so a full /dev/shm is an ENOSPC error, never a SIGBUS; the
  * object is never shrunk while a registered reader is alive.
  *
+ * Zeros: the file reads as zeros past its end and wherever nothing was
+ * written since it shrank, as with sec2.  When truncate lowers the logical
+ * end, the bytes between the new end and the highest byte written (hw) are
+ * zeroed in place (the pages stay reserved until close); bytes past hw were
+ * never written or were zeroed before.
+ *
  * SWMR: each write is a memcpy into the shared mapping followed by a release
  * fence, each read an acquire fence then a memcpy: writes become visible in
  * order, there is no driver cache, reads past EOA are allowed (zero past the
@@ -77,6 +83,7 @@ typedef struct shm_file {
     size_t maplen;
     uint64_t size;               /* writer: physical (reserved) size of the object */
     uint64_t fresh;              /* writer: [fresh, size) never touched since reserved (a hint only) */
+    uint64_t hw;                 /* writer: every byte at or past hw is zero (written high-water mark) */
     haddr_t eoa;                 /* end of allocated space, set by the library */
     haddr_t eof;                 /* writer: logical end of the file */
     int touched;                 /* writer: wrote or truncated, so close may shrink */
@@ -427,6 +434,7 @@ static int open_writer(shm_file_t *f, unsigned flags)
     f->ino = st.st_ino;
     f->size = (uint64_t)st.st_size;
     f->fresh = f->size;
+    f->hw = f->size; /* what an earlier writer left past the end is unknown */
     /* The first commit writes everything unless the bytes came from the
      * backing file just now (an older shm object may differ from it). */
     f->full_commit = !(created && f->committed_eof > 0);
@@ -716,6 +724,8 @@ static herr_t vfd_write(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
         return -1;
     }
     f->touched = 1;
+    if (end > f->hw)
+        f->hw = end;
     if (end > f->eof) {
         f->eof = end;
         if (f->owner)
@@ -796,6 +806,19 @@ static herr_t vfd_truncate(H5FD_t *_f, hid_t dxpl, hbool_t closing)
         return -1;
     if (f->eof != f->eoa)
         f->touched = 1;
+    if (f->eoa < f->hw) {
+        /* The file shrinks: what lay past the new end must read as zeros when
+         * the space is allocated again (sec2 cuts the file; the shm object
+         * keeps its pages, reserved, until close).  Only the part ever
+         * touched: [fresh, ...) is still zero. */
+        uint64_t to = f->hw < f->fresh ? f->hw : f->fresh;
+        if (to > f->maplen)
+            to = f->maplen;
+        if (to > f->eoa)
+            memset(f->map + f->eoa, 0, (size_t)(to - f->eoa));
+        atomic_thread_fence(memory_order_release);
+        f->hw = f->eoa;
+    }
     f->eof = f->eoa;
     if (f->owner)
         atomic_store_explicit(&f->ctl->eof, (uint64_t)f->eof, memory_order_release);
