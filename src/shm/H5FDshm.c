@@ -10,6 +10,13 @@
  * is mapped, so a full /dev/shm is an ENOSPC error, never a SIGBUS; the
  * object is never shrunk while a registered reader is alive.
  *
+ * Reservation: a writer reserves up to every EOA the library sets (set_eoa),
+ * in growth steps (the increment, or a quarter of the size for big files),
+ * but never past the maxaddr it was opened with (a family driver opens its
+ * members with the member size).  Close gives back what is reserved past the
+ * logical end (written or truncated file) or past the size at open (a file
+ * opened read-write and left unchanged), unless a reader is alive.
+ *
  * Zeros: the file reads as zeros past its end and wherever nothing was
  * written since it shrank, as with sec2.  When truncate lowers the logical
  * end, the bytes between the new end and the highest byte written (hw) are
@@ -82,6 +89,7 @@ typedef struct shm_file {
     unsigned char *map;          /* mapping of [0, maplen), NULL when maplen == 0 */
     size_t maplen;
     uint64_t size;               /* writer: physical (reserved) size of the object */
+    uint64_t open_size;          /* writer: physical size at open (kept at close if nothing changed) */
     uint64_t fresh;              /* writer: [fresh, size) never touched since reserved (a hint only) */
     uint64_t hw;                 /* writer: every byte at or past hw is zero (written high-water mark) */
     haddr_t eoa;                 /* end of allocated space, set by the library */
@@ -147,6 +155,20 @@ static int map_to(shm_file_t *f, size_t len)
     return 0;
 }
 
+/* A file opened with a maximum address (a family member: its member size)
+ * never reserves past it: the increment would cost a whole step of RAM per
+ * 100-byte member. */
+static uint64_t cap_target(const shm_file_t *f, uint64_t target, uint64_t need)
+{
+    haddr_t max = f->pub.maxaddr;
+    if (max == 0 || max == HADDR_UNDEF || max >= SHM_MAXADDR)
+        return target;
+    uint64_t cap = round_up((uint64_t)max, f->pagesz), low = round_up(need, f->pagesz);
+    if (cap < low)
+        cap = low;
+    return target < cap ? target : cap;
+}
+
 /* The reserved size growth to cover need goes to: rounded to the increment
  * and at least a quarter more than the current size (geometric for big
  * files, so a file of N bytes costs O(log N) remaps). */
@@ -156,7 +178,7 @@ static uint64_t grow_target(const shm_file_t *f, uint64_t need)
     uint64_t target = need;
     if (f->size > 0 && target < f->size + f->size / 4)
         target = f->size + f->size / 4;
-    return round_up(target, inc);
+    return cap_target(f, round_up(target, inc), need);
 }
 
 /* Writer: keep the populate-ahead thread informed.  frontier: [frontier,
@@ -216,7 +238,7 @@ static int grow(shm_file_t *f, uint64_t need)
         /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch.
          * When the generous target does not fit, try the increment, then the
          * bare need: a nearly full /dev/shm still takes what fits. */
-        uint64_t cand[3] = {target, round_up(need, inc), round_up(need, f->pagesz)}, tried = 0;
+        uint64_t cand[3] = {target, cap_target(f, round_up(need, inc), need), round_up(need, f->pagesz)}, tried = 0;
         int e = 0;
         for (int i = 0; i < 3; i++) {
             if (i > 0 && cand[i] >= tried)
@@ -435,6 +457,7 @@ static int open_writer(shm_file_t *f, unsigned flags)
     f->size = (uint64_t)st.st_size;
     f->fresh = f->size;
     f->hw = f->size; /* what an earlier writer left past the end is unknown */
+    f->open_size = f->size;
     /* The first commit writes everything unless the bytes came from the
      * backing file just now (an older shm object may differ from it). */
     f->full_commit = !(created && f->committed_eof > 0);
@@ -623,11 +646,16 @@ static herr_t vfd_close(H5FD_t *_f)
             f->map = NULL;
             f->maplen = 0;
         }
-        /* Shrink to the logical end only when no reader could be mapping past it. */
-        if (f->touched && f->size > f->eof && h5tier__shmc_live_readers(f->ctl) == 0) {
-            if (h5tier_sys.ftruncate(f->fd, (off_t)f->eof) < 0) {
+        /* Give back what was reserved for an EOA that was raised and not (or
+         * no longer) used: shrink to the logical end when the file was written
+         * or truncated, else to the size at open (an untouched file keeps
+         * whatever it held, e.g. bytes past the superblock's end that h5clear
+         * could still recover).  Only when no reader could be mapping past it. */
+        uint64_t keep = f->touched ? (uint64_t)f->eof : (f->open_size > f->eof ? f->open_size : (uint64_t)f->eof);
+        if (f->size > keep && h5tier__shmc_live_readers(f->ctl) == 0) {
+            if (h5tier_sys.ftruncate(f->fd, (off_t)keep) < 0) {
                 H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot shrink to %llu bytes", f->canon,
-                            (unsigned long long)f->eof);
+                            (unsigned long long)keep);
                 failed = 1;
             }
         }
