@@ -76,6 +76,15 @@ typedef enum h5tier_shm_close {
  * shrinking the object.  The thread's system calls go through h5tier_sys
  * like all others (a fault armed process-wide may hit them). */
 #define H5TIER_SHM_POPULATE_AHEAD 0x8u
+/* H5TIER_SHM_MEMBER: the objects opened through this fapl are members of a
+ * family, split or multi file (the fapl given to H5Pset_fapl_family,
+ * H5Pset_fapl_split or H5Pset_fapl_multi): an object may be empty, hold no
+ * HDF5 signature, or be shorter than its superblock's end of file.  Not
+ * needed for members the shm driver wrote itself (the control object records
+ * it at close) nor for member 0 of a family or multi file with a version 0/1
+ * superblock (it names its driver); needed for members copied into shm by
+ * other means. */
+#define H5TIER_SHM_MEMBER 0x10u
 
 typedef struct h5tier_shm_config {
     unsigned version;     /* H5TIER_SHM_CONFIG_VERSION */

@@ -50,6 +50,15 @@
  * file twice to detect that it is already open).  Existing objects are
  * checked before use: empty or no signature -> H5TIER_ENOTHDF5, shorter than
  * the superblock's end-of-file address -> H5TIER_ETRUNC.
+ *
+ * Member driver (H5Pset_fapl_family / _split / _multi with shm members): a
+ * member may be empty, hold no signature (family members 1.., split's raw
+ * file) or be shorter than its superblock's end (family member 0: the end
+ * counts the whole family).  Such an object is accepted when the
+ * configuration says so (H5TIER_SHM_MEMBER), when the control object records
+ * that the last writer closed it as a member (H5TIER_SHMC_MEMBER, set at
+ * close from the image), or, for member 0, when its superblock names the
+ * family or multi driver (image.c).  A member's logical end is its size.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -392,6 +401,16 @@ static int commit_backing(shm_file_t *f)
  * unregistered reader is invisible to the writer's shrink check). */
 static mode_t ctl_mode(mode_t mode) { return mode | ((mode & 0444) >> 1); }
 
+/* H5TIER_IMAGE_MEMBER when the object may be a member of a family, split or
+ * multi file: configured so, or recorded so in the control object ctl (may
+ * be NULL) by the last writer's close. */
+static unsigned image_flags(const shm_file_t *f, const h5tier_shmc_t *ctl)
+{
+    if ((f->cfg.flags & H5TIER_SHM_MEMBER) || (ctl && (ctl->flags & H5TIER_SHMC_MEMBER)))
+        return H5TIER_IMAGE_MEMBER;
+    return 0;
+}
+
 /* Writer side of open: take the writer role, create/truncate/load. */
 static int open_writer(shm_file_t *f, unsigned flags)
 {
@@ -469,15 +488,18 @@ static int open_writer(shm_file_t *f, unsigned flags)
         if ((rc = map_to(f, (size_t)f->size)) < 0)
             return rc;
         uint64_t end;
-        if ((rc = h5tier__shm_check_image(f->canon, f->map, f->size, &end, 0)) < 0)
+        int member;
+        if ((rc = h5tier__shm_check_image_ex(f->canon, f->map, f->size, image_flags(f, f->ctl), &end, &member, 0)) < 0)
             return rc;
-        f->eof = end ? end : f->size;
-    } else if (!creat) {
+        /* A member's own end is its size: the family driver sizes its members
+         * by member 0's end of file. */
+        f->eof = end && !member ? end : f->size;
+    } else if (!creat && !image_flags(f, f->ctl)) {
         return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5, "shm object '%s' is not an HDF5 file (the object is empty)",
                            f->canon);
     }
     if (f->owner) {
-        f->ctl->flags = f->cfg.flags;
+        f->ctl->flags = f->cfg.flags | (f->ctl->flags & H5TIER_SHMC_MEMBER);
         f->ctl->page_size = f->cfg.page_size;
         snprintf(f->ctl->backing_file, sizeof f->ctl->backing_file, "%s", f->cfg.backing_file);
         atomic_store(&f->ctl->eof, (uint64_t)f->eof);
@@ -555,10 +577,23 @@ static int open_reader(shm_file_t *f)
     if (st.st_size > 0 && (rc = map_to(f, (size_t)st.st_size)) < 0)
         return rc;
     uint64_t end;
+    unsigned iflags;
+    if (f->ctl)
+        iflags = image_flags(f, f->ctl);
+    else {
+        /* not ours to write: read its member record read-only */
+        int cfd = -1;
+        h5tier_shmc_t *c = NULL;
+        iflags = image_flags(f, NULL);
+        if (!iflags && h5tier__shmc_open(f->canon, 0, 1, 0, &cfd, &c) == 0) {
+            iflags = image_flags(f, c);
+            h5tier__shmc_close(cfd, c);
+        }
+    }
     /* A live writer may be creating or loading it right now: give it up to
      * ~2 s to become a complete image before calling it bad. */
     for (int tries = 0; f->ctl && tries < 200; tries++) {
-        rc = h5tier__shm_check_image(f->canon, f->map, f->maplen, &end, 1);
+        rc = h5tier__shm_check_image_ex(f->canon, f->map, f->maplen, iflags, &end, NULL, 1);
         pid_t w = atomic_load(&f->ctl->writer_pid);
         if (rc == 0 || !(rc == -H5TIER_ETRUNC || f->maplen == 0) || w == 0 || w == getpid() ||
             !h5tier__pid_alive(w, atomic_load(&f->ctl->writer_start)))
@@ -567,7 +602,7 @@ static int open_reader(shm_file_t *f)
         if ((rc = reader_refresh(f)) < 0)
             return rc;
     }
-    return h5tier__shm_check_image(f->canon, f->map, f->maplen, &end, 0);
+    return h5tier__shm_check_image_ex(f->canon, f->map, f->maplen, iflags, &end, NULL, 0);
 }
 
 static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t maxaddr)
@@ -641,6 +676,12 @@ static herr_t vfd_close(H5FD_t *_f)
         int persisted = commit_backing(f) == 0;
         if (!persisted)
             failed = 1;
+        /* Record whether this is a member of a family, split or multi file,
+         * so the next open accepts what a standalone file may not be. */
+        if (h5tier__shm_image_is_member(f->map, (uint64_t)f->eof))
+            f->ctl->flags |= H5TIER_SHMC_MEMBER;
+        else
+            f->ctl->flags &= ~H5TIER_SHMC_MEMBER;
         if (f->map) {
             h5tier_sys.munmap(f->map, f->maplen);
             f->map = NULL;

@@ -78,7 +78,7 @@ int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t
     if (out->mode & ~(mode_t)0777)
         return h5tier__fail(EINVAL, "shm config: mode %o has bits beyond 0777", (unsigned)out->mode);
     if (out->flags & ~(H5TIER_SHM_POPULATE | H5TIER_SHM_RENAME_SAVE | H5TIER_SHM_NO_PERSIST_ON_FLUSH |
-                       H5TIER_SHM_POPULATE_AHEAD))
+                       H5TIER_SHM_POPULATE_AHEAD | H5TIER_SHM_MEMBER))
         return h5tier__fail(EINVAL, "shm config: unknown flags 0x%x", out->flags);
     return 0;
 }

@@ -42,6 +42,24 @@ int h5tier__shm_push_last(int rc);
  * stack. */
 int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_t len, uint64_t *end, int quiet);
 
+/* flags of h5tier__shm_check_image_ex */
+#define H5TIER_IMAGE_MEMBER 0x1u /* the object may be a member of a family, split or multi file: an
+                                    empty object, no signature, or an end of file beyond the object
+                                    are accepted (*member = 1) */
+
+/* h5tier__shm_check_image with flags.  A superblock (v0/v1) that names the
+ * family or multi driver in its driver-information block is member 0 of
+ * such a file whatever the flags: its end of file may lie beyond the object.
+ * *member (may be NULL) receives 1 when the object was accepted as a member
+ * (then *end is 0: the object's own size is its end).  Same errors. */
+int h5tier__shm_check_image_ex(const char *canon, const unsigned char *img, uint64_t len, unsigned flags,
+                               uint64_t *end, int *member, int quiet);
+
+/* 1 if img[0, len) is not a standalone HDF5 image but looks like a member
+ * of a family, split or multi file: empty, no signature, or a superblock
+ * whose end of file lies beyond len.  No message; never fails. */
+int h5tier__shm_image_is_member(const unsigned char *img, uint64_t len);
+
 /* ---- the populate-ahead helper thread (ahead.c) ---------------------------
  * One per writer file with H5TIER_SHM_POPULATE_AHEAD, started by the writer
  * (never by a read-only opener).  Every function is a no-op in a process other

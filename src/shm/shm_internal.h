@@ -40,7 +40,7 @@ typedef struct h5tier_shmc {
     uint32_t size;                /* sizeof(h5tier_shmc_t) */
     _Atomic uint64_t generation;  /* bumped by each writer open */
     _Atomic int32_t writer_pid;   /* pid of the writer holding the file open, 0 if none */
-    uint32_t flags;               /* H5TIER_SHM_* flags of the current writer */
+    uint32_t flags;               /* H5TIER_SHM_* flags of the current writer, and H5TIER_SHMC_MEMBER */
     _Atomic uint64_t writer_start; /* start time of writer_pid */
     _Atomic uint64_t eof;         /* logical end of the HDF5 file, published by the writer */
     uint64_t page_size;           /* write-tracking page size */
@@ -49,6 +49,13 @@ typedef struct h5tier_shmc {
     h5tier_shmc_reader_t readers[H5TIER_SHMC_READERS];
 } h5tier_shmc_t;
 _Static_assert(sizeof(h5tier_shmc_t) <= H5TIER_SHMC_SIZE, "control object too large");
+
+/* In h5tier_shmc_t.flags: the last writer closed the object as a member of a
+ * family, split or multi file (no HDF5 signature, or a superblock whose end
+ * of file lies beyond the object); kept across writer opens until a writer
+ * closes it again.  It only relaxes the driver's own image check: the HDF5
+ * library still validates what it reads. */
+#define H5TIER_SHMC_MEMBER 0x80000000u
 
 /* Canonical control-object name for a canonical shm name "/x": "/.x.h5tier". */
 int h5tier__shmc_name(const char *canon, char *out, size_t outlen);
