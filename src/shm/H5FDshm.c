@@ -66,6 +66,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "shm/shm_driver.h"
@@ -228,6 +229,31 @@ static void ahead_update(shm_file_t *f, uint64_t frontier)
         f->ahead_at = at;
 }
 
+/* Push the failure to reserve [0, want) (need of it required) with error e,
+ * naming the sizes and the free space of the shm directory: the driver
+ * reserves every allocated byte in memory, so an allocated end beyond what
+ * the shm file system holds (1 TiB, or HDF5's test of a 3e18-byte EOA)
+ * fails here.  fstatvfs only informs this message, so it is called directly
+ * rather than through h5tier_sys.  Returns -e. */
+static int push_grow_failure(shm_file_t *f, int e, uint64_t want, uint64_t need)
+{
+    char ws[32], ns[32], fs[32], ts[32], where[160];
+    struct statvfs vs;
+    h5tier_format_size(want, ws, sizeof ws);
+    h5tier_format_size(need, ns, sizeof ns);
+    if (fstatvfs(f->fd, &vs) == 0)
+        snprintf(where, sizeof where, "%s has %s free of %s", h5tier__shm_dir(),
+                 h5tier_format_size((uint64_t)vs.f_bavail * vs.f_frsize, fs, sizeof fs),
+                 h5tier_format_size((uint64_t)vs.f_blocks * vs.f_frsize, ts, sizeof ts));
+    else
+        snprintf(where, sizeof where, "free space of %s unknown", h5tier__shm_dir());
+    return H5TIER_PUSH(H5TIER_AREA_SHM, e,
+                       "shm object '%s': cannot grow to %s (%llu bytes) for an allocated end of %s (%llu bytes; "
+                       "reserved now: %llu): %s; the shm driver keeps every allocated byte in memory",
+                       f->canon, ws, (unsigned long long)want, ns, (unsigned long long)need,
+                       (unsigned long long)f->size, where);
+}
+
 /* Writer: make sure [0, need) is reserved and mapped. */
 static int grow(shm_file_t *f, uint64_t need)
 {
@@ -242,11 +268,10 @@ static int grow(shm_file_t *f, uint64_t need)
         uint64_t inc = round_up(f->cfg.increment, f->pagesz);
         uint64_t target = grow_target(f, need);
         if (target > (uint64_t)SIZE_MAX || target > (uint64_t)INT64_MAX)
-            return H5TIER_PUSH(H5TIER_AREA_SHM, EFBIG, "shm object '%s': %llu bytes do not fit the address space",
-                               f->canon, (unsigned long long)target);
+            return push_grow_failure(f, EFBIG, target, need);
         /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch.
          * When the generous target does not fit, try the increment, then the
-         * bare need: a nearly full /dev/shm still takes what fits. */
+         * bare need: a nearly full shm directory still takes what fits. */
         uint64_t cand[3] = {target, cap_target(f, round_up(need, inc), need), round_up(need, f->pagesz)}, tried = 0;
         int e = 0;
         for (int i = 0; i < 3; i++) {
@@ -262,9 +287,7 @@ static int grow(shm_file_t *f, uint64_t need)
                 break;
         }
         if (e)
-            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot grow from %llu to %llu bytes%s", f->canon,
-                               (unsigned long long)f->size, (unsigned long long)tried,
-                               e == ENOSPC ? " (/dev/shm is full)" : "");
+            return push_grow_failure(f, e, tried, need);
         f->size = target;
     }
     int rc = map_to(f, (size_t)f->size);
@@ -310,9 +333,10 @@ static void file_free(shm_file_t *f)
 static int push_missing(const shm_file_t *f)
 {
     if (f->cfg.backing_file[0])
-        return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'",
-                           f->canon, f->canon, f->cfg.backing_file);
-    return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (/dev/shm%s)", f->canon, f->canon);
+        return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (%s%s) and no backing file '%s'",
+                           f->canon, h5tier__shm_dir(), f->canon, f->cfg.backing_file);
+    return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (%s%s)", f->canon, h5tier__shm_dir(),
+                       f->canon);
 }
 
 /* Open the data object.  0 or -errno; pushes a message naming the object
@@ -354,9 +378,10 @@ static int load_backing(shm_file_t *f, int fd, int writable_map)
                            f->canon, f->cfg.backing_file, (unsigned long long)bsize);
     uint64_t len = round_up(bsize, f->pagesz);
     if ((rc = h5tier__reserve(fd, (off_t)len)) < 0)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot reserve %llu bytes to load backing file '%s'%s",
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot reserve %llu bytes to load backing file '%s'%s%s%s",
                            f->canon, (unsigned long long)len, f->cfg.backing_file,
-                           rc == -ENOSPC ? " (/dev/shm is full)" : "");
+                           rc == -ENOSPC ? " (" : "", rc == -ENOSPC ? h5tier__shm_dir() : "",
+                           rc == -ENOSPC ? " is full)" : "");
     void *p = h5tier_sys.mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
         return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot map %llu bytes to load", f->canon,
