@@ -431,7 +431,9 @@ static mode_t ctl_mode(mode_t mode) { return mode | ((mode & 0444) >> 1); }
  * be NULL) by the last writer's close. */
 static unsigned image_flags(const shm_file_t *f, const h5tier_shmc_t *ctl)
 {
-    if ((f->cfg.flags & H5TIER_SHM_MEMBER) || (ctl && (ctl->flags & H5TIER_SHMC_MEMBER)))
+    /* relaxed atomic: a writer in another thread may be closing it now */
+    if ((f->cfg.flags & H5TIER_SHM_MEMBER) ||
+        (ctl && (__atomic_load_n(&ctl->flags, __ATOMIC_RELAXED) & H5TIER_SHMC_MEMBER)))
         return H5TIER_IMAGE_MEMBER;
     return 0;
 }
@@ -524,7 +526,8 @@ static int open_writer(shm_file_t *f, unsigned flags)
                            f->canon);
     }
     if (f->owner) {
-        f->ctl->flags = f->cfg.flags | (f->ctl->flags & H5TIER_SHMC_MEMBER);
+        uint32_t member = __atomic_load_n(&f->ctl->flags, __ATOMIC_RELAXED) & H5TIER_SHMC_MEMBER;
+        __atomic_store_n(&f->ctl->flags, f->cfg.flags | member, __ATOMIC_RELAXED);
         f->ctl->page_size = f->cfg.page_size;
         snprintf(f->ctl->backing_file, sizeof f->ctl->backing_file, "%s", f->cfg.backing_file);
         atomic_store(&f->ctl->eof, (uint64_t)f->eof);
@@ -704,9 +707,9 @@ static herr_t vfd_close(H5FD_t *_f)
         /* Record whether this is a member of a family, split or multi file,
          * so the next open accepts what a standalone file may not be. */
         if (h5tier__shm_image_is_member(f->map, (uint64_t)f->eof))
-            f->ctl->flags |= H5TIER_SHMC_MEMBER;
+            __atomic_fetch_or(&f->ctl->flags, H5TIER_SHMC_MEMBER, __ATOMIC_RELAXED);
         else
-            f->ctl->flags &= ~H5TIER_SHMC_MEMBER;
+            __atomic_fetch_and(&f->ctl->flags, ~H5TIER_SHMC_MEMBER, __ATOMIC_RELAXED);
         if (f->map) {
             h5tier_sys.munmap(f->map, f->maplen);
             f->map = NULL;
