@@ -903,11 +903,13 @@ static herr_t vfd_truncate(H5FD_t *_f, hid_t dxpl, hbool_t closing)
         return -1;
     if (f->eof != f->eoa)
         f->touched = 1;
-    if (f->eoa < f->hw) {
+    if (f->owner && f->eoa < f->hw) {
         /* The file shrinks: what lay past the new end must read as zeros when
          * the space is allocated again (sec2 cuts the file; the shm object
          * keeps its pages, reserved, until close).  Only the part ever
-         * touched: [fresh, ...) is still zero. */
+         * touched: [fresh, ...) is still zero.  Only the handle holding the
+         * writer role: a second handle of this process (the library's probe
+         * whether the file is open already) never changes the bytes. */
         uint64_t to = f->hw < f->fresh ? f->hw : f->fresh;
         if (to > f->maplen)
             to = f->maplen;
