@@ -8,7 +8,8 @@
  * a file created through the shm fapl must (1) report the shm driver on
  * its fapl, (2) exist as /dev/shm/NAME after close holding the dataset
  * (checked with h5dump), and (3) with a backing file, have written the
- * same bytes to that disk file (h5dump again).  Before the fix the core
+ * same bytes to that disk file (h5dump again).  A file still open at H5close
+ * reaches /dev/shm and its backing file, and shm works again afterwards.  Before the fix the core
  * driver was silently installed and nothing reached /dev/shm.
  */
 #include <stdlib.h>
@@ -88,6 +89,33 @@ static void core_file(void)
     CHECK(!st_shm_exists(nm) && access(nm, F_OK) != 0);
 }
 
+/* A file left open at H5close: the library closes it, and the driver's close
+ * (persist included) runs before its class is freed. */
+static void open_at_close(void)
+{
+    char *name = tu_shm_name("restart-open");
+    h5tier_shm_config_t cfg;
+    h5tier_shm_config_init(&cfg);
+    snprintf(cfg.name, sizeof cfg.name, "%s", name);
+    const char *bpath = tu_path("restart-open.h5");
+    snprintf(cfg.backing_file, sizeof cfg.backing_file, "%s", bpath);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    CHECK(H5Pset_fapl_shm(fapl, &cfg) >= 0);
+    hid_t f = H5Fcreate("ignored.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    CHECK(f >= 0);
+    hid_t sp = H5Screate_simple(1, (hsize_t[]){16}, NULL);
+    hid_t d = H5Dcreate2(f, "d", H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(d >= 0 && H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0);
+    CHECK(H5close() >= 0); /* file, dataset, space and fapl still open */
+    char out[8192];
+    int st = tu_sh(out, sizeof out, "h5dump -d /d /dev/shm/%s", name);
+    CHECKF(st == 0 && strstr(out, "(0): 1000, 1001, 1002"), "open at H5close: h5dump /dev/shm/%s (%d): %s", name, st,
+           out);
+    st = tu_sh(out, sizeof out, "h5dump -d /d %s", bpath);
+    CHECKF(st == 0 && strstr(out, "(0): 1000, 1001, 1002"), "open at H5close: h5dump backing (%d): %s", st, out);
+    tu_log("a file left open at H5close reached /dev/shm/%s and its backing file", name);
+}
+
 static void family_fapl(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -134,6 +162,11 @@ int main(void)
     CHECK(H5close() >= 0);
     core_file();
     shm_roundtrip("restart-unreg", 1);
+
+    /* a file still open at H5close, then core first, then shm again */
+    open_at_close();
+    core_file();
+    shm_roundtrip("restart-after-open", 1);
     tu_log("every order selects the shm driver");
     return 0;
 }
