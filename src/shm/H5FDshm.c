@@ -721,7 +721,13 @@ static herr_t vfd_close(H5FD_t *_f)
          * whatever it held, e.g. bytes past the superblock's end that h5clear
          * could still recover).  Only when no reader could be mapping past it. */
         uint64_t keep = f->touched ? (uint64_t)f->eof : (f->open_size > f->eof ? f->open_size : (uint64_t)f->eof);
-        if (f->size > keep && h5tier__shmc_live_readers(f->ctl) == 0) {
+        /* The physical size: the populate-ahead thread may have reserved a
+         * step beyond f->size that the writer never took. */
+        uint64_t phys = f->size;
+        struct stat st;
+        if (h5tier_sys.fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > phys)
+            phys = (uint64_t)st.st_size;
+        if (phys > keep && h5tier__shmc_live_readers(f->ctl) == 0) {
             if (h5tier_sys.ftruncate(f->fd, (off_t)keep) < 0) {
                 H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot shrink to %llu bytes", f->canon,
                             (unsigned long long)keep);

@@ -11,7 +11,9 @@
  * 32 MiB (reserved at once) and lowered again, closed without a write: the
  * object is back to its size at open, and still opens with its data;
  * (3) a file whose 16 MiB early-allocated dataset is deleted before close:
- * the object ends where the sec2 file ends.
+ * the object ends where the sec2 file ends;
+ * (4) a writer whose populate-ahead thread reserved the next growth step and
+ * whose logical end is exactly the size it knows: the step is given back.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -153,10 +155,42 @@ static void allocated_deleted(void)
     CHECK(st_shm_size(name) == st.st_size);
 }
 
+/* The populate-ahead thread reserves the next step while the writer writes;
+ * a file whose logical end is exactly the size the writer knows must still
+ * give that step back at close. */
+static void ahead_step(void)
+{
+    char *name = tu_shm_name("rel-ahead");
+    h5tier_shm_config_t cfg;
+    h5tier_shm_config_init(&cfg); /* POPULATE | POPULATE_AHEAD */
+    snprintf(cfg.name, sizeof cfg.name, "%s", name);
+    cfg.increment = 16 << 20;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    CHECK(H5Pset_fapl_shm(fapl, &cfg) >= 0);
+    H5FD_t *w = H5FDopen("x.h5", H5F_ACC_RDWR | H5F_ACC_CREAT | H5F_ACC_TRUNC, fapl, HADDR_UNDEF);
+    CHECK(w);
+    CHECK(H5FDset_eoa(w, H5FD_MEM_DEFAULT, 16 << 20) >= 0);
+    static char blk[1 << 20];
+    memset(blk, 'a', sizeof blk);
+    for (int i = 0; i < 16; i++)
+        CHECK(H5FDwrite(w, H5FD_MEM_DRAW, H5P_DEFAULT, (haddr_t)i << 20, sizeof blk, blk) >= 0);
+    off_t seen = 0;
+    for (int i = 0; i < 200 && (seen = st_shm_size(name)) <= 16 << 20; i++)
+        usleep(5000);
+    CHECK(H5FDtruncate(w, H5P_DEFAULT, 1) >= 0);
+    CHECK(H5FDclose(w) >= 0);
+    tu_log("ahead: object %lld bytes while open (the thread %s the next step), %lld after close", (long long)seen,
+           seen > 16 << 20 ? "reserved" : "did not reserve", (long long)st_shm_size(name));
+    CHECKF(st_shm_size(name) == 16 << 20, "object %lld bytes after close, logical end 16 MiB",
+           (long long)st_shm_size(name));
+    H5Pclose(fapl);
+}
+
 int main(void)
 {
     family_empty();
     raise_lower();
     allocated_deleted();
+    ahead_step();
     return 0;
 }
