@@ -250,6 +250,11 @@ int h5tier__shmc_live_readers(h5tier_shmc_t *ctl)
     for (int i = 0; i < H5TIER_SHMC_READERS; i++) {
         h5tier_shmc_reader_t *r = &ctl->readers[i];
         bool alive;
+        int32_t raw = atomic_load(&r->pid);
+        if (raw == INT32_MIN) { /* no pid at all (corrupt or hostile): free the slot */
+            atomic_compare_exchange_strong(&r->pid, &raw, 0);
+            continue;
+        }
         int32_t pid = h5tier__owner_check(&r->pid, &r->start, &alive);
         if (alive)
             n++;
