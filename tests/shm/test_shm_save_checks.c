@@ -22,11 +22,7 @@
 #include "persist_util.h"
 #include "shmtest.h"
 
-static const char *shm_dir(void)
-{
-    const char *d = getenv("H5TIER_SHM_DIR");
-    return d && *d ? d : "/dev/shm";
-}
+static const char *shm_dir(void) { return st_shm_dir(); }
 
 static void put_object(const char *name, const void *buf, size_t len)
 {
