@@ -6,7 +6,8 @@
  *    SWMR writer is alive fail with -H5TIER_ETRUNC / -EBUSY and an errmsg
  *    naming the object and the reason, and write no file (main exited 0 with
  *    an unopenable file); after the SWMR writer closed, save works and
- *    h5dump reads the copy;
+ *    h5dump reads the copy; while the writer is live, h5py with swmr=True
+ *    reads the shm file and h5dump refuses it (what docs/ and the man page say);
  *  - load killed (SIGKILL injected through the system-call table) at every
  *    read, the reservation, the mapping and the final publish never leaves
  *    an object under the final name, and the next load cleans the temporary
@@ -142,6 +143,18 @@ int main(int argc, char **argv)
     CHECKF(r == -EBUSY, "save under a live SWMR writer returned %d", r);
     CHECK(strstr(h5tier_errmsg(), n2) && strstr(h5tier_errmsg(), "SWMR"));
     CHECK(!pexists(out));
+    /* what the docs say works on a live SWMR shm file: h5py with swmr=True;
+     * and what does not: h5dump (HDF5 1.10 refuses a file marked open) */
+    char txt0[4096];
+    if (tu_have_h5py()) {
+        int s1 = tu_sh(txt0, sizeof txt0,
+                       "%s -c \"import h5py; f=h5py.File('%s','r',libver='latest',swmr=True); print(f['x'].shape)\"",
+                       tu_python(), st_shm_path(n2));
+        CHECKF(s1 == 0 && strstr(txt0, "(4096,)"), "h5py swmr=True on the live shm file: %s", txt0);
+    }
+    int s2 = tu_sh(txt0, sizeof txt0, "h5dump -H '%s'", st_shm_path(n2));
+    tu_log("h5dump on the live SWMR shm file exits %d (documented: refused while open for writing)", s2);
+    CHECK(s2 != 0);
     st_mark(tu_path("stop"));
     CHECK(tu_wait_timeout(w, 30) == 0);
     CHECK_OK(h5tier_shm_save(n2, out, 0, NULL, NULL));
