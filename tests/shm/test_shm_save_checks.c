@@ -8,6 +8,8 @@
  *    an unopenable file); after the SWMR writer closed, save works and
  *    h5dump reads the copy; while the writer is live, h5py with swmr=True
  *    reads the shm file and h5dump refuses it (what docs/ and the man page say);
+ *    a SWMR writer killed while open leaves the mark: save makes the copy,
+ *    returns 1 with a message naming h5clear, and h5clear -s makes it readable;
  *  - load killed (SIGKILL injected through the system-call table) at every
  *    read, the reservation, the mapping and the final publish never leaves
  *    an object under the final name, and the next load cleans the temporary
@@ -161,6 +163,25 @@ int main(int argc, char **argv)
     char txt[4096];
     int st = tu_sh(txt, sizeof txt, "h5dump -d /x -s 4095 -c 1 '%s'", out);
     CHECKF(st == 0 && strstr(txt, "4095"), "h5dump of the saved copy: %s", txt);
+    unlink(out);
+
+    /* ---- a SWMR writer killed while open: the mark stays in the superblock;
+     * save makes the copy, says so (returns 1, errmsg names h5clear), and
+     * h5clear -s makes the copy readable ---- */
+    char *n5 = tu_shm_name("savechk");
+    const char *dir5 = tu_path("w5");
+    CHECK(mkdir(dir5, 0700) == 0);
+    char ready5[4400];
+    snprintf(ready5, sizeof ready5, "%s/ready", dir5);
+    pid_t w5 = tu_spawn_self("swmr-writer", n5, dir5, NULL);
+    CHECKF(st_wait_file(ready5, 30) == 0, "second SWMR writer did not start");
+    kill(w5, SIGKILL);
+    tu_wait(w5);
+    r = h5tier_shm_save(n5, out, 0, NULL, NULL);
+    tu_log("killed SWMR writer: %d %s", r, h5tier_errmsg());
+    CHECKF(r == 1 && strstr(h5tier_errmsg(), "h5clear"), "save after a killed SWMR writer returned %d", r);
+    st = tu_sh(txt, sizeof txt, "h5clear -s '%s' && h5dump -d /x -s 4095 -c 1 '%s'", out, out);
+    CHECKF(st == 0 && strstr(txt, "4095"), "h5clear + h5dump of the copy: %s", txt);
     unlink(out);
 
     /* ---- load killed at each step: never a partial object under the name ---- */
