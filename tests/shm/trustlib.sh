@@ -12,8 +12,9 @@ TRUST_CLEANUP=()
 trust_cleanup() {
     local c u
     for c in "${TRUST_CLEANUP[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+    wait 2>/dev/null || true # the background processes killed above are gone before userdel
     for u in "${TRUST_USERS[@]}"; do
-        userdel "$u" >/dev/null 2>&1 || true
+        userdel -f "$u" >/dev/null 2>&1 || userdel "$u" >/dev/null 2>&1 || echo "warning: could not remove user $u" >&2
     done
     rm -rf "$TMP"
 }
