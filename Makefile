@@ -3,14 +3,14 @@
 #   make test   build, then run the whole suite
 # Both install missing Debian packages first (as root; otherwise they print
 # the apt-get command).  Other targets: bench, bench-quick, test-asan,
-# test-tsan, fuzz, install, clean.
+# test-tsan, fuzz, torture, install, clean.
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 PREFIX  ?= /usr/local
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 600
 
-.PHONY: all deps build demo test bench bench-quick test-asan test-tsan fuzz install clean
+.PHONY: all deps build demo test bench bench-quick test-asan test-tsan fuzz torture install clean
 
 all: build
 
@@ -55,6 +55,13 @@ test-tsan: deps
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Crash loops: ROUNDS random SIGKILLs of each writer of kept data (ring writer,
+# archiver, shm save, persist, journal commits), invariants checked after each
+# (scripts/torture.sh; a 4-round variant runs in make test).
+ROUNDS ?= 1000
+torture: build
+	scripts/torture.sh --rounds $(ROUNDS) $(BUILD)
 
 install: build
 	cmake --install $(BUILD)
