@@ -20,19 +20,9 @@
 
 #include "shmtest.h"
 
-static const char *shm_dir(void)
-{
-    const char *d = getenv("H5TIER_SHM_DIR");
-    return d && d[0] == '/' ? d : "/dev/shm";
-}
+static const char *shm_dir(void) { return st_shm_dir(); }
 
-static off_t obj_size(const char *name)
-{
-    char p[1024];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", shm_dir(), name);
-    return stat(p, &st) == 0 ? st.st_size : -1;
-}
+static off_t obj_size(const char *name) { return st_shm_size(name); }
 
 /* H5FD level: an EOA of `eoa` bytes fails with a message holding each of
  * the strings in want (NULL-terminated); the file stays usable. */
@@ -84,7 +74,7 @@ static void api_level(void)
     H5Pclose(dcpl);
     CHECK(H5Fclose(f) >= 0);
     char out[8192];
-    int st = tu_sh(out, sizeof out, "h5dump -d /small /dev/shm/%s", name);
+    int st = tu_sh(out, sizeof out, "h5dump -d /small '%s'", st_shm_path(name));
     CHECKF(st == 0 && strstr(out, "11, 22, 33"), "h5dump (%d): %s", st, out);
     CHECKF(obj_size(name) < 65536, "object %lld bytes after close", (long long)obj_size(name));
     H5Pclose(fapl);

@@ -183,19 +183,20 @@ static void run(enum kind k)
     hid_t shm = st_fapl(NULL, 1 << 20, H5TIER_SHM_KEEP);
     hid_t fapl = kind_fapl(k, shm);
     create(fapl, base);
-    int n = members(k, "/dev/shm", base, names, 64);
+    int n = members(k, st_shm_dir(), base, names, 64);
     CHECKF(n == nref1, "%s: %d members in /dev/shm after create, %d with sec2", what, n, nref1);
     read_check(fapl, base, 0, what);
     extend(fapl, base, what);
     read_check(fapl, base, 1, what);
-    n = members(k, "/dev/shm", base, names, 64);
+    n = members(k, st_shm_dir(), base, names, 64);
     tu_log("%s: %d shm members (sec2: %d), reopened read-only, extended read-write, read back", what, n, nref);
     CHECKF(n == nref, "%s: %d members in /dev/shm, %d with sec2", what, n, nref);
     if (k == FAMILY) { /* the same bytes as sec2's members, member by member */
         for (int i = 0; i < n; i++) {
-            char a[600], b[600];
-            snprintf(a, sizeof a, "/dev/shm/%s", names[i]);
-            snprintf(b, sizeof b, "%s/%s", tu_tmpdir(), names[i]);
+            char a[700], b[700], nm[256];
+            snprintf(nm, sizeof nm, "%.255s", names[i]);
+            snprintf(a, sizeof a, "%s", st_shm_path(nm));
+            snprintf(b, sizeof b, "%.300s/%.255s", tu_tmpdir(), nm);
             struct stat sa, sb;
             CHECK(stat(a, &sa) == 0 && stat(b, &sb) == 0);
             CHECKF(sa.st_size == sb.st_size, "member %d: %lld bytes in shm, %lld with sec2", i, (long long)sa.st_size,
@@ -205,7 +206,7 @@ static void run(enum kind k)
 
     /* h5dump reads the shm members with the built-in driver */
     char out[1 << 16], arg[600];
-    snprintf(arg, sizeof arg, "/dev/shm/%s", base);
+    snprintf(arg, sizeof arg, "%s", st_shm_path(base));
     int st = tu_sh(out, sizeof out, "h5dump --filedriver=%s -H %s", kind_name[k], arg);
     CHECKF(st == 0 && strstr(out, "DATASET \"big\"") && strstr(out, "DATASET \"more\""), "h5dump %s (%d): %.2000s",
            what, st, out);
@@ -231,7 +232,9 @@ static void run(enum kind k)
                 snprintf(cnames[i], 256, cbase, i);
             else
                 snprintf(cnames[i], 256, "%s%s", cbase, names[i] + strlen(base));
-            snprintf(dst, sizeof dst, "/dev/shm/%.250s", cnames[i]);
+            char nm[256];
+            snprintf(nm, sizeof nm, "%.255s", cnames[i]);
+            snprintf(dst, sizeof dst, "%s", st_shm_path(nm));
             tu_shm_cleanup(cnames[i]);
             CHECKF(tu_sh(out, 4096, "cp '%s' '%s'", src, dst) == 0, "cp: %.4000s", out);
         }
@@ -261,7 +264,7 @@ static void standalone_still_strict(void)
     create(fapl, "x.h5");
     off_t sz = st_shm_size(name);
     char p[512];
-    snprintf(p, sizeof p, "/dev/shm/%s", name);
+    snprintf(p, sizeof p, "%s", st_shm_path(name));
     CHECK(truncate(p, sz / 2) == 0);
     H5E_BEGIN_TRY
     {

@@ -66,7 +66,7 @@ static void family_empty(void)
     CHECK(H5Pset_fapl_family(fa, 100, memb) >= 0);
     f = H5Fcreate(fmt, H5F_ACC_TRUNC, H5P_DEFAULT, fa);
     CHECK(f >= 0);
-    int nopen = member_sizes("/dev/shm", fmt, got, 64);
+    int nopen = member_sizes(st_shm_dir(), fmt, got, 64);
     long long open_total = 0;
     for (int i = 1; i < nopen; i++) {
         CHECKF(got[i] <= 4096, "while open, member %d reserves %lld bytes for a 100-byte member", i, (long long)got[i]);
@@ -75,7 +75,7 @@ static void family_empty(void)
     tu_log("while open: %d members; members 1.. reserve %lld bytes in all (member 0: %lld)", nopen, open_total,
            (long long)got[0]);
     CHECK(H5Fclose(f) >= 0);
-    int ngot = member_sizes("/dev/shm", fmt, got, 64);
+    int ngot = member_sizes(st_shm_dir(), fmt, got, 64);
     long long total = 0;
     for (int i = 0; i < ngot; i++)
         total += got[i];
@@ -115,7 +115,7 @@ static void raise_lower(void)
     CHECKF(st_shm_size(name) == at_open, "object %lld bytes after close, %lld at open", (long long)st_shm_size(name),
            (long long)at_open);
     char out[4096];
-    int st = tu_sh(out, sizeof out, "h5dump -d /d /dev/shm/%s", name);
+    int st = tu_sh(out, sizeof out, "h5dump -d /d '%s'", st_shm_path(name));
     CHECKF(st == 0 && strstr(out, "7, 8, 9, 10"), "h5dump (%d): %s", st, out);
     H5Pclose(fapl);
 }

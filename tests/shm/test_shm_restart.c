@@ -61,7 +61,7 @@ static void shm_roundtrip(const char *tag, int backed)
     CHECK(access("ignored.h5", F_OK) != 0);
 
     char out[8192];
-    int st = tu_sh(out, sizeof out, "h5dump -d /d /dev/shm/%s", name);
+    int st = tu_sh(out, sizeof out, "h5dump -d /d '%s'", st_shm_path(name));
     CHECKF(st == 0 && strstr(out, "(0): 1000, 1001, 1002") && strstr(out, "1015"), "%s: h5dump /dev/shm/%s (%d): %s",
            tag, name, st, out);
     if (backed) {
@@ -108,7 +108,7 @@ static void open_at_close(void)
     CHECK(d >= 0 && H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0);
     CHECK(H5close() >= 0); /* file, dataset, space and fapl still open */
     char out[8192];
-    int st = tu_sh(out, sizeof out, "h5dump -d /d /dev/shm/%s", name);
+    int st = tu_sh(out, sizeof out, "h5dump -d /d '%s'", st_shm_path(name));
     CHECKF(st == 0 && strstr(out, "(0): 1000, 1001, 1002"), "open at H5close: h5dump /dev/shm/%s (%d): %s", name, st,
            out);
     st = tu_sh(out, sizeof out, "h5dump -d /d %s", bpath);
