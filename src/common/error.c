@@ -72,7 +72,11 @@ int h5tier__fail(int err, const char *fmt, ...)
 
 /* ---- HDF5 error class --------------------------------------------------- */
 
-static pthread_once_t class_once = PTHREAD_ONCE_INIT;
+/* Registered on first use and forgotten when the library shuts down (the
+ * drivers' terminate callbacks call h5tier__h5e_forget), so a push after
+ * H5close + re-initialisation registers the class again instead of using an
+ * id that HDF5 has freed or given to another class. */
+static pthread_mutex_t class_lock = PTHREAD_MUTEX_INITIALIZER;
 static hid_t class_id = H5I_INVALID_HID;
 static hid_t major_ids[H5TIER_AREA_N];
 enum { MIN_SYS, MIN_ARGS, MIN_FORMAT, MIN_NOSPACE, MIN_PERM, MIN_UNSUPP, MIN_N };
@@ -95,8 +99,19 @@ static void register_class(void)
 
 hid_t h5tier__h5e_class(void)
 {
-    pthread_once(&class_once, register_class);
-    return class_id;
+    pthread_mutex_lock(&class_lock);
+    if (class_id < 0)
+        register_class();
+    hid_t id = class_id;
+    pthread_mutex_unlock(&class_lock);
+    return id;
+}
+
+void h5tier__h5e_forget(void)
+{
+    pthread_mutex_lock(&class_lock);
+    class_id = H5I_INVALID_HID; /* HDF5 frees its error classes at shutdown */
+    pthread_mutex_unlock(&class_lock);
 }
 
 static int minor_for(int err)
@@ -122,8 +137,9 @@ int h5tier__h5push(h5tier_area_t area, const char *file, const char *func, unsig
     va_start(ap, fmt);
     record(err, fmt, ap);
     va_end(ap);
-    if (h5tier__h5e_class() >= 0)
-        H5Epush2(H5E_DEFAULT, file, func, line, class_id, major_ids[area], minor_ids[minor_for(err)], "%s",
+    hid_t cls = h5tier__h5e_class();
+    if (cls >= 0)
+        H5Epush2(H5E_DEFAULT, file, func, line, cls, major_ids[area], minor_ids[minor_for(err)], "%s",
                  errmsg_buf);
     return -err;
 }

@@ -50,6 +50,9 @@ int h5tier__h5push(h5tier_area_t area, const char *file, const char *func, unsig
 
 /* The h5tier HDF5 error class (registered on first use). */
 hid_t h5tier__h5e_class(void);
+/* Forget the class at library shutdown (every driver's terminate callback
+ * calls this): the next use after H5close registers it again. */
+void h5tier__h5e_forget(void);
 
 /* ---- I/O loops (io.c) --------------------------------------------------- */
 

@@ -86,6 +86,7 @@ int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t
 herr_t h5tier__shm_terminate(void)
 {
     atomic_store(&shm_driver, H5I_INVALID_HID);
+    h5tier__h5e_forget(); /* the library frees our error class too */
     return 0;
 }
 

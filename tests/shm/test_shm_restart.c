@@ -10,7 +10,8 @@
  * (checked with h5dump), and (3) with a backing file, have written the
  * same bytes to that disk file (h5dump again).  A file still open at H5close
  * reaches /dev/shm and its backing file, and shm works again afterwards.  Before the fix the core
- * driver was silently installed and nothing reached /dev/shm.
+ * driver was silently installed and nothing reached /dev/shm.  The driver's errors still reach
+ * the HDF5 stack under the h5tier class after a restart (the class id is forgotten too).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,34 @@ static void open_at_close(void)
     tu_log("a file left open at H5close reached /dev/shm/%s and its backing file", name);
 }
 
+static herr_t find_h5tier(unsigned n, const H5E_error2_t *e, void *arg)
+{
+    (void)n;
+    char cls[64] = "";
+    if (H5Eget_class_name(e->cls_id, cls, sizeof cls) > 0 && !strcmp(cls, "h5tier") && e->desc &&
+        strstr(e->desc, "restart-errclass"))
+        *(int *)arg = 1;
+    return 0;
+}
+
+/* After a restart, the driver's explanation still reaches the HDF5 error
+ * stack under the h5tier class (the class id is forgotten at shutdown and
+ * registered again, never pushed under a freed or reused id). */
+static void error_class_after_restart(void)
+{
+    hid_t fapl = st_fapl("restart-errclass-missing", 0, H5TIER_SHM_KEEP);
+    hid_t f;
+    H5E_BEGIN_TRY { f = H5Fopen("restart-errclass-missing", H5F_ACC_RDONLY, fapl); }
+    H5E_END_TRY;
+    CHECK(f < 0);
+    hid_t st = H5Eget_current_stack();
+    int found = 0;
+    H5Ewalk2(st, H5E_WALK_UPWARD, find_h5tier, &found);
+    H5Eclose_stack(st);
+    CHECKF(found, "after H5close the driver's error is not on the stack under the h5tier class");
+    H5Pclose(fapl);
+}
+
 static void family_fapl(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -167,6 +196,10 @@ int main(void)
     open_at_close();
     core_file();
     shm_roundtrip("restart-after-open", 1);
-    tu_log("every order selects the shm driver");
+    error_class_after_restart();
+    CHECK(H5close() >= 0);
+    core_file();
+    error_class_after_restart();
+    tu_log("every order selects the shm driver; its errors keep their class");
     return 0;
 }
