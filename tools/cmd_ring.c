@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "h5tier_ring.h"
 #include "ring/payload.h"
+#include "ring/ring_internal.h"
 
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig)
@@ -505,6 +506,13 @@ static int cmd_tail(int argc, char **argv)
         type = at;
     }
     size_t rs = h5tier_ring_reader_record_size(r);
+    if (type < 0 || H5Tget_size(type) != rs) { /* print_value reads H5Tget_size(type) bytes of each record */
+        if (type >= 0)
+            H5Tclose(type);
+        h5tier_ring_reader_close(r);
+        return cli_fail("ring tail", -H5TIER_EMAGIC, NULL,
+                        "%s: control block corrupted: records of %zu bytes, the schema says otherwise", name, rs);
+    }
     unsigned char *buf = malloc(rs);
     if (!buf) {
         H5Tclose(type);
@@ -582,6 +590,25 @@ static int cmd_tail(int argc, char **argv)
 
 /* ---- stat ------------------------------------------------------------------------ */
 
+/* Names read from shared memory, printed safely: text escaped (\xNN), JSON
+ * strings with every byte outside 0x20..0x7e as \u00NN. */
+static const char *esc(const char *s, size_t max, char *buf, size_t len) { return ring__esc(s, max, buf, len); }
+
+static void json_str(const char *s, size_t max)
+{
+    putchar('"');
+    for (size_t i = 0; i < max && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20 || c > 0x7e)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
 static int cmd_stat(int argc, char **argv)
 {
     const char *name = NULL;
@@ -621,15 +648,19 @@ static int cmd_stat(int argc, char **argv)
                         "%s", name);
     }
     if (json) {
-        printf("{\"name\": \"%s\", \"version\": %u, \"generation\": %" PRIu64 ", \"writer_pid\": %d, "
+        printf("{\"name\": ");
+        json_str(info.name, sizeof info.name);
+        printf(", \"version\": %u, \"generation\": %" PRIu64 ", \"writer_pid\": %d, "
                "\"writer_alive\": %s, \"heartbeat_age_s\": %.3f, \"size\": %" PRIu64 ", \"streams\": [",
-               info.name, info.version, info.generation, (int)info.writer_pid, info.writer_alive ? "true" : "false",
+               info.version, info.generation, (int)info.writer_pid, info.writer_alive ? "true" : "false",
                info.heartbeat_age_s, info.size);
         for (unsigned i = 0; i < info.nstreams; i++) {
             h5tier_ring_stream_info_t *s = &si[i];
-            printf("%s{\"name\": \"%s\", \"record_size\": %" PRIu64 ", \"capacity\": %" PRIu64 ", \"tail\": %" PRIu64
+            printf("%s{\"name\": ", i ? ", " : "");
+            json_str(s->name, sizeof s->name);
+            printf(", \"record_size\": %" PRIu64 ", \"capacity\": %" PRIu64 ", \"tail\": %" PRIu64
                    ", \"oldest\": %" PRIu64 ", \"waiters\": %u, \"readers\": [",
-                   i ? ", " : "", s->name, s->record_size, s->capacity, s->tail, s->oldest, s->waiters);
+                   s->record_size, s->capacity, s->tail, s->oldest, s->waiters);
             for (unsigned k = 0; k < s->nreaders; k++)
                 printf("%s{\"pid\": %d, \"alive\": %s, \"tethered\": %s, \"position\": %" PRIu64 ", \"records\": %" PRIu64
                        ", \"lost\": %" PRIu64 ", \"laps\": %" PRIu64 "}",
@@ -637,17 +668,21 @@ static int cmd_stat(int argc, char **argv)
                        s->readers[k].tethered ? "true" : "false", s->readers[k].position, s->readers[k].records,
                        s->readers[k].lost, s->readers[k].laps);
             printf("], \"tethers\": [");
-            for (unsigned k = 0; k < s->ntethers; k++)
-                printf("%s{\"name\": \"%s\", \"pid\": %d, \"alive\": %s, \"position\": %" PRIu64 ", \"lag\": %" PRIu64 "}",
-                       k ? ", " : "", s->tethers[k].name, (int)s->tethers[k].pid, s->tethers[k].alive ? "true" : "false",
-                       s->tethers[k].position, s->tail - s->tethers[k].position);
+            for (unsigned k = 0; k < s->ntethers; k++) {
+                printf("%s{\"name\": ", k ? ", " : "");
+                json_str(s->tethers[k].name, sizeof s->tethers[k].name);
+                printf(", \"pid\": %d, \"alive\": %s, \"position\": %" PRIu64 ", \"lag\": %" PRIu64 "}",
+                       (int)s->tethers[k].pid, s->tethers[k].alive ? "true" : "false", s->tethers[k].position,
+                       s->tail > s->tethers[k].position ? s->tail - s->tethers[k].position : 0);
+            }
             printf("]}");
         }
         printf("]}\n");
     } else {
         char b[32];
-        printf("ring %s: format %u, generation %" PRIu64 ", %s in /dev/shm\n", info.name, info.version, info.generation,
-               h5tier_format_size(info.size, b, sizeof b));
+        char e[4 * sizeof info.name + 8];
+        printf("ring %s: format %u, generation %" PRIu64 ", %s in /dev/shm\n", esc(info.name, sizeof info.name, e, sizeof e),
+               info.version, info.generation, h5tier_format_size(info.size, b, sizeof b));
         if (info.writer_pid)
             printf("  writer: pid %d, %s, heartbeat %.3f s ago\n", (int)info.writer_pid,
                    info.writer_alive ? "alive" : "DEAD", info.heartbeat_age_s);
@@ -657,7 +692,8 @@ static int cmd_stat(int argc, char **argv)
             h5tier_ring_stream_info_t *s = &si[i];
             printf("  stream '%s': %" PRIu64 " x %" PRIu64 " B, tail %" PRIu64 ", holds %" PRIu64 "..%" PRIu64
                    ", %u sleeping reader(s)\n",
-                   s->name, s->capacity, s->record_size, s->tail, s->oldest, s->tail ? s->tail - 1 : 0, s->waiters);
+                   esc(s->name, sizeof s->name, e, sizeof e), s->capacity, s->record_size, s->tail, s->oldest,
+                   s->tail ? s->tail - 1 : 0, s->waiters);
             for (unsigned k = 0; k < s->nreaders; k++)
                 printf("    reader pid %d%s%s: position %" PRIu64 " (lag %" PRIu64 "), %" PRIu64 " records, %" PRIu64
                        " lost in %" PRIu64 " laps\n",
@@ -667,9 +703,9 @@ static int cmd_stat(int argc, char **argv)
                        s->readers[k].lost, s->readers[k].laps);
             for (unsigned k = 0; k < s->ntethers; k++)
                 printf("    tether '%s' (pid %d%s): released up to %" PRIu64 ", lag %" PRIu64 " records\n",
-                       s->tethers[k].name, (int)s->tethers[k].pid,
+                       esc(s->tethers[k].name, sizeof s->tethers[k].name, e, sizeof e), (int)s->tethers[k].pid,
                        s->tethers[k].pid == 0 ? ", not held" : s->tethers[k].alive ? "" : ", dead",
-                       s->tethers[k].position, s->tail - s->tethers[k].position);
+                       s->tethers[k].position, s->tail > s->tethers[k].position ? s->tail - s->tethers[k].position : 0);
         }
     }
     free(si);

@@ -79,22 +79,77 @@ static bool is_pow2(uint64_t x) { return x >= 2 && (x & (x - 1)) == 0; }
 
 /* ---- mapping and checking ------------------------------------------------- */
 
-static int check_stream_block(const char *name, const ring_hdr_t *h, ring_stream_t *st, unsigned i)
+#define RING_MAX_POS (UINT64_C(1) << 62) /* no ring reaches this: 146 years at 1 G records/s */
+
+/* Copy stream block i of the mapped control block into g and check it
+ * against its invariants: a name of the stream-name grammar, a power-of-two
+ * capacity, a record size of 1 B .. 1 TiB, a data area
+ * between the userblock and the end of the object, positions with
+ * tail <= tail_intent < 2^62.  The shared block may change at any time, so
+ * each field is read once. */
+static int check_stream_block(const char *name, const ring_hdr_t *h, ring_stream_t *st, unsigned i, ring_sgeom_t *g)
 {
-    if (memchr(st->name, 0, sizeof st->name) == NULL || st->name[0] == 0)
-        return h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted (stream %u has no name)", name, i);
-    if (!is_pow2(st->capacity) || st->record_size == 0 || st->record_size > (UINT64_C(1) << 40))
+    memcpy(g->name, st->name, sizeof g->name);
+    g->record_size = *(volatile uint64_t *)&st->record_size;
+    g->capacity = *(volatile uint64_t *)&st->capacity;
+    g->data_offset = *(volatile uint64_t *)&st->data_offset;
+    if (memchr(g->name, 0, sizeof g->name) == NULL || g->name[0] == 0) {
+        g->name[0] = 0;
+        return h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted: stream %u has no name", name, i);
+    }
+    for (const char *c = g->name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+              *c == '-' || *c == '.')) {
+            g->name[0] = 0;
+            return h5tier__fail(H5TIER_EMAGIC,
+                                "ring '%s': control block corrupted: the name of stream %u holds byte 0x%02x", name, i,
+                                (unsigned)(unsigned char)*c);
+        }
+    if (!is_pow2(g->capacity))
         return h5tier__fail(H5TIER_EMAGIC,
-                            "ring '%s': control block corrupted (stream '%s': capacity %llu, record size %llu)",
-                            name, st->name, (unsigned long long)st->capacity, (unsigned long long)st->record_size);
-    uint64_t bytes = st->record_size * st->capacity;
-    if (bytes / st->capacity != st->record_size || st->data_offset < h->userblock || st->data_offset > h->size ||
-        bytes > h->size - st->data_offset)
+                            "ring '%s': control block corrupted: stream '%s' has capacity %llu (not a power of two)",
+                            name, g->name, (unsigned long long)g->capacity);
+    if (g->record_size == 0 || g->record_size > (UINT64_C(1) << 40))
+        return h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted: stream '%s' has record size %llu", name,
+                            g->name, (unsigned long long)g->record_size);
+    uint64_t bytes = g->record_size * g->capacity;
+    if (bytes / g->capacity != g->record_size || g->data_offset > h->size || bytes > h->size - g->data_offset)
         return h5tier__fail(H5TIER_EMAGIC,
-                            "ring '%s': control block corrupted (stream '%s': data [%llu, +%llu) outside the "
-                            "%llu-byte object)",
-                            name, st->name, (unsigned long long)st->data_offset, (unsigned long long)bytes,
-                            (unsigned long long)h->size);
+                            "ring '%s': control block corrupted: stream '%s': data (offset %llu, capacity %llu x record "
+                            "size %llu) ends outside the %llu-byte object",
+                            name, g->name, (unsigned long long)g->data_offset, (unsigned long long)g->capacity,
+                            (unsigned long long)g->record_size, (unsigned long long)h->size);
+    if (g->data_offset < h->userblock)
+        return h5tier__fail(H5TIER_EMAGIC,
+                            "ring '%s': control block corrupted: stream '%s': data offset %llu is inside the userblock "
+                            "(%llu bytes)", name, g->name, (unsigned long long)g->data_offset,
+                            (unsigned long long)h->userblock);
+    uint64_t tail = atomic_load_explicit(&st->tail, memory_order_acquire);
+    uint64_t intent = atomic_load_explicit(&st->tail_intent, memory_order_acquire);
+    if (tail > intent || intent >= RING_MAX_POS)
+        return h5tier__fail(H5TIER_EMAGIC,
+                            "ring '%s': control block corrupted: stream '%s': tail %llu, intent %llu (the tail never "
+                            "passes the intent, both stay below 2^62)",
+                            name, g->name, (unsigned long long)tail, (unsigned long long)intent);
+    return 0;
+}
+
+/* Do the data areas of streams 0..n-1 overlap? */
+static int check_overlap(const char *name, const ring_map_t *m)
+{
+    for (unsigned i = 0; i < m->nstreams; i++)
+        for (unsigned j = i + 1; j < m->nstreams; j++) {
+            const ring_sgeom_t *a = &m->geom[i], *b = &m->geom[j];
+            uint64_t ae = a->data_offset + a->record_size * a->capacity;
+            uint64_t be = b->data_offset + b->record_size * b->capacity;
+            if (a->data_offset < be && b->data_offset < ae)
+                return h5tier__fail(H5TIER_EMAGIC,
+                                    "ring '%s': control block corrupted: the data of streams '%s' and '%s' overlap",
+                                    name, a->name, b->name);
+            if (!strcmp(a->name, b->name))
+                return h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted: two streams named '%s'",
+                                    name, a->name);
+        }
     return 0;
 }
 
@@ -139,13 +194,22 @@ int h5tier__ring_map(const char *name, bool writer, ring_map_t *m)
                          hdr.version, H5TIER_RING_FORMAT_VERSION);
         goto fail;
     }
-    if (hdr.nstreams == 0 || hdr.nstreams > H5TIER_RING_MAX_STREAMS || !is_pow2(hdr.userblock) ||
-        hdr.userblock < RING_HDR_BYTES + (uint64_t)hdr.nstreams * RING_STREAM_BYTES || hdr.userblock > m->size ||
-        hdr.size > m->size) {
+    if (hdr.nstreams == 0 || hdr.nstreams > H5TIER_RING_MAX_STREAMS) {
+        r = h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted: %u streams (1 to %d allowed)", name,
+                         hdr.nstreams, H5TIER_RING_MAX_STREAMS);
+        goto fail;
+    }
+    if (!is_pow2(hdr.userblock) || hdr.userblock < RING_HDR_BYTES + (uint64_t)hdr.nstreams * RING_STREAM_BYTES ||
+        hdr.userblock > m->size) {
         r = h5tier__fail(H5TIER_EMAGIC,
-                         "ring '%s': control block corrupted (%u streams, userblock %llu, size %llu of %llu)", name,
-                         hdr.nstreams, (unsigned long long)hdr.userblock, (unsigned long long)hdr.size,
-                         (unsigned long long)m->size);
+                         "ring '%s': control block corrupted: %u streams and a userblock of %llu bytes (a power of "
+                         "two holding 4096 + 4096 per stream, inside the %llu-byte object)",
+                         name, hdr.nstreams, (unsigned long long)hdr.userblock, (unsigned long long)m->size);
+        goto fail;
+    }
+    if (hdr.size != m->size) {
+        r = h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted: size %llu, the object has %llu bytes",
+                         name, (unsigned long long)hdr.size, (unsigned long long)m->size);
         goto fail;
     }
     m->userblock = hdr.userblock;
@@ -168,11 +232,15 @@ int h5tier__ring_map(const char *name, bool writer, ring_map_t *m)
             goto fail;
         }
     }
+    m->nstreams = hdr.nstreams;
     for (unsigned i = 0; i < hdr.nstreams; i++) {
-        r = check_stream_block(name, &hdr, ring__stream_at(m->ctl, i), i);
+        r = check_stream_block(name, &hdr, ring__stream_at(m->ctl, i), i, &m->geom[i]);
         if (r < 0)
             goto fail;
     }
+    r = check_overlap(name, m);
+    if (r < 0)
+        goto fail;
     return 0;
 fail:
     h5tier__ring_unmap(m);
@@ -203,17 +271,95 @@ void h5tier__ring_unmap(ring_map_t *m)
 
 int h5tier__ring_find_stream(const ring_map_t *m, const char *stream)
 {
-    ring_hdr_t *h = m->ctl;
     if (!stream || !*stream)
         return 0;
-    for (unsigned i = 0; i < h->nstreams; i++)
-        if (!strcmp(ring__stream_at(m->ctl, i)->name, stream))
+    for (unsigned i = 0; i < m->nstreams; i++)
+        if (!strcmp(m->geom[i].name, stream))
             return (int)i;
     char list[512] = "";
     size_t n = 0;
-    for (unsigned i = 0; i < h->nstreams && n < sizeof list - 64; i++)
-        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", ring__stream_at(m->ctl, i)->name);
+    for (unsigned i = 0; i < m->nstreams && n < sizeof list - 64; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", m->geom[i].name);
     return h5tier__fail(ENOENT, "ring '%s': no stream '%s' (streams: %s)", m->name + 1, stream, list);
+}
+
+int h5tier__ring_check_hdf5(ring_map_t *m)
+{
+    const char *name = m->name + 1;
+    int r = 0;
+    hid_t f;
+    H5E_BEGIN_TRY { f = h5tier_ring_open_hdf5(name); } H5E_END_TRY;
+    if (f < 0)
+        return h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block or HDF5 metadata corrupted: the object does not "
+                            "open as an HDF5 file", name);
+    H5E_BEGIN_TRY {
+        hid_t fcpl = H5Fget_create_plist(f);
+        hsize_t ub = 0;
+        if (fcpl < 0 || H5Pget_userblock(fcpl, &ub) < 0 || ub != m->userblock)
+            r = h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted: userblock %llu, the HDF5 superblock "
+                             "says %llu", name, (unsigned long long)m->userblock, (unsigned long long)ub);
+        if (fcpl >= 0)
+            H5Pclose(fcpl);
+        for (unsigned i = 0; i < m->nstreams && r == 0; i++) {
+            const ring_sgeom_t *g = &m->geom[i];
+            hid_t d = H5Dopen2(f, g->name, H5P_DEFAULT);
+            hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+            hid_t t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+            hid_t dcpl = d >= 0 ? H5Dget_create_plist(d) : H5I_INVALID_HID;
+            hsize_t dims[H5TIER_RING_MAX_RANK + 2];
+            int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+            uint64_t row = t >= 0 ? (uint64_t)H5Tget_size(t) : 0;
+            if (d < 0 || t < 0 || dcpl < 0 || nd < 1 || nd > H5TIER_RING_MAX_RANK + 1 ||
+                H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || row == 0) {
+                r = h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block or HDF5 metadata corrupted: stream '%s' "
+                                 "has no readable dataset /%s", name, g->name, g->name);
+            } else {
+                for (int k = 1; k < nd && row; k++) {
+                    uint64_t nrow = row * (uint64_t)dims[k];
+                    row = dims[k] && nrow / dims[k] == row && nrow <= (UINT64_C(1) << 40) ? nrow : 0;
+                }
+                haddr_t off = H5Dget_offset(d);
+                if (row != g->record_size)
+                    r = h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted: stream '%s' has record "
+                                     "size %llu, its dataset's records have %llu bytes", name, g->name,
+                                     (unsigned long long)g->record_size, (unsigned long long)row);
+                else if ((uint64_t)dims[0] != g->capacity)
+                    r = h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted: stream '%s' has capacity "
+                                     "%llu, its dataset holds %llu records", name, g->name,
+                                     (unsigned long long)g->capacity, (unsigned long long)dims[0]);
+                else if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS || off == HADDR_UNDEF || (uint64_t)off != g->data_offset)
+                    r = h5tier__fail(H5TIER_EMAGIC, "ring '%s': control block corrupted: stream '%s' has its data "
+                                     "at offset %llu, its dataset at %llu", name, g->name,
+                                     (unsigned long long)g->data_offset,
+                                     (unsigned long long)(off == HADDR_UNDEF ? 0 : off));
+                else if (H5Tdetect_class(t, H5T_VLEN) != 0 || H5Tdetect_class(t, H5T_REFERENCE) != 0 ||
+                         H5Tis_variable_str(t) != 0)
+                    r = h5tier__fail(H5TIER_EMAGIC, "ring '%s': HDF5 metadata corrupted: stream '%s' has a "
+                                     "variable-length or reference type", name, g->name);
+            }
+            if (dcpl >= 0)
+                H5Pclose(dcpl);
+            if (t >= 0)
+                H5Tclose(t);
+            if (sp >= 0)
+                H5Sclose(sp);
+            if (d >= 0)
+                H5Dclose(d);
+        }
+        H5Fclose(f);
+    } H5E_END_TRY;
+    return r;
+}
+
+int h5tier__ring_verify(const char *name)
+{
+    ring_map_t m;
+    int r = h5tier__ring_map(name, false, &m);
+    if (r < 0)
+        return r;
+    r = h5tier__ring_check_hdf5(&m);
+    h5tier__ring_unmap(&m);
+    return r;
 }
 
 /* ---- creation -------------------------------------------------------------- */
@@ -469,20 +615,21 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
     info->writer_alive = h5tier__ring_writer_state(h, 0) > 0;
     uint64_t hb = atomic_load(&h->heartbeat_ns);
     info->heartbeat_age_s = hb ? (double)(h5tier__ring_now_ns() - hb) / 1e9 : -1.0;
-    info->nstreams = h->nstreams;
-    info->userblock = h->userblock;
-    info->size = h->size;
-    for (unsigned i = 0; streams && i < h->nstreams && i < max; i++) {
+    info->nstreams = m.nstreams;
+    info->userblock = m.userblock;
+    info->size = m.size;
+    for (unsigned i = 0; streams && i < m.nstreams && i < max; i++) {
         ring_stream_t *st = ring__stream_at(m.ctl, i);
+        const ring_sgeom_t *g = &m.geom[i];
         h5tier_ring_stream_info_t *si = &streams[i];
         memset(si, 0, sizeof *si);
-        snprintf(si->name, sizeof si->name, "%s", st->name);
-        si->record_size = st->record_size;
-        si->capacity = st->capacity;
-        si->data_offset = st->data_offset;
+        snprintf(si->name, sizeof si->name, "%s", g->name);
+        si->record_size = g->record_size;
+        si->capacity = g->capacity;
+        si->data_offset = g->data_offset;
         si->tail = atomic_load(&st->tail);
         si->tail_intent = atomic_load(&st->tail_intent);
-        si->oldest = si->tail > st->capacity ? si->tail - st->capacity : 0;
+        si->oldest = si->tail > g->capacity ? si->tail - g->capacity : 0;
         si->waiters = atomic_load(&st->waiters);
         for (unsigned t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
             ring_tether_t *te = &st->tethers[t];
@@ -519,6 +666,7 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
 
 typedef struct wstream {
     ring_stream_t *st;
+    const char *name; /* validated copy (m.geom) */
     char *data;
     uint64_t rsize, cap, mask;
     uint64_t tail;   /* local copy of the published tail */
@@ -552,6 +700,11 @@ int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *o
     int r = h5tier__ring_map(name, true, &m);
     if (r < 0)
         return r;
+    r = h5tier__ring_check_hdf5(&m);
+    if (r < 0) {
+        h5tier__ring_unmap(&m);
+        return r;
+    }
     ring_hdr_t *h = m.ctl;
     pid_t me = getpid();
     for (;;) {
@@ -570,7 +723,7 @@ int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *o
         if (h5tier__owner_claim(&h->writer_pid, &h->writer_start, cur))
             break;
     }
-    h5tier_ring_t *w = calloc(1, sizeof *w + h->nstreams * sizeof(wstream_t));
+    h5tier_ring_t *w = calloc(1, sizeof *w + m.nstreams * sizeof(wstream_t));
     if (!w) {
         atomic_store(&h->writer_pid, 0);
         h5tier__ring_unmap(&m);
@@ -578,7 +731,7 @@ int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *o
     }
     w->m = m;
     w->hdr = h;
-    w->n = h->nstreams;
+    w->n = m.nstreams;
     w->pid = me;
     if (opts)
         w->opts = *opts;
@@ -588,13 +741,16 @@ int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *o
     atomic_store(&h->heartbeat_ns, h5tier__ring_now_ns());
     for (unsigned i = 0; i < w->n; i++) {
         wstream_t *ws = &w->s[i];
-        ws->st = ring__stream_at(m.ctl, i);
-        ws->data = (char *)m.all + ws->st->data_offset;
-        ws->rsize = ws->st->record_size;
-        ws->cap = ws->st->capacity;
+        ws->st = ring__stream_at(w->m.ctl, i);
+        ws->name = w->m.geom[i].name;
+        ws->data = (char *)w->m.all + w->m.geom[i].data_offset;
+        ws->rsize = w->m.geom[i].record_size;
+        ws->cap = w->m.geom[i].capacity;
         ws->mask = ws->cap - 1;
         ws->tail = atomic_load(&ws->st->tail);
         ws->hold = atomic_load(&ws->st->tail_intent);
+        if (ws->hold >= RING_MAX_POS || ws->tail > ws->hold) /* checked at the map; changed since */
+            ws->hold = ws->tail = ws->hold < ws->tail ? ws->hold : ws->tail;
         if (ws->hold < ws->tail)
             ws->hold = ws->tail;
         ws->limit = 0; /* check tethers at the first put */
@@ -659,6 +815,8 @@ static uint64_t slowest_tether(h5tier_ring_t *w, wstream_t *ws, int *who)
                 continue;
         }
         uint64_t p = atomic_load_explicit(&te->pos, memory_order_seq_cst);
+        if (p > ws->tail) /* a reader is never ahead of the tail: the control block was written over */
+            p = ws->tail;
         if (p < min) {
             min = p;
             *who = t;
@@ -690,9 +848,10 @@ static int64_t tether_room(h5tier_ring_t *w, wstream_t *ws, uint64_t need)
             ring_tether_t *te = &ws->st->tethers[who];
             bool alive;
             pid_t pid = h5tier__owner_check(&te->pid, &te->start, &alive);
+            char tn[4 * sizeof te->name + 4];
             return h5tier__fail(ETIMEDOUT,
-                                "stream '%s': tethered reader '%.*s' (pid %d%s) is %llu records behind; waited %llu ms",
-                                ws->st->name, (int)sizeof te->name - 1, te->name, (int)pid,
+                                "stream '%s': tethered reader '%s' (pid %d%s) is %llu records behind; waited %llu ms",
+                                ws->name, ring__esc(te->name, sizeof te->name, tn, sizeof tn), (int)pid,
                                 alive ? "" : pid ? ", dead" : ", not held",
                                 (unsigned long long)(ws->tail - min), (unsigned long long)waited_ms);
         }
@@ -748,10 +907,10 @@ static inline int check_put(h5tier_ring_t *w, int s, size_t size)
         return h5tier__fail(EINVAL, "ring '%s': stream index %d out of range (%u streams)", w->m.name + 1, s, w->n);
     if (H5TIER_UNLIKELY(size != w->s[s].rsize))
         return h5tier__fail(H5TIER_ESCHEMA, "ring '%s': stream '%s': record of %zu bytes, the stream's records have %llu",
-                            w->m.name + 1, w->s[s].st->name, size, (unsigned long long)w->s[s].rsize);
+                            w->m.name + 1, w->s[s].name, size, (unsigned long long)w->s[s].rsize);
     if (H5TIER_UNLIKELY(w->s[s].claimed))
         return h5tier__fail(EINVAL, "ring '%s': stream '%s': claimed records are not committed yet", w->m.name + 1,
-                            w->s[s].st->name);
+                            w->s[s].name);
     return 0;
 }
 
@@ -821,7 +980,7 @@ long h5tier_ring_claim_many(h5tier_ring_t *w, int s, size_t max, void **slots, u
         return r;
     wstream_t *ws = &w->s[s];
     if (max == 0 || !slots)
-        return h5tier__fail(EINVAL, "ring '%s': stream '%s': claim of %s", w->m.name + 1, ws->st->name,
+        return h5tier__fail(EINVAL, "ring '%s': stream '%s': claim of %s", w->m.name + 1, ws->name,
                             max == 0 ? "0 records" : "records without a place to put the slot pointer");
     uint64_t pos = ws->tail;
     uint64_t to_end = ws->cap - (pos & ws->mask); /* the run never wraps: slots are contiguous */
@@ -861,7 +1020,7 @@ int h5tier_ring_commit_many(h5tier_ring_t *w, int s, size_t n)
     wstream_t *ws = &w->s[s];
     if (n == 0 || n > ws->claimed)
         return h5tier__fail(EINVAL, "ring '%s': stream '%s': commit of %zu records, %llu are claimed (commit 1 .. %llu)",
-                            w->m.name + 1, ws->st->name, n, (unsigned long long)ws->claimed,
+                            w->m.name + 1, ws->name, n, (unsigned long long)ws->claimed,
                             (unsigned long long)ws->claimed);
     if (n < ws->claimed)
         release_claim(ws);

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/internal.h"
 #include "h5tier_ring.h"
@@ -115,6 +116,15 @@ static inline ring_stream_t *ring__stream_at(void *ctl, unsigned i)
     return (ring_stream_t *)((char *)ctl + RING_HDR_BYTES + (size_t)i * RING_STREAM_BYTES);
 }
 
+/* What a stream's configuration was when the ring was mapped: read once from
+ * the control block (which any reader can write), checked against its
+ * invariants (and, for readers and writers, against the HDF5 metadata), and
+ * used from then on instead of the shared fields. */
+typedef struct ring_sgeom {
+    char name[H5TIER_RING_STREAM_NAME_MAX + 1];
+    uint64_t record_size, capacity, data_offset;
+} ring_sgeom_t;
+
 /* A mapped ring, as both handles see it. */
 typedef struct ring_map {
     char name[H5TIER_SHM_NAME_MAX + 2]; /* canonical "/name" */
@@ -124,11 +134,26 @@ typedef struct ring_map {
     void *ctl;          /* read-write mapping of [0, userblock) (readers) or of everything (writer) */
     void *all;          /* mapping of [0, size): read-only (readers) or read-write (writer) */
     bool writable;      /* all is read-write (then ctl == all) */
+    unsigned nstreams;  /* validated copy of the header's count */
+    ring_sgeom_t geom[H5TIER_RING_MAX_STREAMS]; /* validated copies of the stream configurations */
 } ring_map_t;
 
-/* Open and map ring `name`, checking the control block.  writer: map all
- * read-write.  0, -ENOENT, -H5TIER_EMAGIC, -H5TIER_EVERSION, -errno. */
+/* Open and map ring `name`, checking the control block: every size, count,
+ * offset and position against its invariants and the object's size (the
+ * validated configuration is copied to m->nstreams/m->geom).  writer: map
+ * all read-write.  0, -ENOENT, -H5TIER_EMAGIC (with a message naming the
+ * field), -H5TIER_EVERSION, -errno. */
 int h5tier__ring_map(const char *name, bool writer, ring_map_t *m);
+/* Check m->geom against the ring's HDF5 metadata (dataset per stream: rows =
+ * capacity, type size x record shape = record size, contiguous storage at
+ * data_offset; userblock size).  Readers and writers call it once at open,
+ * so that nothing sized by the control block alone is ever read or
+ * written.  0 or -H5TIER_EMAGIC naming the field. */
+int h5tier__ring_check_hdf5(ring_map_t *m);
+/* Map ring `name` read-only, check it (h5tier__ring_map, then
+ * h5tier__ring_check_hdf5) and unmap it: the archiver's check before it
+ * creates anything.  0 or the error of either. */
+int h5tier__ring_verify(const char *name);
 void h5tier__ring_unmap(ring_map_t *m);
 /* Map every page of m->all now (read or write per m->writable), so that the
  * first lap of the writer and of a reader takes no page faults on the hot
@@ -146,6 +171,33 @@ void h5tier__futex_wake(_Atomic uint32_t *addr);
 
 /* Is the writer recorded in hdr alive?  1 alive, 0 none attached, -1 dead. */
 int h5tier__ring_writer_state(ring_hdr_t *hdr, int dead_after_ms);
+
+/* A printable copy of untrusted text from the control block (at most maxlen
+ * bytes of in, up to a NUL): bytes outside 0x20..0x7e and the backslash
+ * become \xNN, cut with "..." to fit buflen (>= 8).  Returns buf. */
+static inline const char *ring__esc(const char *in, size_t maxlen, char *buf, size_t buflen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < maxlen && in[i]; i++) {
+        unsigned char c = (unsigned char)in[i];
+        size_t need = (c < 0x20 || c > 0x7e || c == '\\') ? 4 : 1;
+        if (o + need + 4 > buflen) {
+            memcpy(buf + o, "...", 4);
+            return buf;
+        }
+        if (need == 4) {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    buf[o] = 0;
+    return buf;
+}
 
 /* Validate a stream name ([A-Za-z0-9_.-]+, <= 47). */
 int h5tier__ring_check_stream_name(const char *name);

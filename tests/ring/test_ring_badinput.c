@@ -141,7 +141,7 @@ int main(void)
     peek(name, 4096 + 56, &cap, 8);
     CHECK(cap == 16);
     poke(name, 4096 + 56, &three, 8);
-    EXPECT(h5tier_ring_reader_open(name, NULL, NULL, &r), H5TIER_EMAGIC, "control block corrupted (stream 'events': capacity 3");
+    EXPECT(h5tier_ring_reader_open(name, NULL, NULL, &r), H5TIER_EMAGIC, "stream 'events' has capacity 3");
     poke(name, 4096 + 56, &cap, 8);
     CHECK_OK(h5tier_ring_reader_open(name, NULL, NULL, &r));
     h5tier_ring_reader_close(r);
