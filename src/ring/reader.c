@@ -4,10 +4,12 @@
  * position in the control block the writer respects), blocking with spin
  * then futex, writer death detection, statistics slots.
  */
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ring/ring_internal.h"
@@ -74,6 +76,7 @@ static void slot_update(h5tier_ring_reader_t *r)
 
 static void take_slot(h5tier_ring_reader_t *r)
 {
+    h5tier__ring_repair_sleepers(r->st); /* bits of readers killed in their sleep */
     for (int pass = 0; pass < 2 && !r->slot; pass++)
         for (int k = 0; k < H5TIER_RING_MAX_READERS; k++) {
             ring_rslot_t *s = &r->st->readers[k];
@@ -85,6 +88,7 @@ static void take_slot(h5tier_ring_reader_t *r)
             if (pass == 1 && (cur == 0 || h5tier__owner_check(&s->pid, &s->start, &alive) == 0 || alive))
                 continue;
             if (h5tier__owner_claim(&s->pid, &s->start, cur)) {
+                atomic_fetch_and(&r->st->sleepers, ~(UINT32_C(1) << k)); /* a dead owner's bit */
                 atomic_store(&s->tethered, r->tether != NULL);
                 r->slot = s;
                 break;
@@ -348,13 +352,23 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
         int slice = 10;
         if (deadline != UINT64_MAX && (deadline - now) / 1000000u < 10)
             slice = (int)((deadline - now) / 1000000u) + 1;
-        atomic_fetch_add(&st->waiters, 1);
-        uint32_t f = atomic_load(&st->futex);
-        t = atomic_load(&st->tail);
         int rc = 0;
-        if (t <= r->pos)
-            rc = h5tier__futex_wait(&st->futex, f, slice);
-        atomic_fetch_sub(&st->waiters, 1);
+        if (r->slot) {
+            /* our slot's bit in sleepers: a kill here leaves only that bit, which is cleared
+               once the slot's owner is seen dead (h5tier__ring_repair_sleepers) */
+            uint32_t bit = UINT32_C(1) << (r->slot - st->readers);
+            atomic_fetch_or(&st->sleepers, bit);
+            uint32_t f = atomic_load(&st->futex);
+            t = atomic_load(&st->tail);
+            if (t <= r->pos)
+                rc = h5tier__futex_wait(&st->futex, f, slice);
+            atomic_fetch_and(&st->sleepers, ~bit);
+        } else {
+            /* no statistics slot (all taken): poll, 1 ms at a time */
+            struct timespec ts = {0, 1000000L};
+            if (nanosleep(&ts, NULL) < 0)
+                rc = -errno;
+        }
         t = atomic_load_explicit(&st->tail, memory_order_acquire);
         if (t > r->pos) {
             r->tail_cache = t;

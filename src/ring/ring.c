@@ -58,6 +58,20 @@ int h5tier__ring_writer_state(ring_hdr_t *hdr, int dead_after_ms)
     return 1;
 }
 
+uint32_t h5tier__ring_repair_sleepers(ring_stream_t *st)
+{
+    uint32_t bits = atomic_load(&st->sleepers);
+    for (unsigned k = 0; k < H5TIER_RING_MAX_READERS; k++) {
+        uint32_t bit = UINT32_C(1) << k;
+        if (!(bits & bit))
+            continue;
+        bool alive;
+        if (h5tier__owner_check(&st->readers[k].pid, &st->readers[k].start, &alive) == 0 || !alive)
+            atomic_fetch_and(&st->sleepers, ~bit);
+    }
+    return atomic_load(&st->sleepers);
+}
+
 int h5tier__ring_check_stream_name(const char *name)
 {
     size_t len = name ? strlen(name) : 0;
@@ -190,8 +204,11 @@ int h5tier__ring_map(const char *name, bool writer, ring_map_t *m)
         goto fail;
     }
     if (hdr.version != H5TIER_RING_FORMAT_VERSION) {
-        r = h5tier__fail(H5TIER_EVERSION, "ring '%s': control block format version %u, this library speaks %u", name,
-                         hdr.version, H5TIER_RING_FORMAT_VERSION);
+        r = h5tier__fail(H5TIER_EVERSION,
+                         "ring '%s': control block format version %u, this library speaks %u (re-create the ring: "
+                         "'h5tier ring create %s --force ...' with its type and capacity, which 'h5tier ring stat' "
+                         "of the version that made it shows)",
+                         name, hdr.version, H5TIER_RING_FORMAT_VERSION, name);
         goto fail;
     }
     if (hdr.nstreams == 0 || hdr.nstreams > H5TIER_RING_MAX_STREAMS) {
@@ -630,7 +647,7 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
         si->tail = atomic_load(&st->tail);
         si->tail_intent = atomic_load(&st->tail_intent);
         si->oldest = si->tail > g->capacity ? si->tail - g->capacity : 0;
-        si->waiters = atomic_load(&st->waiters);
+        si->waiters = (unsigned)__builtin_popcount(atomic_load(&st->sleepers));
         for (unsigned t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
             ring_tether_t *te = &st->tethers[t];
             if (!atomic_load(&te->active))
@@ -676,6 +693,7 @@ typedef struct wstream {
     uint32_t tgen;   /* the stream's tgen when limit was computed */
     uint64_t claimed; /* records claimed and not committed yet */
     uint32_t hb_every, hb_count;
+    uint64_t repair_ns; /* last look for sleepers bits of dead readers */
 } wstream_t;
 
 struct h5tier_ring {
@@ -769,7 +787,7 @@ int h5tier_ring_close(h5tier_ring_t *w)
     int32_t me = w->pid;
     atomic_compare_exchange_strong(&w->hdr->writer_pid, &me, 0);
     for (unsigned i = 0; i < w->n; i++) /* wake sleepers so they see the change */
-        if (atomic_load(&w->s[i].st->waiters)) {
+        if (atomic_load(&w->s[i].st->sleepers)) {
             atomic_fetch_add(&w->s[i].st->futex, 1);
             h5tier__futex_wake(&w->s[i].st->futex);
         }
@@ -878,13 +896,21 @@ static inline void publish(h5tier_ring_t *w, wstream_t *ws, uint64_t newtail)
 {
     atomic_store_explicit(&ws->st->tail, newtail, memory_order_release);
     ws->tail = newtail;
-    if (H5TIER_UNLIKELY(atomic_load_explicit(&ws->st->waiters, memory_order_relaxed))) {
+    if (H5TIER_UNLIKELY(atomic_load_explicit(&ws->st->sleepers, memory_order_relaxed))) {
         atomic_fetch_add_explicit(&ws->st->futex, 1, memory_order_release);
         h5tier__futex_wake(&ws->st->futex);
     }
     if (H5TIER_UNLIKELY(++ws->hb_count >= ws->hb_every)) {
         ws->hb_count = 0;
         h5tier_ring_heartbeat(w);
+        if (H5TIER_UNLIKELY(atomic_load_explicit(&ws->st->sleepers, memory_order_relaxed))) {
+            /* a reader killed in its sleep leaves its bit: without this every put would pay a wake */
+            uint64_t now = atomic_load_explicit(&w->hdr->heartbeat_ns, memory_order_relaxed);
+            if (now - ws->repair_ns >= 10000000u) {
+                ws->repair_ns = now;
+                h5tier__ring_repair_sleepers(ws->st);
+            }
+        }
     }
 }
 

@@ -79,10 +79,14 @@ typedef struct ring_stream {
     _Atomic uint64_t tail_intent;
     _Atomic uint64_t tail;
     uint8_t pad2[RING_LINE - 16];
-    /* line 3: readers' futex: the writer bumps `futex` and wakes only when waiters > 0; tgen is
-       bumped whenever a tether is added or removed (the writer reads this line per put anyway) */
+    /* line 3: readers' futex: the writer bumps `futex` and wakes only when sleepers != 0; tgen is
+       bumped whenever a tether is added or removed (the writer reads this line per put anyway).
+       sleepers has bit k set while the reader in statistics slot k sleeps on the futex (a reader
+       without a slot polls instead): one atomic OR / AND per sleep, so a process killed in its
+       sleep leaves exactly its own bit, which the writer (every 10 ms while any bit is set) and
+       every opening reader clear when the slot's owner is dead. */
     _Atomic uint32_t futex;
-    _Atomic uint32_t waiters;
+    _Atomic uint32_t sleepers;
     _Atomic uint32_t tgen;
     uint8_t pad3[RING_LINE - 12];
     /* line 4: the writer's futex, when it waits for a tethered reader */
@@ -97,6 +101,7 @@ _Static_assert(sizeof(ring_hdr_t) == 3 * RING_LINE, "ring_hdr_t layout");
 _Static_assert(sizeof(ring_tether_t) == RING_LINE, "ring_tether_t layout");
 _Static_assert(sizeof(ring_rslot_t) == RING_LINE, "ring_rslot_t layout");
 _Static_assert(sizeof(ring_stream_t) <= RING_STREAM_BYTES, "ring_stream_t fits its block");
+_Static_assert(H5TIER_RING_MAX_READERS <= 32, "one bit of ring_stream_t.sleepers per reader slot");
 
 /* The protocol's two fences.  ThreadSanitizer does not model fences (GCC
  * refuses them under -fsanitize=thread), so TSan builds use read-modify-write
@@ -198,6 +203,10 @@ static inline const char *ring__esc(const char *in, size_t maxlen, char *buf, si
     buf[o] = 0;
     return buf;
 }
+
+/* Clear the sleepers bits of reader slots whose owner is gone (a reader
+ * killed while it slept on the futex); returns the bits still set. */
+uint32_t h5tier__ring_repair_sleepers(ring_stream_t *st);
 
 /* Validate a stream name ([A-Za-z0-9_.-]+, <= 47). */
 int h5tier__ring_check_stream_name(const char *name);
