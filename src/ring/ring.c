@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -445,6 +446,9 @@ done:
     return r;
 }
 
+/* Temporary name of a ring built to replace another (--force): PREFIX + pid. */
+#define RING_NEW_PREFIX "h5tier-ring-new."
+
 /* Unlink the object and the shm driver's control object next to it. */
 static void unlink_both(const char *canon)
 {
@@ -491,26 +495,59 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
     uint64_t ub = 8192;
     while (ub < RING_HDR_BYTES + (uint64_t)nstreams * RING_STREAM_BYTES)
         ub *= 2;
-    snprintf(path, sizeof path, "/dev/shm%s", canon);
+
+    /* Without FORCE the ring is built in place (O_EXCL; the magic is written last, so nobody
+       takes it for a ring before it is complete).  With FORCE it is built under a temporary
+       name and renamed over the old one only once complete: a create that fails (too big, a
+       full /dev/shm) leaves the old ring as it was. */
+    bool replace = false;
+    char build[H5TIER_SHM_NAME_MAX + 2];
+    snprintf(build, sizeof build, "%s", canon);
+    if (flags & H5TIER_RING_CREATE_FORCE) {
+        int ofd = h5tier_sys.shm_open(canon, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
+        if (ofd >= 0) {
+            struct stat osb;
+            int e = h5tier_sys.fstat(ofd, &osb) < 0 ? errno : 0;
+            h5tier_sys.close(ofd);
+            if (e)
+                return h5tier__fail(e, "ring '%s': fstat of the existing object: %s", name, strerror(e));
+            if (!S_ISREG(osb.st_mode))
+                return h5tier__fail(EINVAL, "ring '%s': /dev/shm%s is not a regular file; --force replaces only "
+                                    "regular files", name, canon);
+            ring_map_t om;
+            r = h5tier__ring_map(name, false, &om);
+            if (r == 0) {
+                bool alive;
+                pid_t pid = h5tier__owner_check(&((ring_hdr_t *)om.ctl)->writer_pid,
+                                                &((ring_hdr_t *)om.ctl)->writer_start, &alive);
+                int ws = h5tier__ring_writer_state(om.ctl, 0);
+                h5tier__ring_unmap(&om);
+                if (pid && ws > 0)
+                    return h5tier__fail(EBUSY, "ring '%s': writer pid %d is alive (stop it before replacing the "
+                                        "ring)", name, (int)pid);
+            }
+            replace = true;
+            char dir[PATH_MAX];
+            snprintf(dir, sizeof dir, "/dev/shm");
+            h5tier__remove_stale_tmps(dir, RING_NEW_PREFIX, false); /* left by killed creators */
+            snprintf(build, sizeof build, "/" RING_NEW_PREFIX "%d", (int)getpid());
+        } else if (errno != ENOENT) {
+            return h5tier__fail(errno, "ring '%s': cannot open the existing /dev/shm%s: %s", name, canon,
+                                strerror(errno));
+        }
+    }
+    snprintf(path, sizeof path, "/dev/shm%s", build);
 
     /* Create the object ourselves (0600, O_EXCL), then let HDF5 write into it. */
-    int fd = h5tier_sys.shm_open(canon, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode ? mode : 0600);
-    if (fd < 0 && errno == EEXIST && (flags & H5TIER_RING_CREATE_FORCE)) {
-        r = h5tier_ring_remove(name, 0);
-        if (r < 0 && r != -H5TIER_EMAGIC && r != -ENOENT)
-            return r;
-        if (r == -H5TIER_EMAGIC)
-            unlink_both(canon);
-        fd = h5tier_sys.shm_open(canon, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode ? mode : 0600);
-    }
+    int fd = h5tier_sys.shm_open(build, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode ? mode : 0600);
     if (fd < 0) {
-        if (errno == EEXIST)
+        if (errno == EEXIST && !replace)
             return h5tier__fail(EEXIST, "ring '%s': /dev/shm%s already exists (remove it with 'h5tier ring rm %s')",
                                 name, canon, canon + 1);
-        return h5tier__fail(errno, "ring '%s': cannot create /dev/shm%s: %s", name, canon, strerror(errno));
+        return h5tier__fail(errno, "ring '%s': cannot create /dev/shm%s: %s", name, build, strerror(errno));
     }
     void *ctl = NULL;
-    r = create_hdf5(path, canon, mode ? mode : 0600, streams, nstreams, ub, offsets);
+    r = create_hdf5(path, build, mode ? mode : 0600, streams, nstreams, ub, offsets);
     if (r < 0)
         goto fail;
     struct stat sb;
@@ -555,13 +592,28 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
     }
     __atomic_store_n(&h->magic, RING_MAGIC, __ATOMIC_RELEASE); /* last: readers check it first */
     h5tier_sys.munmap(ctl, ub);
+    ctl = NULL;
+    if (replace) {
+        /* the shm driver's control object of the temporary name is not needed by a ring (it
+           opens as a plain HDF5 file without one); the old ring's goes with the old ring */
+        char cname[H5TIER_SHM_NAME_MAX + 16], to[PATH_MAX];
+        if (h5tier__shmc_name(build, cname, sizeof cname) == 0)
+            h5tier_sys.shm_unlink(cname);
+        snprintf(to, sizeof to, "/dev/shm%s", canon);
+        if (h5tier_sys.rename(path, to) < 0) {
+            r = h5tier__fail(errno, "ring '%s': rename of the new ring over the old one: %s", name, strerror(errno));
+            goto fail;
+        }
+        if (h5tier__shmc_name(canon, cname, sizeof cname) == 0)
+            h5tier_sys.shm_unlink(cname);
+    }
     h5tier_sys.close(fd);
     return 0;
 fail:
     if (ctl)
         h5tier_sys.munmap(ctl, ub);
     h5tier_sys.close(fd);
-    unlink_both(canon);
+    unlink_both(build);
     return r;
 }
 
