@@ -63,8 +63,9 @@ static int check(int sc)
 static int d_open(const char *p, int fl, mode_t m) { GATE(SC_OPEN, -1); return open(p, fl, m); }
 static int d_openat(int d, const char *p, int fl, mode_t m) { GATE(SC_OPENAT, -1); return openat(d, p, fl, m); }
 static int d_close(int fd) { GATE(SC_CLOSE, -1); return close(fd); }
-static int d_shm_open(const char *n, int fl, mode_t m) { GATE(SC_SHM_OPEN, -1); return shm_open(n, fl, m); }
-static int d_shm_unlink(const char *n) { GATE(SC_SHM_UNLINK, -1); return shm_unlink(n); }
+/* shm objects are files in h5tier__shm_dir(): see shmdir.c (O_NOFOLLOW|O_NONBLOCK). */
+static int d_shm_open(const char *n, int fl, mode_t m) { GATE(SC_SHM_OPEN, -1); return h5tier__shm_open_path(n, fl, m); }
+static int d_shm_unlink(const char *n) { GATE(SC_SHM_UNLINK, -1); return h5tier__shm_unlink_path(n); }
 static int d_ftruncate(int fd, off_t l) { GATE(SC_FTRUNCATE, -1); return ftruncate(fd, l); }
 static int d_fallocate(int fd, off_t o, off_t l)
 {
