@@ -179,14 +179,17 @@ int h5tier__ring_map(const char *name, bool writer, ring_map_t *m)
     if (m->fd < 0) {
         r = -errno;
         if (r == -ENOENT)
-            return h5tier__fail(ENOENT, "ring '%s': no such shm object (/dev/shm%s)", name, m->name);
+            return h5tier__fail(ENOENT, "ring '%s': no such shm object (%s%s)", name, h5tier__shm_dir(), m->name);
         return h5tier__fail(-r, "ring '%s': cannot open the shm object read-write: %s", name, strerror(-r));
     }
     struct stat sb;
-    if (h5tier_sys.fstat(m->fd, &sb) < 0) {
-        r = h5tier__fail(errno, "ring '%s': fstat: %s", name, strerror(errno));
+    char what[H5TIER_SHM_NAME_MAX * 4 + 16];
+    snprintf(what, sizeof what, "ring '%s'", name);
+    /* a FIFO, device or directory at the name is refused before any read; who may open the
+       ring is the object's mode (readers of another user's ring are expected) */
+    r = h5tier__check_shared_fd(m->fd, what, H5TIER_TRUST_ANY_OWNER | H5TIER_TRUST_SHARED, 0, &sb);
+    if (r < 0)
         goto fail;
-    }
     m->size = (uint64_t)sb.st_size;
     ring_hdr_t hdr;
     size_t got = 0;
@@ -461,7 +464,7 @@ static void unlink_both(const char *canon)
 int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *streams, unsigned nstreams, mode_t mode,
                        unsigned flags)
 {
-    char canon[H5TIER_SHM_NAME_MAX + 2], path[H5TIER_SHM_NAME_MAX + 16];
+    char canon[H5TIER_SHM_NAME_MAX + 2], path[PATH_MAX];
     uint64_t offsets[H5TIER_RING_MAX_STREAMS];
     int r = h5tier__shm_name_canon(name, canon, sizeof canon);
     if (r < 0)
@@ -512,8 +515,8 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
             if (e)
                 return h5tier__fail(e, "ring '%s': fstat of the existing object: %s", name, strerror(e));
             if (!S_ISREG(osb.st_mode))
-                return h5tier__fail(EINVAL, "ring '%s': /dev/shm%s is not a regular file; --force replaces only "
-                                    "regular files", name, canon);
+                return h5tier__fail(EINVAL, "ring '%s': %s%s is not a regular file; --force replaces only "
+                                    "regular files", name, h5tier__shm_dir(), canon);
             ring_map_t om;
             r = h5tier__ring_map(name, false, &om);
             if (r == 0) {
@@ -527,24 +530,24 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
                                         "ring)", name, (int)pid);
             }
             replace = true;
-            char dir[PATH_MAX];
-            snprintf(dir, sizeof dir, "/dev/shm");
-            h5tier__remove_stale_tmps(dir, RING_NEW_PREFIX, false); /* left by killed creators */
+            h5tier__remove_stale_tmps(h5tier__shm_dir(), RING_NEW_PREFIX, false); /* left by killed creators */
             snprintf(build, sizeof build, "/" RING_NEW_PREFIX "%d", (int)getpid());
         } else if (errno != ENOENT) {
-            return h5tier__fail(errno, "ring '%s': cannot open the existing /dev/shm%s: %s", name, canon,
-                                strerror(errno));
+            return h5tier__fail(errno, "ring '%s': cannot open the existing %s%s: %s", name, h5tier__shm_dir(),
+                                canon, strerror(errno));
         }
     }
-    snprintf(path, sizeof path, "/dev/shm%s", build);
+    if (h5tier__shm_path(build, path, sizeof path) < 0)
+        return h5tier__fail(ENAMETOOLONG, "ring '%s': the path in %s is too long", name, h5tier__shm_dir());
 
     /* Create the object ourselves (0600, O_EXCL), then let HDF5 write into it. */
     int fd = h5tier_sys.shm_open(build, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode ? mode : 0600);
     if (fd < 0) {
         if (errno == EEXIST && !replace)
-            return h5tier__fail(EEXIST, "ring '%s': /dev/shm%s already exists (remove it with 'h5tier ring rm %s')",
-                                name, canon, canon + 1);
-        return h5tier__fail(errno, "ring '%s': cannot create /dev/shm%s: %s", name, build, strerror(errno));
+            return h5tier__fail(EEXIST, "ring '%s': %s%s already exists (remove it with 'h5tier ring rm %s')",
+                                name, h5tier__shm_dir(), canon, name);
+        return h5tier__fail(errno, "ring '%s': cannot create %s%s: %s", name, h5tier__shm_dir(), build,
+                            strerror(errno));
     }
     void *ctl = NULL;
     r = create_hdf5(path, build, mode ? mode : 0600, streams, nstreams, ub, offsets);
@@ -564,8 +567,8 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
     size = (size + 4095) & ~(uint64_t)4095;
     r = h5tier__reserve(fd, (off_t)size);
     if (r < 0) {
-        r = h5tier__fail(-r, "ring '%s': cannot reserve %llu bytes in /dev/shm: %s", name, (unsigned long long)size,
-                         strerror(-r));
+        r = h5tier__fail(-r, "ring '%s': cannot reserve %llu bytes in %s: %s", name, (unsigned long long)size,
+                         h5tier__shm_dir(), strerror(-r));
         goto fail;
     }
     ctl = h5tier_sys.mmap(NULL, ub, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -599,8 +602,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
         char cname[H5TIER_SHM_NAME_MAX + 16], to[PATH_MAX];
         if (h5tier__shmc_name(build, cname, sizeof cname) == 0)
             h5tier_sys.shm_unlink(cname);
-        snprintf(to, sizeof to, "/dev/shm%s", canon);
-        if (h5tier_sys.rename(path, to) < 0) {
+        if (h5tier__shm_path(canon, to, sizeof to) < 0 || h5tier_sys.rename(path, to) < 0) {
             r = h5tier__fail(errno, "ring '%s': rename of the new ring over the old one: %s", name, strerror(errno));
             goto fail;
         }
@@ -639,11 +641,12 @@ int h5tier_ring_remove(const char *name, int force)
 
 hid_t h5tier_ring_open_hdf5(const char *name)
 {
-    char canon[H5TIER_SHM_NAME_MAX + 2], path[H5TIER_SHM_NAME_MAX + 16];
+    char canon[H5TIER_SHM_NAME_MAX + 2], path[PATH_MAX];
     int r = h5tier__shm_name_canon(name, canon, sizeof canon);
     if (r < 0)
         return r;
-    snprintf(path, sizeof path, "/dev/shm%s", canon);
+    if (h5tier__shm_path(canon, path, sizeof path) < 0)
+        return h5tier__fail(ENAMETOOLONG, "ring '%s': the path in %s is too long", name, h5tier__shm_dir());
     if (access(path, F_OK) < 0)
         return h5tier__fail(ENOENT, "ring '%s': no such shm object (%s)", name, path);
     h5tier_shm_config_t cfg;

@@ -178,30 +178,10 @@ void h5tier__futex_wake(_Atomic uint32_t *addr);
 int h5tier__ring_writer_state(ring_hdr_t *hdr, int dead_after_ms);
 
 /* A printable copy of untrusted text from the control block (at most maxlen
- * bytes of in, up to a NUL): bytes outside 0x20..0x7e and the backslash
- * become \xNN, cut with "..." to fit buflen (>= 8).  Returns buf. */
+ * bytes of in, up to a NUL), through h5tier__esc.  Returns buf. */
 static inline const char *ring__esc(const char *in, size_t maxlen, char *buf, size_t buflen)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < maxlen && in[i]; i++) {
-        unsigned char c = (unsigned char)in[i];
-        size_t need = (c < 0x20 || c > 0x7e || c == '\\') ? 4 : 1;
-        if (o + need + 4 > buflen) {
-            memcpy(buf + o, "...", 4);
-            return buf;
-        }
-        if (need == 4) {
-            buf[o++] = '\\';
-            buf[o++] = 'x';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        } else {
-            buf[o++] = (char)c;
-        }
-    }
-    buf[o] = 0;
-    return buf;
+    return h5tier__esc(in, strnlen(in, maxlen), buf, buflen);
 }
 
 /* Clear the sleepers bits of reader slots whose owner is gone (a reader
