@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -388,8 +389,8 @@ int h5tier__ring_verify(const char *name)
 /* Write the HDF5 part of a new ring through the shm driver: the userblock
  * (left for the control block), one contiguous, early-allocated dataset per
  * stream (never filled: the writer fills it), the schema's attributes. */
-static int create_hdf5(const char *path, const char *canon, mode_t mode, const h5tier_ring_stream_spec_t *streams,
-                       unsigned n, uint64_t ub, uint64_t *offsets)
+static int create_hdf5(const char *rname, const char *path, const char *canon, mode_t mode,
+                       const h5tier_ring_stream_spec_t *streams, unsigned n, uint64_t ub, uint64_t *offsets)
 {
     int r = 0;
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
@@ -403,12 +404,12 @@ static int create_hdf5(const char *path, const char *canon, mode_t mode, const h
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fcpl < 0 || fapl < 0 || H5Pset_userblock(fcpl, ub) < 0 || H5Pset_fapl_shm(fapl, &cfg) < 0 ||
         H5Pset_alignment(fapl, RING_DATA_ALIGN, RING_DATA_ALIGN) < 0) {
-        r = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot set up HDF5 property lists", path);
+        r = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot set up HDF5 property lists", rname);
         goto done;
     }
     file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
     if (file < 0) {
-        r = h5tier__fail(H5TIER_EHDF5, "ring '%s': H5Fcreate failed", path);
+        r = h5tier__fail(H5TIER_EHDF5, "ring '%s': H5Fcreate of %s failed", rname, path);
         goto done;
     }
     for (unsigned i = 0; i < n && r == 0; i++) {
@@ -424,11 +425,13 @@ static int create_hdf5(const char *path, const char *canon, mode_t mode, const h
             H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
             dset = H5Dcreate2(file, s->name, s->type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
         if (dset < 0) {
-            r = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot create the dataset of stream '%s'", path, s->name);
+            r = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot create the dataset of stream '%s' (%llu records of %llu "
+                             "bytes) in %s", rname, s->name, (unsigned long long)s->capacity,
+                             (unsigned long long)h5tier_ring_spec_record_size(s), h5tier__shm_dir());
         } else {
             haddr_t off = H5Dget_offset(dset);
             if (off == HADDR_UNDEF)
-                r = h5tier__fail(H5TIER_EHDF5, "ring '%s': stream '%s' has no data offset", path, s->name);
+                r = h5tier__fail(H5TIER_EHDF5, "ring '%s': stream '%s' has no data offset", rname, s->name);
             offsets[i] = (uint64_t)off;
             if (r == 0 && s->attr_source > 0 && H5Iis_valid(s->attr_source) > 0)
                 r = h5tier__ring_copy_attrs(s->attr_source, dset);
@@ -441,7 +444,7 @@ static int create_hdf5(const char *path, const char *canon, mode_t mode, const h
     }
 done:
     if (file >= 0 && H5Fclose(file) < 0 && r == 0)
-        r = h5tier__fail(H5TIER_EHDF5, "ring '%s': H5Fclose failed", path);
+        r = h5tier__fail(H5TIER_EHDF5, "ring '%s': H5Fclose failed", rname);
     if (fcpl >= 0)
         H5Pclose(fcpl);
     if (fapl >= 0)
@@ -498,6 +501,24 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
     uint64_t ub = 8192;
     while (ub < RING_HDR_BYTES + (uint64_t)nstreams * RING_STREAM_BYTES)
         ub *= 2;
+    /* room in the shm directory, said plainly before HDF5 fails somewhere inside H5Dcreate */
+    {
+        uint64_t need = ub + 65536; /* control block + HDF5 metadata and alignment, roughly */
+        for (unsigned i = 0; i < nstreams; i++) {
+            uint64_t b = h5tier_ring_spec_record_size(&streams[i]) * streams[i].capacity;
+            need = need + b < need ? UINT64_MAX : need + b;
+        }
+        struct statvfs vfs;
+        if (statvfs(h5tier__shm_dir(), &vfs) == 0) {
+            uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+            if (need > avail) {
+                char b1[32], b2[32];
+                return h5tier__fail(ENOSPC, "ring '%s': needs %s (%llu bytes), %s has %s free", name,
+                                    h5tier_format_size(need, b1, sizeof b1), (unsigned long long)need,
+                                    h5tier__shm_dir(), h5tier_format_size(avail, b2, sizeof b2));
+            }
+        }
+    }
 
     /* Without FORCE the ring is built in place (O_EXCL; the magic is written last, so nobody
        takes it for a ring before it is complete).  With FORCE it is built under a temporary
@@ -550,7 +571,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
                             strerror(errno));
     }
     void *ctl = NULL;
-    r = create_hdf5(path, build, mode ? mode : 0600, streams, nstreams, ub, offsets);
+    r = create_hdf5(name, path, build, mode ? mode : 0600, streams, nstreams, ub, offsets);
     if (r < 0)
         goto fail;
     struct stat sb;
