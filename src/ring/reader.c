@@ -17,7 +17,8 @@
 struct h5tier_ring_reader {
     ring_map_t m;
     ring_hdr_t *hdr;
-    ring_stream_t *st;   /* in the read-write control mapping */
+    ring_stream_t *st;   /* in the data object (read-only mapping) */
+    ring_rstream_t *rs;  /* in the reader table (read-write unless m.rtab_writable is false) */
     const char *sname;   /* validated copy of the stream's name (m.geom) */
     const char *data;    /* in the read-only mapping */
     uint64_t rsize, cap, mask;
@@ -76,10 +77,12 @@ static void slot_update(h5tier_ring_reader_t *r)
 
 static void take_slot(h5tier_ring_reader_t *r)
 {
-    h5tier__ring_repair_sleepers(r->st); /* bits of readers killed in their sleep */
+    if (!r->m.rtab_writable)
+        return; /* a reader that may not write the reader table: no slot, it polls */
+    h5tier__ring_repair_sleepers(r->rs); /* bits of readers killed in their sleep */
     for (int pass = 0; pass < 2 && !r->slot; pass++)
         for (int k = 0; k < H5TIER_RING_MAX_READERS; k++) {
-            ring_rslot_t *s = &r->st->readers[k];
+            ring_rslot_t *s = &r->rs->readers[k];
             int32_t cur = atomic_load(&s->pid);
             if (pass == 0 && cur != 0)
                 continue;
@@ -88,7 +91,7 @@ static void take_slot(h5tier_ring_reader_t *r)
             if (pass == 1 && (cur == 0 || h5tier__owner_check(&s->pid, &s->start, &alive) == 0 || alive))
                 continue;
             if (h5tier__owner_claim(&s->pid, &s->start, cur)) {
-                atomic_fetch_and(&r->st->sleepers, ~(UINT32_C(1) << k)); /* a dead owner's bit */
+                atomic_fetch_and(&r->rs->sleepers, ~(UINT32_C(1) << k)); /* a dead owner's bit */
                 atomic_store(&s->tethered, r->tether != NULL);
                 r->slot = s;
                 break;
@@ -99,12 +102,16 @@ static void take_slot(h5tier_ring_reader_t *r)
 
 static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
 {
+    if (!r->m.rtab_writable)
+        return h5tier__fail(EACCES, "stream '%s': no write permission on the ring's reader table: a tethered "
+                            "reader needs it (ask the ring's owner for a mode giving your group read access)",
+                            r->sname);
     if (strlen(name) == 0 || strlen(name) > H5TIER_RING_TETHER_NAME_MAX)
         return h5tier__fail(EINVAL, "tether name '%s' must have 1 to %d characters", name,
                             H5TIER_RING_TETHER_NAME_MAX);
     /* an existing tether of that name: take it over if its holder is gone */
     for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
-        ring_tether_t *te = &r->st->tethers[t];
+        ring_tether_t *te = &r->rs->tethers[t];
         if (!atomic_load(&te->active) || strncmp(te->name, name, sizeof te->name) != 0)
             continue;
         int32_t raw = atomic_load(&te->pid);
@@ -116,17 +123,17 @@ static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
             return h5tier__fail(EBUSY, "stream '%s': tether '%s' was just taken by another process", r->sname, name);
         r->tether = te;
         r->released = atomic_load(&te->pos);
-        atomic_fetch_add(&r->st->tgen, 1);
+        atomic_fetch_add(&r->rs->tgen, 1);
         return 1;
     }
     for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
-        ring_tether_t *te = &r->st->tethers[t];
+        ring_tether_t *te = &r->rs->tethers[t];
         if (atomic_load(&te->active) || !h5tier__owner_claim(&te->pid, &te->start, 0))
             continue;
         snprintf(te->name, sizeof te->name, "%s", name);
         atomic_store(&te->pos, pos);
         atomic_store_explicit(&te->active, 1, memory_order_release);
-        atomic_fetch_add(&r->st->tgen, 1); /* the writer re-reads the tethers before its next put */
+        atomic_fetch_add(&r->rs->tgen, 1); /* the writer re-reads the tethers before its next put */
         r->tether = te;
         r->released = pos;
         return 0;
@@ -161,6 +168,7 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
         goto fail;
     r->hdr = r->m.ctl;
     r->st = ring__stream_at(r->m.ctl, (unsigned)rc);
+    r->rs = ring__rstream_at(r->m.rtab, (unsigned)rc);
     r->sname = r->m.geom[rc].name;
     r->data = (const char *)r->m.all + r->m.geom[rc].data_offset;
     r->rsize = r->m.geom[rc].record_size;
@@ -246,16 +254,21 @@ int h5tier_ring_untether(const char *name, const char *stream, const char *tethe
         h5tier__ring_unmap(&m);
         return s;
     }
-    ring_stream_t *st = ring__stream_at(m.ctl, (unsigned)s);
+    ring_rstream_t *rs = ring__rstream_at(m.rtab, (unsigned)s);
+    if (!m.rtab_writable) {
+        h5tier__ring_unmap(&m);
+        return h5tier__fail(EACCES, "ring '%s': no write permission on its reader table (tethers live there)",
+                            name);
+    }
     r = h5tier__fail(ENOENT, "ring '%s' stream '%s': no tether '%s'", name, m.geom[s].name, tether ? tether : "");
     for (int t = 0; tether && t < H5TIER_RING_MAX_TETHERS; t++) {
-        ring_tether_t *te = &st->tethers[t];
+        ring_tether_t *te = &rs->tethers[t];
         if (atomic_load(&te->active) && !strncmp(te->name, tether, sizeof te->name)) {
             atomic_store_explicit(&te->active, 0, memory_order_release);
             atomic_store(&te->pid, 0);
-            atomic_fetch_add(&st->tgen, 1);
-            atomic_fetch_add(&st->wfutex, 1);
-            h5tier__futex_wake(&st->wfutex);
+            atomic_fetch_add(&rs->tgen, 1);
+            atomic_fetch_add(&rs->wfutex, 1);
+            h5tier__futex_wake(&rs->wfutex);
             r = 0;
             break;
         }
@@ -274,9 +287,9 @@ static void tether_publish(h5tier_ring_reader_t *r, uint64_t upto)
     r->released = upto;
     /* seq_cst store + load: pairs with the writer's seq_cst store of wwaiting and re-check */
     atomic_store_explicit(&r->tether->pos, upto, memory_order_seq_cst);
-    if (atomic_load_explicit(&r->st->wwaiting, memory_order_seq_cst)) {
-        atomic_fetch_add(&r->st->wfutex, 1);
-        h5tier__futex_wake(&r->st->wfutex);
+    if (atomic_load_explicit(&r->rs->wwaiting, memory_order_seq_cst)) {
+        atomic_fetch_add(&r->rs->wfutex, 1);
+        h5tier__futex_wake(&r->rs->wfutex);
     }
 }
 
@@ -356,13 +369,18 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
         if (r->slot) {
             /* our slot's bit in sleepers: a kill here leaves only that bit, which is cleared
                once the slot's owner is seen dead (h5tier__ring_repair_sleepers) */
-            uint32_t bit = UINT32_C(1) << (r->slot - st->readers);
-            atomic_fetch_or(&st->sleepers, bit);
+            uint32_t bit = UINT32_C(1) << (r->slot - r->rs->readers);
+            atomic_fetch_or(&r->rs->sleepers, bit);
             uint32_t f = atomic_load(&st->futex);
             t = atomic_load(&st->tail);
             if (t <= r->pos)
                 rc = h5tier__futex_wait(&st->futex, f, slice);
-            atomic_fetch_and(&st->sleepers, ~bit);
+            if (rc == -EFAULT || rc == -ENOSYS) { /* a kernel refusing FUTEX_WAIT on a read-only mapping */
+                struct timespec ts = {0, 1000000L};
+                nanosleep(&ts, NULL);
+                rc = 0;
+            }
+            atomic_fetch_and(&r->rs->sleepers, ~bit);
         } else {
             /* no statistics slot (all taken): poll, 1 ms at a time */
             struct timespec ts = {0, 1000000L};

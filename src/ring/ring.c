@@ -60,7 +60,7 @@ int h5tier__ring_writer_state(ring_hdr_t *hdr, int dead_after_ms)
     return 1;
 }
 
-uint32_t h5tier__ring_repair_sleepers(ring_stream_t *st)
+uint32_t h5tier__ring_repair_sleepers(ring_rstream_t *st)
 {
     uint32_t bits = atomic_load(&st->sleepers);
     for (unsigned k = 0; k < H5TIER_RING_MAX_READERS; k++) {
@@ -92,6 +92,14 @@ int h5tier__ring_check_stream_name(const char *name)
 }
 
 static bool is_pow2(uint64_t x) { return x >= 2 && (x & (x - 1)) == 0; }
+
+static uint64_t ring_mix(uint64_t x)
+{
+    x += UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
 
 /* ---- mapping and checking ------------------------------------------------- */
 
@@ -169,19 +177,165 @@ static int check_overlap(const char *name, const ring_map_t *m)
     return 0;
 }
 
-int h5tier__ring_map(const char *name, bool writer, ring_map_t *m)
+int h5tier__ring_rtab_name(const char *canon, char *out, size_t outlen)
 {
+    int n = snprintf(out, outlen, "/.%s" RING_RTAB_SUFFIX, canon + 1);
+    return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+/* Permissions of a reader table for a ring of mode `mode`: read-write for
+ * every class that may read the ring (readers write only there). */
+static mode_t rtab_mode(mode_t mode)
+{
+    return 0600 | ((mode & 0040) ? 0060 : 0) | ((mode & 0004) ? 0006 : 0);
+}
+
+/* Create the reader table rname (O_EXCL) for a ring of nstreams streams with
+ * id ring_id: permissions rtab_mode(mode) whatever the umask, zeroed, the
+ * magic written last.  0 or -errno (EEXIST when it exists). */
+static int rtab_make(const char *name, const char *rname, unsigned nstreams, uint64_t ring_id, mode_t mode)
+{
+    uint64_t size = ring__rtab_size(nstreams);
+    int fd = h5tier_sys.shm_open(rname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return h5tier__fail(errno, "ring '%s': cannot create its reader table %s%s: %s", name, h5tier__shm_dir(),
+                            rname, strerror(errno));
+    int r = 0;
+    void *p = NULL;
+    if (h5tier_sys.fchmod(fd, rtab_mode(mode)) < 0) {
+        r = h5tier__fail(errno, "ring '%s': fchmod of its reader table: %s", name, strerror(errno));
+        goto out;
+    }
+    r = h5tier__reserve(fd, (off_t)size);
+    if (r < 0) {
+        r = h5tier__fail(-r, "ring '%s': cannot reserve its reader table (%llu bytes) in %s: %s", name,
+                         (unsigned long long)size, h5tier__shm_dir(), strerror(-r));
+        goto out;
+    }
+    p = h5tier_sys.mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        p = NULL;
+        r = h5tier__fail(errno, "ring '%s': mmap of its reader table: %s", name, strerror(errno));
+        goto out;
+    }
+    memset(p, 0, size);
+    ring_rtab_hdr_t *h = p;
+    h->version = H5TIER_RING_FORMAT_VERSION;
+    h->nstreams = nstreams;
+    h->size = size;
+    h->ring_id = ring_id;
+    __atomic_store_n(&h->magic, RING_RTAB_MAGIC, __ATOMIC_RELEASE);
+out:
+    if (p)
+        h5tier_sys.munmap(p, size);
+    h5tier_sys.close(fd);
+    if (r < 0)
+        h5tier_sys.shm_unlink(rname);
+    return r;
+}
+
+/* Open, check and map the reader table of the mapped ring m (hdr: its
+ * validated header, dsb: fstat of the data object).  A writer that owns the
+ * ring rebuilds a missing or foreign table; a reader without write
+ * permission maps it read-only.  0, or -ENOENT / -EPERM / -H5TIER_EMAGIC /
+ * -errno with a message; *retry is set when the table belongs to another
+ * ring id (a replacement may be under way). */
+static int rtab_open(const char *name, ring_map_t *m, const ring_hdr_t *hdr, const struct stat *dsb, bool writer,
+                     bool *retry)
+{
+    char rname[H5TIER_SHM_NAME_MAX + 32], what[H5TIER_SHM_NAME_MAX * 4 + 64];
+    *retry = false;
+    if (h5tier__ring_rtab_name(m->name, rname, sizeof rname) < 0)
+        return h5tier__fail(ENAMETOOLONG, "ring '%s': name too long for its reader table", name);
+    snprintf(what, sizeof what, "reader table of ring '%s'", name);
+    bool owner = dsb->st_uid == geteuid();
+    uint64_t want = ring__rtab_size(hdr->nstreams);
+    for (int attempt = 0;; attempt++) {
+        m->rtab_writable = true;
+        m->rfd = h5tier_sys.shm_open(rname, O_RDWR | O_CLOEXEC, 0);
+        if (m->rfd < 0 && errno == EACCES && !writer) {
+            m->rtab_writable = false;
+            m->rfd = h5tier_sys.shm_open(rname, O_RDONLY | O_CLOEXEC, 0);
+        }
+        if (m->rfd < 0) {
+            int e = errno;
+            if (e == ENOENT && writer && owner && attempt < 3) {
+                int r = rtab_make(name, rname, hdr->nstreams, hdr->ring_id, dsb->st_mode & 0777);
+                if (r < 0 && r != -EEXIST)
+                    return r;
+                continue;
+            }
+            if (e == ENOENT)
+                return h5tier__fail(ENOENT, "ring '%s': its reader table %s%s is missing (the ring's owner "
+                                    "restores it by attaching the writer, or re-create the ring)",
+                                    name, h5tier__shm_dir(), rname);
+            return h5tier__fail(e, "ring '%s': cannot open its reader table %s%s: %s", name, h5tier__shm_dir(),
+                                rname, strerror(e));
+        }
+        struct stat rsb;
+        int r = h5tier__check_shared_fd(m->rfd, what, H5TIER_TRUST_SHARED | H5TIER_TRUST_ANY_OWNER, 0, &rsb);
+        if (r < 0)
+            return r;
+        if (rsb.st_uid != dsb->st_uid)
+            return h5tier__fail(EPERM, "%s is owned by uid %u, the ring by uid %u: not believed", what,
+                                (unsigned)rsb.st_uid, (unsigned)dsb->st_uid);
+        ring_rtab_hdr_t th;
+        size_t got = 0;
+        memset(&th, 0, sizeof th);
+        r = h5tier__pread_full(m->rfd, &th, sizeof th, 0, &got);
+        if (r < 0)
+            return h5tier__fail(-r, "%s: read: %s", what, strerror(-r));
+        const char *bad = NULL;
+        if ((uint64_t)rsb.st_size != want || th.size != want)
+            bad = "has the wrong size";
+        else if (th.magic != RING_RTAB_MAGIC || th.version != H5TIER_RING_FORMAT_VERSION ||
+                 th.nstreams != hdr->nstreams)
+            bad = "is corrupted";
+        else if (th.ring_id != hdr->ring_id)
+            bad = "belongs to another ring of that name";
+        if (bad) {
+            h5tier_sys.close(m->rfd);
+            m->rfd = -1;
+            if (writer && owner && attempt < 3) {
+                /* ours to repair: readers re-register, tethers start over */
+                h5tier_sys.shm_unlink(rname);
+                continue;
+            }
+            *retry = th.ring_id != hdr->ring_id;
+            return h5tier__fail(H5TIER_EMAGIC, "ring '%s': its reader table %s%s %s (%llu bytes, %llu expected; "
+                                "attaching the ring's writer as its owner rebuilds it)",
+                                name, h5tier__shm_dir(), rname, bad, (unsigned long long)rsb.st_size,
+                                (unsigned long long)want);
+        }
+        m->rtab_size = want;
+        m->rtab = h5tier_sys.mmap(NULL, want, m->rtab_writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
+                                  m->rfd, 0);
+        if (m->rtab == MAP_FAILED) {
+            m->rtab = NULL;
+            return h5tier__fail(errno, "%s: mmap: %s", what, strerror(errno));
+        }
+        return 0;
+    }
+}
+
+/* mode: 0 reader, 1 writer, 2 the data object only, read-only (removal, replacement checks) */
+static int ring_map_once(const char *name, int mode, ring_map_t *m, bool *retry)
+{
+    bool writer = mode == 1;
     memset(m, 0, sizeof *m);
-    m->fd = -1;
+    m->fd = m->rfd = -1;
+    *retry = false;
     int r = h5tier__shm_name_canon(name, m->name, sizeof m->name);
     if (r < 0)
         return r;
-    m->fd = h5tier_sys.shm_open(m->name, O_RDWR | O_CLOEXEC, 0);
+    /* readers never need write access to the data: records, schema and the writer's positions */
+    m->fd = h5tier_sys.shm_open(m->name, (writer ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
     if (m->fd < 0) {
         r = -errno;
         if (r == -ENOENT)
             return h5tier__fail(ENOENT, "ring '%s': no such shm object (%s%s)", name, h5tier__shm_dir(), m->name);
-        return h5tier__fail(-r, "ring '%s': cannot open the shm object read-write: %s", name, strerror(-r));
+        return h5tier__fail(-r, "ring '%s': cannot open the shm object %s: %s", name,
+                            writer ? "read-write (a writer needs write permission)" : "read-only", strerror(-r));
     }
     struct stat sb;
     char what[H5TIER_SHM_NAME_MAX * 4 + 16];
@@ -244,16 +398,7 @@ int h5tier__ring_map(const char *name, bool writer, ring_map_t *m)
                          strerror(errno));
         goto fail;
     }
-    if (writer) {
-        m->ctl = m->all;
-    } else {
-        m->ctl = h5tier_sys.mmap(NULL, m->userblock, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
-        if (m->ctl == MAP_FAILED) {
-            m->ctl = NULL;
-            r = h5tier__fail(errno, "ring '%s': mmap of the control block: %s", name, strerror(errno));
-            goto fail;
-        }
-    }
+    m->ctl = m->all;
     m->nstreams = hdr.nstreams;
     for (unsigned i = 0; i < hdr.nstreams; i++) {
         r = check_stream_block(name, &hdr, ring__stream_at(m->ctl, i), i, &m->geom[i]);
@@ -263,11 +408,35 @@ int h5tier__ring_map(const char *name, bool writer, ring_map_t *m)
     r = check_overlap(name, m);
     if (r < 0)
         goto fail;
+    if (mode != 2) {
+        r = rtab_open(name, m, &hdr, &sb, writer, retry);
+        if (r < 0)
+            goto fail;
+    }
     return 0;
 fail:
     h5tier__ring_unmap(m);
     return r;
 }
+
+static int ring_map_mode(const char *name, int mode, ring_map_t *m)
+{
+    for (int attempt = 0;; attempt++) {
+        bool retry;
+        int r = ring_map_once(name, mode, m, &retry);
+        if (r == 0 || !retry || attempt >= 20)
+            return r;
+        /* the two objects of a ring being replaced (create --force) are renamed one after the
+           other: look again shortly */
+        struct timespec ts = {0, 5000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int h5tier__ring_map(const char *name, bool writer, ring_map_t *m) { return ring_map_mode(name, writer ? 1 : 0, m); }
+
+/* The data object only, read-only, without its reader table. */
+static int ring_map_data(const char *name, ring_map_t *m) { return ring_map_mode(name, 2, m); }
 
 void h5tier__ring_prefault(ring_map_t *m)
 {
@@ -281,14 +450,16 @@ void h5tier__ring_prefault(ring_map_t *m)
 
 void h5tier__ring_unmap(ring_map_t *m)
 {
-    if (m->ctl && m->ctl != m->all)
-        h5tier_sys.munmap(m->ctl, m->userblock);
     if (m->all)
         h5tier_sys.munmap(m->all, m->size);
+    if (m->rtab)
+        h5tier_sys.munmap(m->rtab, m->rtab_size);
     if (m->fd >= 0)
         h5tier_sys.close(m->fd);
-    m->ctl = m->all = NULL;
-    m->fd = -1;
+    if (m->rfd >= 0)
+        h5tier_sys.close(m->rfd);
+    m->ctl = m->all = m->rtab = NULL;
+    m->fd = m->rfd = -1;
 }
 
 int h5tier__ring_find_stream(const ring_map_t *m, const char *stream)
@@ -455,12 +626,14 @@ done:
 /* Temporary name of a ring built to replace another (--force): PREFIX + pid. */
 #define RING_NEW_PREFIX "h5tier-ring-new."
 
-/* Unlink the object and the shm driver's control object next to it. */
+/* Unlink the object, the shm driver's control object and the reader table next to it. */
 static void unlink_both(const char *canon)
 {
-    char cname[H5TIER_SHM_NAME_MAX + 16];
+    char cname[H5TIER_SHM_NAME_MAX + 32];
     h5tier_sys.shm_unlink(canon);
     if (h5tier__shmc_name(canon, cname, sizeof cname) == 0)
+        h5tier_sys.shm_unlink(cname);
+    if (h5tier__ring_rtab_name(canon, cname, sizeof cname) == 0)
         h5tier_sys.shm_unlink(cname);
 }
 
@@ -472,6 +645,12 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
     int r = h5tier__shm_name_canon(name, canon, sizeof canon);
     if (r < 0)
         return r;
+    if (mode) {
+        char what[H5TIER_SHM_NAME_MAX * 4 + 16];
+        snprintf(what, sizeof what, "ring '%s'", name);
+        if ((r = h5tier__check_mode(mode, what)) < 0)
+            return r;
+    }
     if (!streams || nstreams == 0 || nstreams > H5TIER_RING_MAX_STREAMS)
         return h5tier__fail(EINVAL, "ring '%s': %u streams (1 to %d allowed)", name, nstreams,
                             H5TIER_RING_MAX_STREAMS);
@@ -539,7 +718,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
                 return h5tier__fail(EINVAL, "ring '%s': %s%s is not a regular file; --force replaces only "
                                     "regular files", name, h5tier__shm_dir(), canon);
             ring_map_t om;
-            r = h5tier__ring_map(name, false, &om);
+            r = ring_map_data(name, &om);
             if (r == 0) {
                 bool alive;
                 pid_t pid = h5tier__owner_check(&((ring_hdr_t *)om.ctl)->writer_pid,
@@ -571,6 +750,10 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
                             strerror(errno));
     }
     void *ctl = NULL;
+    if (h5tier_sys.fchmod(fd, mode ? mode : 0600) < 0) { /* exactly the mode asked for, whatever the umask */
+        r = h5tier__fail(errno, "ring '%s': fchmod %04o: %s", name, (unsigned)(mode ? mode : 0600), strerror(errno));
+        goto fail;
+    }
     r = create_hdf5(name, path, build, mode ? mode : 0600, streams, nstreams, ub, offsets);
     if (r < 0)
         goto fail;
@@ -607,6 +790,9 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     h->create_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    static _Atomic uint64_t made;
+    h->ring_id = ring_mix(h->create_ns ^ ((uint64_t)getpid() << 32) ^ atomic_fetch_add(&made, 1) ^
+                          (uint64_t)(uintptr_t)ctl) | 1;
     for (unsigned i = 0; i < nstreams; i++) {
         ring_stream_t *st = ring__stream_at(ctl, i);
         snprintf(st->name, sizeof st->name, "%s", streams[i].name);
@@ -614,19 +800,48 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
         st->capacity = streams[i].capacity;
         st->data_offset = offsets[i];
     }
+    uint64_t ring_id = h->ring_id;
+    {
+        /* the reader table, paired with the data object by ring_id */
+        char rname[H5TIER_SHM_NAME_MAX + 32];
+        if (h5tier__ring_rtab_name(build, rname, sizeof rname) < 0) {
+            r = h5tier__fail(ENAMETOOLONG, "ring '%s': name too long for its reader table", name);
+            goto fail;
+        }
+        /* the data object is new (O_EXCL), so a table of that name is left over from a ring
+           removed by other means or a killed creator (another user's cannot be unlinked
+           here: then rtab_make says EEXIST) */
+        h5tier_sys.shm_unlink(rname);
+        r = rtab_make(name, rname, nstreams, ring_id, mode ? mode : 0600);
+        if (r < 0)
+            goto fail;
+    }
     __atomic_store_n(&h->magic, RING_MAGIC, __ATOMIC_RELEASE); /* last: readers check it first */
     h5tier_sys.munmap(ctl, ub);
     ctl = NULL;
-    if (replace) {
-        /* the shm driver's control object of the temporary name is not needed by a ring (it
-           opens as a plain HDF5 file without one); the old ring's goes with the old ring */
-        char cname[H5TIER_SHM_NAME_MAX + 16], to[PATH_MAX];
+    {
+        /* the shm driver's control object is not needed by a ring (it opens as a plain HDF5
+           file): one object fewer for readers to trust */
+        char cname[H5TIER_SHM_NAME_MAX + 32];
         if (h5tier__shmc_name(build, cname, sizeof cname) == 0)
             h5tier_sys.shm_unlink(cname);
+    }
+    if (replace) {
+        /* reader table first, then the data: a reader opening in between sees two ring ids
+           and looks again; the old ring's shm control object goes with it */
+        char from[PATH_MAX], to[PATH_MAX], rb[H5TIER_SHM_NAME_MAX + 32], rc2[H5TIER_SHM_NAME_MAX + 32];
+        if (h5tier__ring_rtab_name(build, rb, sizeof rb) < 0 || h5tier__ring_rtab_name(canon, rc2, sizeof rc2) < 0 ||
+            h5tier__shm_path(rb, from, sizeof from) < 0 || h5tier__shm_path(rc2, to, sizeof to) < 0 ||
+            h5tier_sys.rename(from, to) < 0) {
+            r = h5tier__fail(errno, "ring '%s': rename of the new reader table over the old one: %s", name,
+                             strerror(errno));
+            goto fail;
+        }
         if (h5tier__shm_path(canon, to, sizeof to) < 0 || h5tier_sys.rename(path, to) < 0) {
             r = h5tier__fail(errno, "ring '%s': rename of the new ring over the old one: %s", name, strerror(errno));
             goto fail;
         }
+        char cname[H5TIER_SHM_NAME_MAX + 32];
         if (h5tier__shmc_name(canon, cname, sizeof cname) == 0)
             h5tier_sys.shm_unlink(cname);
     }
@@ -643,7 +858,31 @@ fail:
 int h5tier_ring_remove(const char *name, int force)
 {
     ring_map_t m;
-    int r = h5tier__ring_map(name, false, &m);
+    int r = ring_map_data(name, &m); /* a ring with a broken reader table can still be removed */
+    if (r == -H5TIER_EVERSION) {
+        /* a ring of another format version: its header keeps the writer's identity where
+           this version does (line 1), so its liveness is checked the same way */
+        char canon[H5TIER_SHM_NAME_MAX + 2];
+        ring_hdr_t hdr;
+        size_t got = 0;
+        int fd = h5tier__shm_name_canon(name, canon, sizeof canon) == 0
+                     ? h5tier_sys.shm_open(canon, O_RDONLY | O_CLOEXEC, 0)
+                     : -1;
+        memset(&hdr, 0, sizeof hdr);
+        if (fd < 0 || h5tier__pread_full(fd, &hdr, sizeof hdr, 0, &got) < 0 || got < sizeof hdr) {
+            if (fd >= 0)
+                h5tier_sys.close(fd);
+            return h5tier__fail(EIO, "ring '%s': cannot read its header", name);
+        }
+        h5tier_sys.close(fd);
+        bool alive;
+        pid_t pid = h5tier__owner_check(&hdr.writer_pid, &hdr.writer_start, &alive);
+        if (!force && pid && alive)
+            return h5tier__fail(EBUSY, "ring '%s' (format version %u): writer pid %d is alive (stop it, or force)",
+                                name, hdr.version, (int)pid);
+        unlink_both(canon);
+        return 0;
+    }
     if (r < 0)
         return r;
     ring_hdr_t *h = m.ctl;
@@ -670,21 +909,16 @@ hid_t h5tier_ring_open_hdf5(const char *name)
         return h5tier__fail(ENAMETOOLONG, "ring '%s': the path in %s is too long", name, h5tier__shm_dir());
     if (access(path, F_OK) < 0)
         return h5tier__fail(ENOENT, "ring '%s': no such shm object (%s)", name, path);
-    h5tier_shm_config_t cfg;
-    h5tier_shm_config_init(&cfg);
-    snprintf(cfg.name, sizeof cfg.name, "%s", canon);
+    /* a ring is a plain HDF5 file whose metadata never changes after creation: read it with
+       sec2, read-only (readers have no write access to it) */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_shm(fapl, &cfg);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
-    if (f < 0) {
-        /* e.g. the shm driver's control object was removed: the bytes are a plain HDF5 file */
-        fapl = H5Pcreate(H5P_FILE_ACCESS);
-        H5Pset_fapl_sec2(fapl);
+    hid_t f = H5I_INVALID_HID;
+    if (fapl >= 0 && H5Pset_fapl_sec2(fapl) >= 0) {
         H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDONLY, fapl); }
         H5E_END_TRY;
-        H5Pclose(fapl);
     }
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (f < 0)
         return h5tier__fail(H5TIER_EHDF5, "ring '%s': H5Fopen of %s failed", name, path);
     return f;
@@ -713,6 +947,7 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
     info->size = m.size;
     for (unsigned i = 0; streams && i < m.nstreams && i < max; i++) {
         ring_stream_t *st = ring__stream_at(m.ctl, i);
+        ring_rstream_t *rst = ring__rstream_at(m.rtab, i);
         const ring_sgeom_t *g = &m.geom[i];
         h5tier_ring_stream_info_t *si = &streams[i];
         memset(si, 0, sizeof *si);
@@ -723,9 +958,9 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
         si->tail = atomic_load(&st->tail);
         si->tail_intent = atomic_load(&st->tail_intent);
         si->oldest = si->tail > g->capacity ? si->tail - g->capacity : 0;
-        si->waiters = (unsigned)__builtin_popcount(atomic_load(&st->sleepers));
+        si->waiters = (unsigned)__builtin_popcount(atomic_load(&rst->sleepers));
         for (unsigned t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
-            ring_tether_t *te = &st->tethers[t];
+            ring_tether_t *te = &rst->tethers[t];
             if (!atomic_load(&te->active))
                 continue;
             h5tier_ring_tether_info_t *ti = &si->tethers[si->ntethers++];
@@ -736,7 +971,7 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
             ti->position = atomic_load(&te->pos);
         }
         for (unsigned k = 0; k < H5TIER_RING_MAX_READERS; k++) {
-            ring_rslot_t *rs = &st->readers[k];
+            ring_rslot_t *rs = &rst->readers[k];
             bool alive;
             pid_t pid = h5tier__owner_check(&rs->pid, &rs->start, &alive);
             if (!pid)
@@ -758,7 +993,8 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
 /* ---- writer ------------------------------------------------------------------- */
 
 typedef struct wstream {
-    ring_stream_t *st;
+    ring_stream_t *st;    /* in the data object */
+    ring_rstream_t *rs;   /* in the reader table (written by readers: validated on use) */
     const char *name; /* validated copy (m.geom) */
     char *data;
     uint64_t rsize, cap, mask;
@@ -836,6 +1072,7 @@ int h5tier_ring_open_writer(const char *name, const h5tier_ring_writer_opts_t *o
     for (unsigned i = 0; i < w->n; i++) {
         wstream_t *ws = &w->s[i];
         ws->st = ring__stream_at(w->m.ctl, i);
+        ws->rs = ring__rstream_at(w->m.rtab, i);
         ws->name = w->m.geom[i].name;
         ws->data = (char *)w->m.all + w->m.geom[i].data_offset;
         ws->rsize = w->m.geom[i].record_size;
@@ -863,7 +1100,7 @@ int h5tier_ring_close(h5tier_ring_t *w)
     int32_t me = w->pid;
     atomic_compare_exchange_strong(&w->hdr->writer_pid, &me, 0);
     for (unsigned i = 0; i < w->n; i++) /* wake sleepers so they see the change */
-        if (atomic_load(&w->s[i].st->sleepers)) {
+        if (atomic_load(&w->s[i].rs->sleepers)) {
             atomic_fetch_add(&w->s[i].st->futex, 1);
             h5tier__futex_wake(&w->s[i].st->futex);
         }
@@ -900,7 +1137,7 @@ static uint64_t slowest_tether(h5tier_ring_t *w, wstream_t *ws, int *who)
     uint64_t min = UINT64_MAX;
     *who = -1;
     for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
-        ring_tether_t *te = &ws->st->tethers[t];
+        ring_tether_t *te = &ws->rs->tethers[t];
         if (!atomic_load_explicit(&te->active, memory_order_acquire))
             continue;
         if (w->opts.flags & H5TIER_RING_DROP_DEAD_TETHERS) {
@@ -928,7 +1165,7 @@ static int64_t tether_room(h5tier_ring_t *w, wstream_t *ws, uint64_t need)
     uint64_t start_ns = 0;
     int spins = 0;
     for (;;) {
-        ws->tgen = atomic_load_explicit(&ws->st->tgen, memory_order_acquire);
+        ws->tgen = atomic_load_explicit(&ws->rs->tgen, memory_order_acquire);
         uint64_t min = slowest_tether(w, ws, &who);
         ws->limit = min == UINT64_MAX ? UINT64_MAX : min + ws->cap;
         if (ws->limit >= need || ws->limit > ws->tail)
@@ -939,7 +1176,7 @@ static int64_t tether_room(h5tier_ring_t *w, wstream_t *ws, uint64_t need)
             start_ns = now;
         uint64_t waited_ms = (now - start_ns) / 1000000u;
         if (w->opts.tether_timeout_ms >= 0 && waited_ms >= (uint64_t)w->opts.tether_timeout_ms) {
-            ring_tether_t *te = &ws->st->tethers[who];
+            ring_tether_t *te = &ws->rs->tethers[who];
             bool alive;
             pid_t pid = h5tier__owner_check(&te->pid, &te->start, &alive);
             char tn[4 * sizeof te->name + 4];
@@ -954,17 +1191,17 @@ static int64_t tether_room(h5tier_ring_t *w, wstream_t *ws, uint64_t need)
             sched_yield();
             continue;
         }
-        uint32_t f = atomic_load(&ws->st->wfutex);
-        atomic_store(&ws->st->wwaiting, 1);
+        uint32_t f = atomic_load(&ws->rs->wfutex);
+        atomic_store(&ws->rs->wwaiting, 1);
         uint64_t again = slowest_tether(w, ws, &who);
         if (again != UINT64_MAX && again + ws->cap <= ws->tail) {
             int slice = 10;
             if (w->opts.tether_timeout_ms >= 0 &&
                 (uint64_t)w->opts.tether_timeout_ms - waited_ms < (uint64_t)slice)
                 slice = (int)((uint64_t)w->opts.tether_timeout_ms - waited_ms) + 1;
-            h5tier__futex_wait(&ws->st->wfutex, f, slice);
+            h5tier__futex_wait(&ws->rs->wfutex, f, slice);
         }
-        atomic_store(&ws->st->wwaiting, 0);
+        atomic_store(&ws->rs->wwaiting, 0);
     }
 }
 
@@ -972,19 +1209,19 @@ static inline void publish(h5tier_ring_t *w, wstream_t *ws, uint64_t newtail)
 {
     atomic_store_explicit(&ws->st->tail, newtail, memory_order_release);
     ws->tail = newtail;
-    if (H5TIER_UNLIKELY(atomic_load_explicit(&ws->st->sleepers, memory_order_relaxed))) {
+    if (H5TIER_UNLIKELY(atomic_load_explicit(&ws->rs->sleepers, memory_order_relaxed))) {
         atomic_fetch_add_explicit(&ws->st->futex, 1, memory_order_release);
         h5tier__futex_wake(&ws->st->futex);
     }
     if (H5TIER_UNLIKELY(++ws->hb_count >= ws->hb_every)) {
         ws->hb_count = 0;
         h5tier_ring_heartbeat(w);
-        if (H5TIER_UNLIKELY(atomic_load_explicit(&ws->st->sleepers, memory_order_relaxed))) {
+        if (H5TIER_UNLIKELY(atomic_load_explicit(&ws->rs->sleepers, memory_order_relaxed))) {
             /* a reader killed in its sleep leaves its bit: without this every put would pay a wake */
             uint64_t now = atomic_load_explicit(&w->hdr->heartbeat_ns, memory_order_relaxed);
             if (now - ws->repair_ns >= 10000000u) {
                 ws->repair_ns = now;
-                h5tier__ring_repair_sleepers(ws->st);
+                h5tier__ring_repair_sleepers(ws->rs);
             }
         }
     }
@@ -1000,7 +1237,7 @@ static inline void announce(wstream_t *ws, uint64_t intent)
 /* The cached tether limit is stale when it is reached or when a tether came or went. */
 static inline bool need_tether_check(const wstream_t *ws, uint64_t end)
 {
-    return end > ws->limit || atomic_load_explicit(&ws->st->tgen, memory_order_relaxed) != ws->tgen;
+    return end > ws->limit || atomic_load_explicit(&ws->rs->tgen, memory_order_relaxed) != ws->tgen;
 }
 
 static inline int check_put(h5tier_ring_t *w, int s, size_t size)

@@ -1,14 +1,28 @@
 /*
- * ring/ring_internal.h -- the ring's shared-memory layout (the control block
- * in the HDF5 userblock) and the handle structures, shared by ring.c,
- * reader.c, schema.c and the archiver.  Not installed.
+ * ring/ring_internal.h -- the ring's shared-memory layout and the handle
+ * structures, shared by ring.c, reader.c, schema.c and the archiver.  Not
+ * installed.
  *
- * Layout of the userblock (all little-endian host order; the ring is a
+ * A ring is two shm objects (as LMDB's data file and lock file):
+ *   NAME            the HDF5 file: records, schema, and in its userblock the
+ *                   control block that only the writer writes (configuration,
+ *                   positions, the futex readers sleep on, writer identity).
+ *                   Readers open it O_RDONLY and map it PROT_READ.
+ *   .NAME.readers   the reader table: what readers write (statistics slots,
+ *                   tethers, sleeping-reader bits, the writer's wake-up
+ *                   futex).  Group/other get read-write here exactly where
+ *                   they may read NAME.  Every process validates it.
+ *
+ * Layout of the userblock of NAME (little-endian host order; the ring is a
  * same-machine structure):
- *     [0, 4096)                       ring_hdr_t: magic, version, sizes,
+ *     [0, 4096)                       ring_hdr_t: magic, version, sizes, ring id,
  *                                     generation, writer pid/start/heartbeat
  *     [4096 * (1 + i), +4096)         ring_stream_t of stream i
  *     ... up to the userblock size (a power of two >= 8192)
+ * Layout of .NAME.readers:
+ *     [0, 4096)                       ring_rtab_hdr_t: magic, version, stream count,
+ *                                     size, the ring id of NAME
+ *     [4096 * (1 + i), +4096)         ring_rstream_t of stream i
  * Every field that one side writes often sits on its own 64-byte line.
  */
 #ifndef H5TIER_RING_INTERNAL_H
@@ -23,6 +37,8 @@
 #include "h5tier_ring.h"
 
 #define RING_MAGIC UINT64_C(0x31474e4952543548) /* "H5TRING1" read as little-endian bytes */
+#define RING_RTAB_MAGIC UINT64_C(0x3152445252543548) /* "H5TRRDR1": the reader table */
+#define RING_RTAB_SUFFIX ".readers"               /* .NAME.readers */
 #define RING_HDR_BYTES 4096u
 #define RING_STREAM_BYTES 4096u
 #define RING_DATA_ALIGN 4096u
@@ -37,7 +53,8 @@ typedef struct ring_hdr {
     uint64_t userblock;   /* bytes of control block = HDF5 userblock */
     uint64_t size;        /* bytes of the shm object */
     uint64_t create_ns;   /* CLOCK_REALTIME at creation */
-    uint8_t pad0[RING_LINE - 40];
+    uint64_t ring_id;     /* random, also in the reader table: pairs the two objects */
+    uint8_t pad0[RING_LINE - 48];
     /* line 1: writer identity */
     _Atomic uint64_t generation;
     _Atomic int32_t writer_pid; /* 0 = no writer attached */
@@ -79,29 +96,46 @@ typedef struct ring_stream {
     _Atomic uint64_t tail_intent;
     _Atomic uint64_t tail;
     uint8_t pad2[RING_LINE - 16];
-    /* line 3: readers' futex: the writer bumps `futex` and wakes only when sleepers != 0; tgen is
-       bumped whenever a tether is added or removed (the writer reads this line per put anyway).
-       sleepers has bit k set while the reader in statistics slot k sleeps on the futex (a reader
-       without a slot polls instead): one atomic OR / AND per sleep, so a process killed in its
-       sleep leaves exactly its own bit, which the writer (every 10 ms while any bit is set) and
-       every opening reader clear when the slot's owner is dead. */
+    /* line 3: the futex readers sleep on (FUTEX_WAIT works on a read-only shared mapping): the
+       writer bumps it and wakes only when the reader table's sleepers != 0 */
     _Atomic uint32_t futex;
-    _Atomic uint32_t sleepers;
-    _Atomic uint32_t tgen;
-    uint8_t pad3[RING_LINE - 12];
-    /* line 4: the writer's futex, when it waits for a tethered reader */
-    _Atomic uint32_t wfutex;
-    _Atomic uint32_t wwaiting;
-    uint8_t pad4[RING_LINE - 8];
-    ring_tether_t tethers[H5TIER_RING_MAX_TETHERS];
-    ring_rslot_t readers[H5TIER_RING_MAX_READERS];
+    uint8_t pad3[RING_LINE - 4];
 } ring_stream_t;
 
 _Static_assert(sizeof(ring_hdr_t) == 3 * RING_LINE, "ring_hdr_t layout");
 _Static_assert(sizeof(ring_tether_t) == RING_LINE, "ring_tether_t layout");
 _Static_assert(sizeof(ring_rslot_t) == RING_LINE, "ring_rslot_t layout");
+/* The reader table's header. */
+typedef struct ring_rtab_hdr {
+    uint64_t magic; /* RING_RTAB_MAGIC, written last at creation */
+    uint32_t version;
+    uint32_t nstreams;
+    uint64_t size;    /* bytes of the object: RING_HDR_BYTES + nstreams * RING_STREAM_BYTES */
+    uint64_t ring_id; /* == ring_hdr_t.ring_id of the data object */
+} ring_rtab_hdr_t;
+
+/* A stream's part of the reader table: everything readers write. */
+typedef struct ring_rstream {
+    /* line 0: sleepers has bit k set while the reader in statistics slot k sleeps on the
+       futex (a reader without a slot polls instead): one atomic OR / AND per sleep, so a
+       process killed in its sleep leaves exactly its own bit, which the writer (every 10 ms
+       while any bit is set) and every opening reader clear when the slot's owner is dead.
+       tgen is bumped whenever a tether is added or removed; the writer reads this line per put. */
+    _Atomic uint32_t sleepers;
+    _Atomic uint32_t tgen;
+    uint8_t pad0[RING_LINE - 8];
+    /* line 1: the writer's futex, when it waits for a tethered reader */
+    _Atomic uint32_t wfutex;
+    _Atomic uint32_t wwaiting;
+    uint8_t pad1[RING_LINE - 8];
+    ring_tether_t tethers[H5TIER_RING_MAX_TETHERS];
+    ring_rslot_t readers[H5TIER_RING_MAX_READERS];
+} ring_rstream_t;
+
 _Static_assert(sizeof(ring_stream_t) <= RING_STREAM_BYTES, "ring_stream_t fits its block");
-_Static_assert(H5TIER_RING_MAX_READERS <= 32, "one bit of ring_stream_t.sleepers per reader slot");
+_Static_assert(sizeof(ring_rstream_t) <= RING_STREAM_BYTES, "ring_rstream_t fits its block");
+_Static_assert(sizeof(ring_rtab_hdr_t) <= RING_HDR_BYTES, "ring_rtab_hdr_t fits its block");
+_Static_assert(H5TIER_RING_MAX_READERS <= 32, "one bit of ring_rstream_t.sleepers per reader slot");
 
 /* The protocol's two fences.  ThreadSanitizer does not model fences (GCC
  * refuses them under -fsanitize=thread), so TSan builds use read-modify-write
@@ -121,6 +155,16 @@ static inline ring_stream_t *ring__stream_at(void *ctl, unsigned i)
     return (ring_stream_t *)((char *)ctl + RING_HDR_BYTES + (size_t)i * RING_STREAM_BYTES);
 }
 
+static inline ring_rstream_t *ring__rstream_at(void *rtab, unsigned i)
+{
+    return (ring_rstream_t *)((char *)rtab + RING_HDR_BYTES + (size_t)i * RING_STREAM_BYTES);
+}
+
+static inline uint64_t ring__rtab_size(unsigned nstreams)
+{
+    return RING_HDR_BYTES + (uint64_t)nstreams * RING_STREAM_BYTES;
+}
+
 /* What a stream's configuration was when the ring was mapped: read once from
  * the control block (which any reader can write), checked against its
  * invariants (and, for readers and writers, against the HDF5 metadata), and
@@ -136,18 +180,26 @@ typedef struct ring_map {
     int fd;
     uint64_t size;      /* bytes of the object */
     uint64_t userblock; /* bytes of control block */
-    void *ctl;          /* read-write mapping of [0, userblock) (readers) or of everything (writer) */
+    void *ctl;          /* the control block: == all */
     void *all;          /* mapping of [0, size): read-only (readers) or read-write (writer) */
-    bool writable;      /* all is read-write (then ctl == all) */
+    bool writable;      /* all is read-write */
+    int rfd;            /* the reader table .NAME.readers */
+    void *rtab;         /* its mapping (read-write, or read-only when rtab_writable is false) */
+    uint64_t rtab_size;
+    bool rtab_writable; /* false: a reader without write access to the table (no slot, no tether) */
     unsigned nstreams;  /* validated copy of the header's count */
     ring_sgeom_t geom[H5TIER_RING_MAX_STREAMS]; /* validated copies of the stream configurations */
 } ring_map_t;
 
 /* Open and map ring `name`, checking the control block: every size, count,
  * offset and position against its invariants and the object's size (the
- * validated configuration is copied to m->nstreams/m->geom).  writer: map
- * all read-write.  0, -ENOENT, -H5TIER_EMAGIC (with a message naming the
- * field), -H5TIER_EVERSION, -errno. */
+ * validated configuration is copied to m->nstreams/m->geom); then open and
+ * check the reader table (a regular file owned by the ring's owner, of the
+ * exact size, with the ring's id).  writer: the data read-write (and a
+ * missing or mismatched reader table is rebuilt when the caller owns the
+ * ring); otherwise the data read-only, the reader table read-write when
+ * permitted.  0, -ENOENT, -EACCES, -H5TIER_EMAGIC (with a message naming
+ * the field), -H5TIER_EVERSION, -errno. */
 int h5tier__ring_map(const char *name, bool writer, ring_map_t *m);
 /* Check m->geom against the ring's HDF5 metadata (dataset per stream: rows =
  * capacity, type size x record shape = record size, contiguous storage at
@@ -186,7 +238,11 @@ static inline const char *ring__esc(const char *in, size_t maxlen, char *buf, si
 
 /* Clear the sleepers bits of reader slots whose owner is gone (a reader
  * killed while it slept on the futex); returns the bits still set. */
-uint32_t h5tier__ring_repair_sleepers(ring_stream_t *st);
+uint32_t h5tier__ring_repair_sleepers(ring_rstream_t *rs);
+
+/* Canonical name of the reader table of canonical ring name canon:
+ * "/.NAME.readers".  0 or -ENAMETOOLONG. */
+int h5tier__ring_rtab_name(const char *canon, char *out, size_t outlen);
 
 /* Validate a stream name ([A-Za-z0-9_.-]+, <= 47). */
 int h5tier__ring_check_stream_name(const char *name);

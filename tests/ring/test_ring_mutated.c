@@ -170,7 +170,16 @@ int main(void)
     CHECK_OK(h5tier_ring_reader_open(name, NULL, &ro, &r));
     h5tier_ring_reader_close(r);
     const char evil[] = "\x1b]0;pwn\x07";
-    poke(SOFF(tethers[0].name), evil, sizeof evil);
+    {
+        /* tethers live in the reader table, which readers may write */
+        char rpath[600];
+        snprintf(rpath, sizeof rpath, "/dev/shm/.%s.readers", name);
+        int fd = open(rpath, O_RDWR);
+        CHECK(fd >= 0);
+        off_t off = (off_t)RING_HDR_BYTES + (off_t)offsetof(ring_rstream_t, tethers[0].name);
+        CHECK(pwrite(fd, evil, sizeof evil, off) == (ssize_t)sizeof evil);
+        close(fd);
+    }
     int st = tu_sh(out, sizeof out, "%s ring stat %s; %s ring stat %s --json", cli, name, cli, name);
     CHECKF(st == 0 && strchr(out, 0x1b) == NULL && strchr(out, 0x07) == NULL, "ring stat: %d: %s", st, out);
     CHECKF(strstr(out, "\\x1b"), "ring stat does not show the escaped name: %s", out);
