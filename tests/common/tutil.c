@@ -67,6 +67,8 @@ static void cleanup(void)
         shm_unlink(names[i]);
         snprintf(ctl, sizeof ctl, "/.%s.h5tier", names[i][0] == '/' ? names[i] + 1 : names[i]);
         shm_unlink(ctl);
+        snprintf(ctl, sizeof ctl, "/.%s.readers", names[i][0] == '/' ? names[i] + 1 : names[i]); /* a ring's reader table */
+        shm_unlink(ctl);
     }
     if (tmpdir[0]) {
         char cmd[4200];
