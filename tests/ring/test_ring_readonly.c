@@ -81,6 +81,12 @@ static void check_maps(const char *name)
     CHECKF(n >= 1, "no mapping of %s found", want);
 }
 
+static void on_segv(int sig)
+{
+    (void)sig;
+    _exit(42);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -111,11 +117,17 @@ int main(int argc, char **argv)
         const void *v;
         if (h5tier_ring_view(r, &v, 1, NULL, 0) != 1)
             _exit(4);
+        struct sigaction sa; /* our own handler: sanitizers would turn the fault into exit 1 */
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_segv;
+        sigaction(SIGSEGV, &sa, NULL);
+        sigaction(SIGBUS, &sa, NULL);
         *(volatile uint64_t *)v = 42; /* must fault */
         _exit(5);
     }
     int st = tu_wait(pid);
-    CHECKF(st == 128 + SIGSEGV, "a reader writing through a view pointer: status %d (expected SIGSEGV)", st);
+    CHECKF(st == 42 || st == 128 + SIGSEGV, "a reader writing through a view pointer: status %d (expected a fault)",
+           st);
 
     /* the reader's descriptor of the data object is read-only */
     h5tier_ring_reader_t *r;
