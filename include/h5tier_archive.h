@@ -231,12 +231,11 @@ typedef struct h5tier_archiver_opts {
                                    0 = 0.25 s */
     size_t chunk_bytes;         /* chunk size of new archive datasets; 0 = min(1 MiB, a quarter of
                                    the ring stream's bytes) */
-    unsigned archive_flags;     /* H5TIER_ARCHIVE_PLAIN_WRITE (CREATE is implied) */
+    unsigned archive_flags;     /* H5TIER_ARCHIVE_PLAIN_WRITE, H5TIER_ARCHIVE_MODE(m) for the
+                                   permissions of a new archive (default 0600); CREATE is implied */
     volatile sig_atomic_t *stop; /* if not NULL, polled: non-zero stops cleanly (signal handlers) */
     void (*progress)(const h5tier_archiver_stats_t *stats, void *arg); /* about once a second */
     void *progress_arg;
-    unsigned mode;              /* permissions of a new archive file; 0 = 0600 (read/write bits
-                                   only: see H5TIER_ARCHIVE_MODE) */
 } h5tier_archiver_opts_t;
 
 /* Defaults: every stream, lossy, tether "archive", run until stopped, flush

@@ -168,14 +168,7 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
         }
         specs[i].chunk_bytes = cb;
     }
-    unsigned aflags = opts.archive_flags | H5TIER_ARCHIVE_CREATE;
-    if (opts.mode && !(aflags & H5TIER_ARCHIVE_HAS_MODE))
-        aflags |= H5TIER_ARCHIVE_MODE(opts.mode);
-    if (opts.mode > 07777) {
-        rc = h5tier__fail(EINVAL, "archive '%s': mode %o is not a permission mode", out, opts.mode);
-        goto done;
-    }
-    rc = h5tier_archive_open(out, specs, n, aflags, &a);
+    rc = h5tier_archive_open(out, specs, n, opts.archive_flags | H5TIER_ARCHIVE_CREATE, &a);
     for (size_t i = 0; i < n; i++) {
         H5Dclose(dsets[i]);
         dsets[i] = H5I_INVALID_HID;

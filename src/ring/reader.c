@@ -88,7 +88,7 @@ static void take_slot(h5tier_ring_reader_t *r)
                 continue;
             /* pass 1: reclaim slots of dead processes */
             bool alive;
-            if (pass == 1 && (cur == 0 || h5tier__owner_check(&s->pid, &s->start, &alive) == 0 || alive))
+            if (pass == 1 && (cur == 0 || ring__owner_check(&s->pid, &s->start, &alive) == 0 || alive))
                 continue;
             if (h5tier__owner_claim(&s->pid, &s->start, cur)) {
                 atomic_fetch_and(&r->rs->sleepers, ~(UINT32_C(1) << k)); /* a dead owner's bit */
@@ -116,7 +116,7 @@ static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
             continue;
         int32_t raw = atomic_load(&te->pid);
         bool alive;
-        pid_t pid = h5tier__owner_check(&te->pid, &te->start, &alive);
+        pid_t pid = ring__owner_check(&te->pid, &te->start, &alive);
         if (pid && pid != r->pid && alive)
             return h5tier__fail(EBUSY, "stream '%s': tether '%s' is held by live pid %d", r->sname, name, (int)pid);
         if (!h5tier__owner_claim(&te->pid, &te->start, raw))
@@ -397,7 +397,7 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
     }
 dead: {
     bool alive;
-    pid_t pid = h5tier__owner_check(&r->hdr->writer_pid, &r->hdr->writer_start, &alive);
+    pid_t pid = ring__owner_check(&r->hdr->writer_pid, &r->hdr->writer_start, &alive);
     return h5tier__fail(H5TIER_EDEADWRITER,
                         "stream '%s': the writer (pid %d) died; the ring ends at record %llu until a writer attaches",
                         r->sname, (int)pid, (unsigned long long)r->pos);

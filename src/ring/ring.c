@@ -47,7 +47,7 @@ void h5tier__futex_wake(_Atomic uint32_t *addr)
 int h5tier__ring_writer_state(ring_hdr_t *hdr, int dead_after_ms)
 {
     bool alive;
-    if (h5tier__owner_check(&hdr->writer_pid, &hdr->writer_start, &alive) == 0)
+    if (ring__owner_check(&hdr->writer_pid, &hdr->writer_start, &alive) == 0)
         return 0;
     if (!alive)
         return -1;
@@ -68,7 +68,7 @@ uint32_t h5tier__ring_repair_sleepers(ring_rstream_t *st)
         if (!(bits & bit))
             continue;
         bool alive;
-        if (h5tier__owner_check(&st->readers[k].pid, &st->readers[k].start, &alive) == 0 || !alive)
+        if (ring__owner_check(&st->readers[k].pid, &st->readers[k].start, &alive) == 0 || !alive)
             atomic_fetch_and(&st->sleepers, ~bit);
     }
     return atomic_load(&st->sleepers);
@@ -721,7 +721,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
             r = ring_map_data(name, &om);
             if (r == 0) {
                 bool alive;
-                pid_t pid = h5tier__owner_check(&((ring_hdr_t *)om.ctl)->writer_pid,
+                pid_t pid = ring__owner_check(&((ring_hdr_t *)om.ctl)->writer_pid,
                                                 &((ring_hdr_t *)om.ctl)->writer_start, &alive);
                 int ws = h5tier__ring_writer_state(om.ctl, 0);
                 h5tier__ring_unmap(&om);
@@ -876,7 +876,7 @@ int h5tier_ring_remove(const char *name, int force)
         }
         h5tier_sys.close(fd);
         bool alive;
-        pid_t pid = h5tier__owner_check(&hdr.writer_pid, &hdr.writer_start, &alive);
+        pid_t pid = ring__owner_check(&hdr.writer_pid, &hdr.writer_start, &alive);
         if (!force && pid && alive)
             return h5tier__fail(EBUSY, "ring '%s' (format version %u): writer pid %d is alive (stop it, or force)",
                                 name, hdr.version, (int)pid);
@@ -887,7 +887,7 @@ int h5tier_ring_remove(const char *name, int force)
         return r;
     ring_hdr_t *h = m.ctl;
     bool alive;
-    pid_t pid = h5tier__owner_check(&h->writer_pid, &h->writer_start, &alive);
+    pid_t pid = ring__owner_check(&h->writer_pid, &h->writer_start, &alive);
     if (!force && pid && h5tier__ring_writer_state(h, 0) > 0) {
         h5tier__ring_unmap(&m);
         return h5tier__fail(EBUSY, "ring '%s': writer pid %d is alive (stop it, or force)", name, (int)pid);
@@ -938,7 +938,7 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
     info->version = h->version;
     info->generation = atomic_load(&h->generation);
     bool walive;
-    info->writer_pid = h5tier__owner_check(&h->writer_pid, &h->writer_start, &walive);
+    info->writer_pid = ring__owner_check(&h->writer_pid, &h->writer_start, &walive);
     info->writer_alive = h5tier__ring_writer_state(h, 0) > 0;
     uint64_t hb = atomic_load(&h->heartbeat_ns);
     info->heartbeat_age_s = hb ? (double)(h5tier__ring_now_ns() - hb) / 1e9 : -1.0;
@@ -966,14 +966,14 @@ int h5tier_ring_info(const char *name, h5tier_ring_info_t *info, h5tier_ring_str
             h5tier_ring_tether_info_t *ti = &si->tethers[si->ntethers++];
             snprintf(ti->name, sizeof ti->name, "%.*s", (int)sizeof te->name - 1, te->name);
             bool alive;
-            ti->pid = h5tier__owner_check(&te->pid, &te->start, &alive);
+            ti->pid = ring__owner_check(&te->pid, &te->start, &alive);
             ti->alive = alive;
             ti->position = atomic_load(&te->pos);
         }
         for (unsigned k = 0; k < H5TIER_RING_MAX_READERS; k++) {
             ring_rslot_t *rs = &rst->readers[k];
             bool alive;
-            pid_t pid = h5tier__owner_check(&rs->pid, &rs->start, &alive);
+            pid_t pid = ring__owner_check(&rs->pid, &rs->start, &alive);
             if (!pid)
                 continue;
             h5tier_ring_reader_info_t *ri = &si->readers[si->nreaders++];
@@ -1142,7 +1142,7 @@ static uint64_t slowest_tether(h5tier_ring_t *w, wstream_t *ws, int *who)
             continue;
         if (w->opts.flags & H5TIER_RING_DROP_DEAD_TETHERS) {
             bool alive;
-            if (h5tier__owner_check(&te->pid, &te->start, &alive) && !alive)
+            if (ring__owner_check(&te->pid, &te->start, &alive) && !alive)
                 continue;
         }
         uint64_t p = atomic_load_explicit(&te->pos, memory_order_seq_cst);
@@ -1178,7 +1178,7 @@ static int64_t tether_room(h5tier_ring_t *w, wstream_t *ws, uint64_t need)
         if (w->opts.tether_timeout_ms >= 0 && waited_ms >= (uint64_t)w->opts.tether_timeout_ms) {
             ring_tether_t *te = &ws->rs->tethers[who];
             bool alive;
-            pid_t pid = h5tier__owner_check(&te->pid, &te->start, &alive);
+            pid_t pid = ring__owner_check(&te->pid, &te->start, &alive);
             char tn[4 * sizeof te->name + 4];
             return h5tier__fail(ETIMEDOUT,
                                 "stream '%s': tethered reader '%s' (pid %d%s) is %llu records behind; waited %llu ms",

@@ -236,6 +236,18 @@ static inline const char *ring__esc(const char *in, size_t maxlen, char *buf, si
     return h5tier__esc(in, strnlen(in, maxlen), buf, buflen);
 }
 
+/* h5tier__owner_check for a pid field in the reader table, which any reader
+ * may have written: INT32_MIN (no process; its negation is undefined) counts
+ * as no owner. */
+static inline pid_t ring__owner_check(_Atomic int32_t *pid, _Atomic uint64_t *start, bool *alive)
+{
+    if (atomic_load_explicit(pid, memory_order_relaxed) == INT32_MIN) {
+        *alive = false;
+        return 0;
+    }
+    return h5tier__owner_check(pid, start, alive);
+}
+
 /* Clear the sleepers bits of reader slots whose owner is gone (a reader
  * killed while it slept on the futex); returns the bits still set. */
 uint32_t h5tier__ring_repair_sleepers(ring_rstream_t *rs);

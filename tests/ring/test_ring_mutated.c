@@ -12,6 +12,7 @@
  * out-of-bounds access anywhere fails the test.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -184,6 +185,43 @@ int main(void)
     CHECKF(st == 0 && strchr(out, 0x1b) == NULL && strchr(out, 0x07) == NULL, "ring stat: %d: %s", st, out);
     CHECKF(strstr(out, "\\x1b"), "ring stat does not show the escaped name: %s", out);
     CHECK_OK(h5tier_ring_untether(name, NULL, evil));
+
+    /* reader-table pids of INT32_MIN (no process; negating it is undefined) and a tether
+       beyond the tail: stat and the writer stay well-defined (UBSan) */
+    {
+        char rpath[600];
+        snprintf(rpath, sizeof rpath, "/dev/shm/.%s.readers", name);
+        int fd = open(rpath, O_RDWR);
+        CHECK(fd >= 0);
+        int32_t imin = INT32_MIN;
+        uint32_t one = 1;
+        uint64_t far = UINT64_MAX - 3;
+        off_t base = (off_t)RING_HDR_BYTES;
+        CHECK(pwrite(fd, &imin, 4, base + (off_t)offsetof(ring_rstream_t, readers[0].pid)) == 4);
+        CHECK(pwrite(fd, &imin, 4, base + (off_t)offsetof(ring_rstream_t, tethers[1].pid)) == 4);
+        CHECK(pwrite(fd, &far, 8, base + (off_t)offsetof(ring_rstream_t, tethers[1].pos)) == 8);
+        CHECK(pwrite(fd, "x", 2, base + (off_t)offsetof(ring_rstream_t, tethers[1].name)) == 2);
+        CHECK(pwrite(fd, &one, 4, base + (off_t)offsetof(ring_rstream_t, tethers[1].active)) == 4);
+        uint32_t bits = UINT32_MAX;
+        CHECK(pwrite(fd, &bits, 4, base + (off_t)offsetof(ring_rstream_t, sleepers)) == 4);
+        close(fd);
+        st = tu_sh(out, sizeof out, "%s ring stat %s", cli, name);
+        CHECKF(st == 0, "ring stat with INT32_MIN pids: %d: %s", st, out);
+        h5tier_ring_writer_opts_t wo;
+        h5tier_ring_writer_opts_init(&wo);
+        wo.tether_timeout_ms = 50;
+        CHECK_OK(h5tier_ring_open_writer(name, &wo, &w));
+        for (int k = 0; k < 1000; k++) { /* the tether beyond the tail counts as at the tail: room for a lap */
+            ring_payload_fill(rec, sizeof rec, 2000 + (uint64_t)k);
+            CHECK_OK(h5tier_ring_put(w, 0, rec, sizeof rec));
+        }
+        CHECK_OK(h5tier_ring_close(w));
+        h5tier_ring_info_t info;
+        h5tier_ring_stream_info_t si;
+        CHECK_OK(h5tier_ring_info(name, &info, &si, 1));
+        CHECKF(si.waiters == 0, "sleeper bits of slots without a live owner were not cleared: %u", si.waiters);
+        CHECK_OK(h5tier_ring_untether(name, NULL, "x"));
+    }
     CHECK_OK(h5tier_ring_remove(name, 0));
     return 0;
 }
