@@ -142,8 +142,10 @@ _Static_assert(H5TIER_RING_MAX_READERS <= 32, "one bit of ring_rstream_t.sleeper
  * operations of the same strength instead; normal builds keep the cheap
  * fences (on x86 both are compiler barriers plus ordinary moves). */
 #if defined(__SANITIZE_THREAD__)
+/* (the reader's side is a load, not a read-modify-write: readers map the word read-only; and
+   the writer's and the readers' mappings have different addresses, which TSan does not relate) */
 #define RING_ANNOUNCE(p, v) ((void)atomic_exchange_explicit((p), (v), memory_order_acq_rel))
-#define RING_LOAD_AFTER_COPY(p) atomic_fetch_add_explicit((p), 0, memory_order_acq_rel)
+#define RING_LOAD_AFTER_COPY(p) atomic_load_explicit((p), memory_order_seq_cst)
 #else
 #define RING_ANNOUNCE(p, v)                                                                                    \
     (atomic_store_explicit((p), (v), memory_order_relaxed), atomic_thread_fence(memory_order_release))
