@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/internal.h"
 #include "h5tier_ring.h"
 #include "ring/payload.h"
 #include "ring/ring_internal.h"
@@ -799,7 +800,7 @@ static int cmd_rm(int argc, char **argv)
     }
     if (!name)
         return cli_usage("ring rm", "missing NAME");
-    if (bad_name("ring rm", name))
+    if (bad_name("ring rm", name)) /* a bad name is a usage error (2), as in 'shm rm' */
         return 2;
     int r = h5tier_ring_remove(name, force);
     if (r < 0)

@@ -98,6 +98,13 @@ int h5tier__rename_durable(const char *tmp, const char *dst, bool *renamed);
  * never follows a symlink.  Best effort: returns how many were removed. */
 int h5tier__remove_stale_tmps(const char *dir, const char *prefix, bool all);
 
+/* What `force` may replace at a destination (replace.c): a regular file, or
+ * a symbolic link itself (the rename replaces the link, never its target).
+ * st: lstat of path.  0, or -EINVAL / -EISDIR naming the path and its type
+ * (a device such as /dev/null, a FIFO, a socket, a directory). */
+struct stat;
+int h5tier__check_replaceable(const char *path, const struct stat *st);
+
 /* ---- page map: one bit per page (pagemap.c) ----------------------------- */
 
 typedef struct h5tier_pagemap {

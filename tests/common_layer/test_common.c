@@ -16,6 +16,9 @@ static void sizes(void)
     CHECK_OK(h5tier_parse_size("64k", &v)); CHECK(v == 65536);
     CHECK_OK(h5tier_parse_size("64KiB", &v)); CHECK(v == 65536);
     CHECK_OK(h5tier_parse_size("1.5G", &v)); CHECK(v == 1610612736ull);
+    CHECK_OK(h5tier_parse_size(".5k", &v)); CHECK(v == 512);
+    CHECK(h5tier_parse_size("1.5e3", &v) == -EINVAL);            /* no exponents (fuzz finding: e99999 reached inf) */
+    CHECK(h5tier_parse_size("999.9e99999", &v) == -EINVAL);
     CHECK_OK(h5tier_parse_size("2MB", &v)); CHECK(v == 2097152);
     CHECK_OK(h5tier_parse_size(" 7 ", &v)); CHECK(v == 7);
     CHECK(h5tier_parse_size("abc", &v) == -EINVAL);
