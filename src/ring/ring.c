@@ -883,6 +883,14 @@ int h5tier_ring_remove(const char *name, int force)
         unlink_both(canon);
         return 0;
     }
+    if (r == -ENOENT) {
+        /* the data object is gone (e.g. `h5tier shm rm NAME`): remove a reader table left behind */
+        char canon[H5TIER_SHM_NAME_MAX + 2], rname[H5TIER_SHM_NAME_MAX + 32];
+        if (h5tier__shm_name_canon(name, canon, sizeof canon) == 0 &&
+            h5tier__ring_rtab_name(canon, rname, sizeof rname) == 0 && h5tier_sys.shm_unlink(rname) == 0)
+            return 0;
+        return r;
+    }
     if (r < 0)
         return r;
     ring_hdr_t *h = m.ctl;

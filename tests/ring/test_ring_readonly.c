@@ -234,5 +234,13 @@ int main(int argc, char **argv)
     /* removal takes both objects, even of a ring it cannot open */
     CHECK_OK(h5tier_ring_remove(name, 0));
     CHECK(access(dpath, F_OK) != 0 && access(rpath, F_OK) != 0);
+
+    /* a reader table left behind by removing only the data object is removed by ring rm */
+    make(name, 0600);
+    CHECK(unlink(dpath) == 0 && access(rpath, F_OK) == 0);
+    CHECK_OK(h5tier_ring_remove(name, 0));
+    CHECK(access(rpath, F_OK) != 0);
+    rc = h5tier_ring_remove(name, 0);
+    CHECKF(rc == -ENOENT, "ring rm of nothing: %d", rc);
     return 0;
 }
