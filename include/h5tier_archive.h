@@ -91,6 +91,11 @@ typedef struct h5tier_archive_stream_spec {
 #define H5TIER_ARCHIVE_EXCL 0x2u        /* with CREATE: fail with -EEXIST if it exists */
 #define H5TIER_ARCHIVE_PLAIN_WRITE 0x4u /* write full chunks with H5Dwrite instead of
                                            H5Dwrite_chunk (for comparisons) */
+#define H5TIER_ARCHIVE_HAS_MODE 0x8u    /* bits 16..27 of flags hold the permissions of a new file */
+/* Permissions of a new archive (default 0600): flags |= H5TIER_ARCHIVE_MODE(0640).  Read and
+   write bits only; setuid, setgid, sticky or execute bits make the open fail with -EINVAL.
+   The umask does not apply.  An existing archive keeps its permissions. */
+#define H5TIER_ARCHIVE_MODE(m) (H5TIER_ARCHIVE_HAS_MODE | (((unsigned)(m) & 07777u) << 16))
 
 /* Open (or create) an archive for nspecs streams (1..64).
  *
@@ -103,7 +108,8 @@ typedef struct h5tier_archive_stream_spec {
  *
  * Returns 0 and *out, or:
  *   -EINVAL            bad arguments (NULL, nspecs 0 or > 64, empty path, a
- *                      path ending in a reserved suffix, bad rank, record size 0)
+ *                      path ending in a reserved suffix, bad rank, record size 0,
+ *                      a mode with setuid/setgid/sticky/execute bits)
  *   -ENOENT            the file does not exist and CREATE is not set
  *   -EEXIST            CREATE|EXCL and the file exists
  *   -EBUSY             another live archiver process has the file open
@@ -114,7 +120,8 @@ typedef struct h5tier_archive_stream_spec {
  *   -EACCES            the new file cannot be created (directory not writable)
  *   -errno             from opening/locking the directory, open/pread/pwrite while
  *                      repairing a crashed file, the rename of a new file
- * A new file is built as "PATH.tmp-PID", fsynced and renamed once complete,
+ * A new file is created 0600 (or H5TIER_ARCHIVE_MODE(m) of flags) whatever
+ * the umask, and built as "PATH.tmp-PID", fsynced and renamed once complete,
  * so a process killed while creating it leaves no half archive at PATH (but
  * may leave that temporary file, which the next open of PATH removes).
  * Adding a stream to an existing archive works the same way: PATH is copied
@@ -224,7 +231,8 @@ typedef struct h5tier_archiver_opts {
                                    0 = 0.25 s */
     size_t chunk_bytes;         /* chunk size of new archive datasets; 0 = min(1 MiB, a quarter of
                                    the ring stream's bytes) */
-    unsigned archive_flags;     /* H5TIER_ARCHIVE_PLAIN_WRITE (CREATE is implied) */
+    unsigned archive_flags;     /* H5TIER_ARCHIVE_PLAIN_WRITE, H5TIER_ARCHIVE_MODE(m) for the
+                                   permissions of a new archive (default 0600); CREATE is implied */
     volatile sig_atomic_t *stop; /* if not NULL, polled: non-zero stops cleanly (signal handlers) */
     void (*progress)(const h5tier_archiver_stats_t *stats, void *arg); /* about once a second */
     void *progress_arg;

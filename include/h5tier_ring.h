@@ -103,7 +103,7 @@
 extern "C" {
 #endif
 
-#define H5TIER_RING_FORMAT_VERSION 1     /* control block format written and accepted */
+#define H5TIER_RING_FORMAT_VERSION 3     /* format written and accepted (3: data object + reader table) */
 #define H5TIER_RING_MAX_STREAMS 64       /* streams per ring */
 #define H5TIER_RING_STREAM_NAME_MAX 47   /* characters of a stream name */
 #define H5TIER_RING_MAX_TETHERS 8        /* tethered (lossless) readers per stream */

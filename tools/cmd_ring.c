@@ -15,6 +15,7 @@
 #include "common/internal.h"
 #include "h5tier_ring.h"
 #include "ring/payload.h"
+#include "ring/ring_internal.h"
 
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig)
@@ -43,9 +44,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: h5tier ring <command> NAME [options]\n"
             "\n"
-            "A ring is a live circular buffer with an HDF5 schema in /dev/shm/NAME: one writer,\n"
-            "any number of readers, records with 64-bit sequence numbers.  h5dump /dev/shm/NAME\n"
-            "reads it.\n"
+            "A ring is a live circular buffer with an HDF5 schema in /dev/shm/NAME (or\n"
+            "$H5TIER_SHM_DIR/NAME): one writer, any number of readers, records with 64-bit\n"
+            "sequence numbers.  h5dump /dev/shm/NAME reads it.\n"
             "\n"
             "commands:\n"
             "  create NAME (--dtype SPEC | --like FILE.h5:/path) --capacity N [--stream S ...]\n"
@@ -56,6 +57,15 @@ static void usage(FILE *out)
             "  archive NAME OUT.h5 [--lossless] ...   (see 'h5tier ring archive --help')\n"
             "\n"
             "'h5tier ring <command> --help' shows each command's options and examples.\n");
+}
+
+/* A NAME that cannot be an shm name is a usage error (exit 2), as in `h5tier shm`. */
+static int bad_name(const char *cmd, const char *name)
+{
+    char canon[H5TIER_SHM_NAME_MAX + 2];
+    if (h5tier__shm_name_canon(name, canon, sizeof canon) == 0)
+        return 0;
+    return cli_usage(cmd, "bad NAME: %s", h5tier_errmsg());
 }
 
 /* ---- create ------------------------------------------------------------------ */
@@ -80,7 +90,8 @@ static void create_help(FILE *out)
             "                    describe it.  Options before the first --stream are defaults for\n"
             "                    every stream; without --stream there is one stream, named 'data'\n"
             "                    (or after the --like dataset).\n"
-            "  --mode OCTAL      permissions (default 0600; readers need read-write access)\n"
+            "  --mode OCTAL      permissions (default 0600; 0640 lets the group read: readers need only\n"
+            "                    read access, their reader table .NAME.readers gets read-write)\n"
             "  --force           replace an existing ring of that name\n"
             "\n"
             "examples:\n"
@@ -127,6 +138,9 @@ static int cmd_create(int argc, char **argv)
             unsigned m;
             if (cli_parse_mode(argv[++i], &m) < 0)
                 return cli_usage("ring create", "bad --mode '%s': expected octal permissions such as 0660", argv[i]);
+            if (m & 07111)
+                return cli_usage("ring create", "--mode %04o: only read/write bits are allowed (no setuid, setgid, "
+                                 "sticky or execute), e.g. 0600 or 0640", m);
             mode = (mode_t)m;
         } else if (!strcmp(a, "--force")) {
             force = 1;
@@ -140,6 +154,8 @@ static int cmd_create(int argc, char **argv)
     }
     if (!name)
         return cli_usage("ring create", "missing NAME");
+    if (bad_name("ring create", name))
+        return 2;
     if (ns == 0) {
         streams[0] = def;
         streams[0].name = NULL;
@@ -167,15 +183,23 @@ static int cmd_create(int argc, char **argv)
         int r = s.dtype ? h5tier_ring_stream_from_dtype(&specs[k], s.name, s.dtype, s.capacity)
                         : h5tier_ring_stream_from_like(&specs[k], s.name, s.like, s.capacity);
         if (r < 0) {
-            rc = cli_fail("ring create", r, s.dtype ? "see 'h5tier ring create --help' for the type grammar" : NULL,
-                          "stream %s", s.name ? s.name : "1");
+            const char *hint = NULL;
+            if (strstr(h5tier_errmsg(), "capacity"))
+                hint = "--capacity takes a power of two >= 2 (1024, 64k, 1M)";
+            else if (s.dtype)
+                hint = "see 'h5tier ring create --help' for the type grammar";
+            rc = cli_fail("ring create", r, hint, "stream %s", s.name ? s.name : "1");
             goto done;
         }
         made++;
     }
     int r = h5tier_ring_create(name, specs, (unsigned)ns, mode, force ? H5TIER_RING_CREATE_FORCE : 0);
     if (r < 0) {
-        rc = cli_fail("ring create", r, r == -EEXIST ? "add --force to replace it" : NULL, "%s", name);
+        const char *hint = r == -EEXIST ? "add --force to replace it"
+                           : r == -ENOSPC ? "a smaller --capacity, or more room in the shm directory "
+                                            "(H5TIER_SHM_DIR names another tmpfs)"
+                                          : NULL;
+        rc = cli_fail("ring create", r, hint, "%s", name);
         goto done;
     }
     for (int k = 0; k < ns; k++) {
@@ -238,8 +262,9 @@ static int cmd_write(int argc, char **argv)
             if (cli_parse_number(argv[++i], &rate) < 0)
                 return cli_usage("ring write", "bad --rate '%s': expected records per second (0 = full speed)", argv[i]);
         } else if (!strcmp(a, "--duration") && has) {
-            if (cli_parse_number(argv[++i], &duration) < 0)
-                return cli_usage("ring write", "bad --duration '%s': expected seconds", argv[i]);
+            if (cli_parse_number(argv[++i], &duration) < 0 || !(duration > 0))
+                return cli_usage("ring write", "bad --duration '%s': expected seconds > 0 (omit it to write until "
+                                 "interrupted)", argv[i]);
         } else if (!strcmp(a, "--tether-timeout") && has) {
             double ms;
             if (cli_parse_number(argv[++i], &ms) < 0 || ms > 1e9)
@@ -255,6 +280,8 @@ static int cmd_write(int argc, char **argv)
     }
     if (!name)
         return cli_usage("ring write", "missing NAME");
+    if (bad_name("ring write", name))
+        return 2;
     h5tier_ring_t *w;
     int r = h5tier_ring_open_writer(name, &wo, &w);
     if (r < 0)
@@ -309,9 +336,13 @@ static int cmd_write(int argc, char **argv)
     }
     double dt = now_s() - t0;
     char b[32];
-    fprintf(stderr, "ring %s: wrote %" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 ") in %.3f s: %.3f M records/s, %s/s\n",
-            name, done, first, first + done - (done ? 1 : 0), dt, dt > 0 ? (double)done / dt / 1e6 : 0.0,
-            h5tier_format_size((uint64_t)(dt > 0 ? (double)done * (double)rs / dt : 0), b, sizeof b));
+    if (done == 0)
+        fprintf(stderr, "ring %s: wrote 0 records (the tail stays at %" PRIu64 ")\n", name, first);
+    else
+        fprintf(stderr,
+                "ring %s: wrote %" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 ") in %.3f s: %.3f M records/s, %s/s\n",
+                name, done, first, first + done - 1, dt, dt > 0 ? (double)done / dt / 1e6 : 0.0,
+                h5tier_format_size((uint64_t)(dt > 0 ? (double)done * (double)rs / dt : 0), b, sizeof b));
     free(buf);
     h5tier_ring_close(w);
     return rc;
@@ -364,7 +395,16 @@ static int print_value(FILE *o, hid_t t, const unsigned char *p, int json, long 
             char *mn = H5Tget_member_name(t, (unsigned)k);
             hid_t mt = H5Tget_member_type(t, (unsigned)k);
             size_t off = H5Tget_member_offset(t, (unsigned)k);
-            fprintf(o, json ? "%s\"%s\": " : "%s%s=", k ? ", " : "", mn ? mn : "?");
+            fputs(k ? ", " : "", o);
+            if (json) {
+                fputc('"', o);
+                for (const unsigned char *q = (const unsigned char *)(mn ? mn : "?"); *q; q++)
+                    fprintf(o, (*q < 32 || *q == '"' || *q == '\\' || *q > 126) ? "\\u%04x" : "%c", *q);
+                fputs("\": ", o);
+            } else {
+                char e[256];
+                fprintf(o, "%s=", h5tier__esc(mn ? mn : "?", (size_t)-1, e, sizeof e));
+            }
             cut |= print_value(o, mt, p + off, json, budget);
             H5Tclose(mt);
             H5free_memory(mn);
@@ -455,17 +495,20 @@ static int cmd_tail(int argc, char **argv)
                 ro.from = H5TIER_RING_FROM_LATEST;
             else {
                 char *e;
+                errno = 0;
                 ro.seq = strtoull(f, &e, 10);
-                if (*e || !*f)
-                    return cli_usage("ring tail", "--from takes oldest, latest or a sequence number, not '%s'", f);
+                if (*e || !*f || *f < '0' || *f > '9' || errno == ERANGE)
+                    return cli_usage("ring tail", "--from takes oldest, latest or a sequence number (0 .. 2^64-1), "
+                                     "not '%s'", f);
                 ro.from = H5TIER_RING_FROM_SEQ;
             }
         } else if (!strcmp(a, "--count") && has) {
             if (parse_count(argv[++i], &count) < 0)
                 return cli_usage("ring tail", "bad --count '%s'", argv[i]);
         } else if (!strcmp(a, "--timeout") && has) {
-            if (cli_parse_number(argv[++i], &timeout) < 0)
-                return cli_usage("ring tail", "bad --timeout '%s': expected seconds", argv[i]);
+            if (cli_parse_number(argv[++i], &timeout) < 0 || timeout > 2e6)
+                return cli_usage("ring tail", "bad --timeout '%s': expected seconds (0 = print what is there and "
+                                 "stop)", argv[i]);
         } else if (!strcmp(a, "--max-elems") && has) {
             max_elems = atol(argv[++i]);
         } else if (!strcmp(a, "--tether") && has) {
@@ -484,11 +527,20 @@ static int cmd_tail(int argc, char **argv)
     }
     if (!name)
         return cli_usage("ring tail", "missing NAME");
+    if (bad_name("ring tail", name))
+        return 2;
     ro.tether = tether;
     h5tier_ring_reader_t *r;
     int rc = h5tier_ring_reader_open(name, stream, &ro, &r);
     if (rc < 0)
         return cli_fail("ring tail", rc, rc == -H5TIER_EGONE ? "use --from oldest" : NULL, "%s", name);
+    if (ro.from == H5TIER_RING_FROM_SEQ) {
+        h5tier_ring_reader_stats_t st0;
+        h5tier_ring_reader_stats(r, &st0);
+        if (ro.seq > st0.tail)
+            fprintf(stderr, "ring %s: waiting for record %" PRIu64 " (the tail is at %" PRIu64 ")\n", name, ro.seq,
+                    st0.tail);
+    }
     hid_t type;
     int rank;
     hsize_t dims[H5TIER_RING_MAX_RANK];
@@ -506,6 +558,13 @@ static int cmd_tail(int argc, char **argv)
         type = at;
     }
     size_t rs = h5tier_ring_reader_record_size(r);
+    if (type < 0 || H5Tget_size(type) != rs) { /* print_value reads H5Tget_size(type) bytes of each record */
+        if (type >= 0)
+            H5Tclose(type);
+        h5tier_ring_reader_close(r);
+        return cli_fail("ring tail", -H5TIER_EMAGIC, NULL,
+                        "%s: control block corrupted: records of %zu bytes, the schema says otherwise", name, rs);
+    }
     unsigned char *buf = malloc(rs);
     if (!buf) {
         H5Tclose(type);
@@ -522,6 +581,8 @@ static int cmd_tail(int argc, char **argv)
     while (got < count && !stop_flag) {
         uint64_t seq;
         rc = h5tier_ring_next(r, buf, rs, &seq, tmo);
+        if (rc == -EAGAIN) /* --timeout 0: nothing more now */
+            rc = -ETIMEDOUT;
         if (rc == -ETIMEDOUT) {
             if (timeout >= 0 && now_s() - last >= timeout) {
                 if (got == 0)
@@ -583,6 +644,25 @@ static int cmd_tail(int argc, char **argv)
 
 /* ---- stat ------------------------------------------------------------------------ */
 
+/* Names read from shared memory, printed safely: text escaped (\xNN), JSON
+ * strings with every byte outside 0x20..0x7e as \u00NN. */
+static const char *esc(const char *s, size_t max, char *buf, size_t len) { return ring__esc(s, max, buf, len); }
+
+static void json_str(const char *s, size_t max)
+{
+    putchar('"');
+    for (size_t i = 0; i < max && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20 || c > 0x7e)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
 static int cmd_stat(int argc, char **argv)
 {
     const char *name = NULL;
@@ -611,6 +691,8 @@ static int cmd_stat(int argc, char **argv)
     }
     if (!name)
         return cli_usage("ring stat", "missing NAME");
+    if (bad_name("ring stat", name))
+        return 2;
     h5tier_ring_info_t info;
     h5tier_ring_stream_info_t *si = calloc(H5TIER_RING_MAX_STREAMS, sizeof *si);
     if (!si)
@@ -622,15 +704,19 @@ static int cmd_stat(int argc, char **argv)
                         "%s", name);
     }
     if (json) {
-        printf("{\"name\": \"%s\", \"version\": %u, \"generation\": %" PRIu64 ", \"writer_pid\": %d, "
+        printf("{\"name\": ");
+        json_str(info.name, sizeof info.name);
+        printf(", \"version\": %u, \"generation\": %" PRIu64 ", \"writer_pid\": %d, "
                "\"writer_alive\": %s, \"heartbeat_age_s\": %.3f, \"size\": %" PRIu64 ", \"streams\": [",
-               info.name, info.version, info.generation, (int)info.writer_pid, info.writer_alive ? "true" : "false",
+               info.version, info.generation, (int)info.writer_pid, info.writer_alive ? "true" : "false",
                info.heartbeat_age_s, info.size);
         for (unsigned i = 0; i < info.nstreams; i++) {
             h5tier_ring_stream_info_t *s = &si[i];
-            printf("%s{\"name\": \"%s\", \"record_size\": %" PRIu64 ", \"capacity\": %" PRIu64 ", \"tail\": %" PRIu64
+            printf("%s{\"name\": ", i ? ", " : "");
+            json_str(s->name, sizeof s->name);
+            printf(", \"record_size\": %" PRIu64 ", \"capacity\": %" PRIu64 ", \"tail\": %" PRIu64
                    ", \"oldest\": %" PRIu64 ", \"waiters\": %u, \"readers\": [",
-                   i ? ", " : "", s->name, s->record_size, s->capacity, s->tail, s->oldest, s->waiters);
+                   s->record_size, s->capacity, s->tail, s->oldest, s->waiters);
             for (unsigned k = 0; k < s->nreaders; k++)
                 printf("%s{\"pid\": %d, \"alive\": %s, \"tethered\": %s, \"position\": %" PRIu64 ", \"records\": %" PRIu64
                        ", \"lost\": %" PRIu64 ", \"laps\": %" PRIu64 "}",
@@ -638,17 +724,21 @@ static int cmd_stat(int argc, char **argv)
                        s->readers[k].tethered ? "true" : "false", s->readers[k].position, s->readers[k].records,
                        s->readers[k].lost, s->readers[k].laps);
             printf("], \"tethers\": [");
-            for (unsigned k = 0; k < s->ntethers; k++)
-                printf("%s{\"name\": \"%s\", \"pid\": %d, \"alive\": %s, \"position\": %" PRIu64 ", \"lag\": %" PRIu64 "}",
-                       k ? ", " : "", s->tethers[k].name, (int)s->tethers[k].pid, s->tethers[k].alive ? "true" : "false",
-                       s->tethers[k].position, s->tail - s->tethers[k].position);
+            for (unsigned k = 0; k < s->ntethers; k++) {
+                printf("%s{\"name\": ", k ? ", " : "");
+                json_str(s->tethers[k].name, sizeof s->tethers[k].name);
+                printf(", \"pid\": %d, \"alive\": %s, \"position\": %" PRIu64 ", \"lag\": %" PRIu64 "}",
+                       (int)s->tethers[k].pid, s->tethers[k].alive ? "true" : "false", s->tethers[k].position,
+                       s->tail > s->tethers[k].position ? s->tail - s->tethers[k].position : 0);
+            }
             printf("]}");
         }
         printf("]}\n");
     } else {
         char b[32];
-        printf("ring %s: format %u, generation %" PRIu64 ", %s in /dev/shm\n", info.name, info.version, info.generation,
-               h5tier_format_size(info.size, b, sizeof b));
+        char e[4 * sizeof info.name + 8];
+        printf("ring %s: format %u, generation %" PRIu64 ", %s in %s\n", esc(info.name, sizeof info.name, e, sizeof e),
+               info.version, info.generation, h5tier_format_size(info.size, b, sizeof b), h5tier__shm_dir());
         if (info.writer_pid)
             printf("  writer: pid %d, %s, heartbeat %.3f s ago\n", (int)info.writer_pid,
                    info.writer_alive ? "alive" : "DEAD", info.heartbeat_age_s);
@@ -656,9 +746,14 @@ static int cmd_stat(int argc, char **argv)
             printf("  writer: none attached\n");
         for (unsigned i = 0; i < info.nstreams; i++) {
             h5tier_ring_stream_info_t *s = &si[i];
-            printf("  stream '%s': %" PRIu64 " x %" PRIu64 " B, tail %" PRIu64 ", holds %" PRIu64 "..%" PRIu64
-                   ", %u sleeping reader(s)\n",
-                   s->name, s->capacity, s->record_size, s->tail, s->oldest, s->tail ? s->tail - 1 : 0, s->waiters);
+            char holds[64];
+            if (s->tail)
+                snprintf(holds, sizeof holds, "holds %" PRIu64 "..%" PRIu64, s->oldest, s->tail - 1);
+            else
+                snprintf(holds, sizeof holds, "empty");
+            printf("  stream '%s': %" PRIu64 " x %" PRIu64 " B, tail %" PRIu64 ", %s, %u sleeping reader(s)\n",
+                   esc(s->name, sizeof s->name, e, sizeof e), s->capacity, s->record_size, s->tail, holds,
+                   s->waiters);
             for (unsigned k = 0; k < s->nreaders; k++)
                 printf("    reader pid %d%s%s: position %" PRIu64 " (lag %" PRIu64 "), %" PRIu64 " records, %" PRIu64
                        " lost in %" PRIu64 " laps\n",
@@ -668,9 +763,9 @@ static int cmd_stat(int argc, char **argv)
                        s->readers[k].lost, s->readers[k].laps);
             for (unsigned k = 0; k < s->ntethers; k++)
                 printf("    tether '%s' (pid %d%s): released up to %" PRIu64 ", lag %" PRIu64 " records\n",
-                       s->tethers[k].name, (int)s->tethers[k].pid,
+                       esc(s->tethers[k].name, sizeof s->tethers[k].name, e, sizeof e), (int)s->tethers[k].pid,
                        s->tethers[k].pid == 0 ? ", not held" : s->tethers[k].alive ? "" : ", dead",
-                       s->tethers[k].position, s->tail - s->tethers[k].position);
+                       s->tethers[k].position, s->tail > s->tethers[k].position ? s->tail - s->tethers[k].position : 0);
         }
     }
     free(si);
@@ -705,9 +800,8 @@ static int cmd_rm(int argc, char **argv)
     }
     if (!name)
         return cli_usage("ring rm", "missing NAME");
-    char canon_rm[H5TIER_SHM_NAME_MAX + 2]; /* a bad name is a usage error (2), as in 'shm rm' */
-    if (h5tier__shm_name_canon(name, canon_rm, sizeof canon_rm) < 0)
-        return cli_usage("ring rm", "bad ring name: %s", h5tier_errmsg());
+    if (bad_name("ring rm", name)) /* a bad name is a usage error (2), as in 'shm rm' */
+        return 2;
     int r = h5tier_ring_remove(name, force);
     if (r < 0)
         return cli_fail("ring rm", r, r == -EBUSY ? "stop the writer, or add --force" : NULL, "%s", name);
@@ -716,6 +810,8 @@ static int cmd_rm(int argc, char **argv)
 
 int h5tier_cmd_ring(int argc, char **argv)
 {
+    /* errors come back as h5tier errors with one explanation; the HDF5 stack would bury it */
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "h5tier.h"
@@ -48,6 +49,8 @@ static void usage(FILE *to)
             "  --flush SEC       write partial chunks at least every SEC seconds (default 0.25)\n"
             "  --chunk SIZE      chunk size of new datasets (default min(1MiB, ring stream / 4))\n"
             "  --plain           write chunks with H5Dwrite instead of H5Dwrite_chunk\n"
+            "  --mode OCTAL      permissions of a new OUT.h5 (default 0600; read/write bits only,\n"
+            "                    e.g. 0640 for a group; the umask does not apply)\n"
             "  -q, --quiet       no progress lines\n"
             "Without --timeout/--count/--duration it runs until Ctrl-C (a clean stop).\n"
             "\n"
@@ -64,6 +67,18 @@ static void progress(const h5tier_archiver_stats_t *st, void *arg)
     fprintf(stderr, "archive: %.1f s  %llu records  %.2f M rec/s  %.1f MB/s  lag %llu  lost %llu\n", st->seconds,
             (unsigned long long)st->records, (double)st->records / s / 1e6, (double)st->bytes / s / 1e6,
             (unsigned long long)st->lag, (unsigned long long)st->lost_records);
+}
+
+/* Does the directory OUT would be created in exist? */
+static int out_dir_exists(const char *out)
+{
+    char dir[4096];
+    const char *slash = strrchr(out, '/');
+    if (!slash)
+        return 1;
+    snprintf(dir, sizeof dir, "%.*s", slash == out ? 1 : (int)(slash - out), out);
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static int parse_double(const char *opt, const char *v, double *out)
@@ -124,6 +139,15 @@ int h5tier_cmd_ring_archive(int argc, char **argv)
             else
                 o.chunk_bytes = (size_t)x;
             i++;
+        } else if (!strcmp(a, "--mode")) {
+            unsigned m;
+            if (!v || cli_parse_mode(v, &m) < 0)
+                return cli_usage(CMD, "--mode needs octal permissions such as 0600 or 0640");
+            if (m & 07111)
+                return cli_usage(CMD, "--mode %04o: only read/write bits are allowed (no setuid, setgid, sticky "
+                                 "or execute), e.g. 0600 or 0640", m);
+            o.archive_flags |= H5TIER_ARCHIVE_MODE(m);
+            i++;
         } else if (!strcmp(a, "--plain")) {
             o.archive_flags |= H5TIER_ARCHIVE_PLAIN_WRITE;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -157,8 +181,12 @@ int h5tier_cmd_ring_archive(int argc, char **argv)
         const char *hint = NULL;
         if (rc == -H5TIER_ESCHEMA)
             hint = "OUT.h5 holds a dataset of another schema at that path: choose another file";
-        else if (rc == -ENOENT || rc == -H5TIER_EMAGIC)
+        else if (rc == -ENOENT && !out_dir_exists(pos[1]))
+            hint = "the directory of OUT.h5 does not exist: create it first";
+        else if (rc == -ENOENT)
             hint = "list rings with `h5tier shm ls`; streams with `h5tier ring stat NAME`";
+        else if (rc == -H5TIER_EMAGIC)
+            hint = "the ring's control block does not match its HDF5 metadata: re-create the ring";
         else if (rc == -EBUSY)
             hint = "another archiver runs on this ring tether or file; `h5tier ring stat NAME` shows tethers";
         else if (rc == -ERANGE)

@@ -919,6 +919,14 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
             if (strcmp(specs[j].path, p) == 0)
                 return h5tier__fail(EINVAL, "archive '%s': stream '%s' given twice", path, p);
     }
+    mode_t mode = (flags & H5TIER_ARCHIVE_HAS_MODE) ? (mode_t)((flags >> 16) & 07777u) : 0600;
+    {
+        char what[600];
+        snprintf(what, sizeof what, "archive '%.500s'", path);
+        int mr = h5tier__check_mode(mode, what);
+        if (mr < 0)
+            return mr;
+    }
     int rc = 0, fd = -1, dfd = -1;
     char *tmp = NULL;
     hid_t fapl = make_fapl();
@@ -958,8 +966,24 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
             goto fail;
         }
         sprintf(tmp, "%s.tmp-%d", path, (int)getpid());
-        H5E_BEGIN_TRY { a->file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl); } H5E_END_TRY;
+        /* created here with its final permissions (the umask does not apply), before HDF5
+           writes a byte: nobody else can open it meanwhile */
+        int tfd = h5tier_sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (tfd < 0) {
+            rc = h5tier__fail(errno, "archive '%s': cannot create '%s': %s", path, tmp, strerror(errno));
+            goto fail;
+        }
+        if (h5tier_sys.fchmod(tfd, mode) < 0) {
+            rc = h5tier__fail(errno, "archive '%s': fchmod %04o of '%s': %s", path, (unsigned)mode, tmp,
+                              strerror(errno));
+            h5tier_sys.close(tfd);
+            h5tier_sys.unlink(tmp);
+            goto fail;
+        }
+        h5tier_sys.close(tfd);
+        H5E_BEGIN_TRY { a->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); } H5E_END_TRY;
         if (a->file < 0) {
+            h5tier_sys.unlink(tmp);
             rc = h5tier__fail(EACCES, "archive '%s': cannot create '%s' (is the directory writable?)", path, tmp);
             goto fail;
         }

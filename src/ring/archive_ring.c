@@ -18,6 +18,7 @@
 #include "common/internal.h"
 #include "h5tier_archive.h"
 #include "h5tier_ring.h"
+#include "ring/ring_internal.h"
 
 #define DEFAULT_TETHER "archive"
 
@@ -101,6 +102,10 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
         goto done;
     }
     rc = h5tier_ring_info(ring, &info, sinfo, H5TIER_RING_MAX_STREAMS);
+    if (rc < 0)
+        goto done;
+    /* the control block against the HDF5 metadata, before anything is created */
+    rc = h5tier__ring_verify(ring);
     if (rc < 0)
         goto done;
     /* which streams */
@@ -208,6 +213,12 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
         h5tier_ring_reader_stats(fs[i].r, &rs);
         fs[i].released = rs.position;
         fs[i].rsize = h5tier_ring_reader_record_size(fs[i].r);
+        if (fs[i].rsize != ai.record_size) { /* the archive's rows are what the reader hands over */
+            rc = h5tier__fail(H5TIER_EMAGIC, "ring '%s' stream '%s': control block corrupted: record size %zu, the "
+                              "archive's records have %llu bytes", ring, si->name, fs[i].rsize,
+                              (unsigned long long)ai.record_size);
+            goto done;
+        }
         fs[i].cap = h5tier_ring_reader_capacity(fs[i].r);
         fs[i].max = ai.chunk_records;
         if (opts.lossless && fs[i].max > fs[i].cap / 2)

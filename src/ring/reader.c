@@ -4,10 +4,12 @@
  * position in the control block the writer respects), blocking with spin
  * then futex, writer death detection, statistics slots.
  */
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ring/ring_internal.h"
@@ -15,7 +17,9 @@
 struct h5tier_ring_reader {
     ring_map_t m;
     ring_hdr_t *hdr;
-    ring_stream_t *st;   /* in the read-write control mapping */
+    ring_stream_t *st;   /* in the data object (read-only mapping) */
+    ring_rstream_t *rs;  /* in the reader table (read-write unless m.rtab_writable is false) */
+    const char *sname;   /* validated copy of the stream's name (m.geom) */
     const char *data;    /* in the read-only mapping */
     uint64_t rsize, cap, mask;
     uint64_t pos;        /* next sequence number to return */
@@ -73,17 +77,21 @@ static void slot_update(h5tier_ring_reader_t *r)
 
 static void take_slot(h5tier_ring_reader_t *r)
 {
+    if (!r->m.rtab_writable)
+        return; /* a reader that may not write the reader table: no slot, it polls */
+    h5tier__ring_repair_sleepers(r->rs); /* bits of readers killed in their sleep */
     for (int pass = 0; pass < 2 && !r->slot; pass++)
         for (int k = 0; k < H5TIER_RING_MAX_READERS; k++) {
-            ring_rslot_t *s = &r->st->readers[k];
+            ring_rslot_t *s = &r->rs->readers[k];
             int32_t cur = atomic_load(&s->pid);
             if (pass == 0 && cur != 0)
                 continue;
             /* pass 1: reclaim slots of dead processes */
             bool alive;
-            if (pass == 1 && (cur == 0 || h5tier__owner_check(&s->pid, &s->start, &alive) == 0 || alive))
+            if (pass == 1 && (cur == 0 || ring__owner_check(&s->pid, &s->start, &alive) == 0 || alive))
                 continue;
             if (h5tier__owner_claim(&s->pid, &s->start, cur)) {
+                atomic_fetch_and(&r->rs->sleepers, ~(UINT32_C(1) << k)); /* a dead owner's bit */
                 atomic_store(&s->tethered, r->tether != NULL);
                 r->slot = s;
                 break;
@@ -94,40 +102,44 @@ static void take_slot(h5tier_ring_reader_t *r)
 
 static int take_tether(h5tier_ring_reader_t *r, const char *name, uint64_t pos)
 {
+    if (!r->m.rtab_writable)
+        return h5tier__fail(EACCES, "stream '%s': no write permission on the ring's reader table: a tethered "
+                            "reader needs it (ask the ring's owner for a mode giving your group read access)",
+                            r->sname);
     if (strlen(name) == 0 || strlen(name) > H5TIER_RING_TETHER_NAME_MAX)
         return h5tier__fail(EINVAL, "tether name '%s' must have 1 to %d characters", name,
                             H5TIER_RING_TETHER_NAME_MAX);
     /* an existing tether of that name: take it over if its holder is gone */
     for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
-        ring_tether_t *te = &r->st->tethers[t];
+        ring_tether_t *te = &r->rs->tethers[t];
         if (!atomic_load(&te->active) || strncmp(te->name, name, sizeof te->name) != 0)
             continue;
         int32_t raw = atomic_load(&te->pid);
         bool alive;
-        pid_t pid = h5tier__owner_check(&te->pid, &te->start, &alive);
+        pid_t pid = ring__owner_check(&te->pid, &te->start, &alive);
         if (pid && pid != r->pid && alive)
-            return h5tier__fail(EBUSY, "stream '%s': tether '%s' is held by live pid %d", r->st->name, name, (int)pid);
+            return h5tier__fail(EBUSY, "stream '%s': tether '%s' is held by live pid %d", r->sname, name, (int)pid);
         if (!h5tier__owner_claim(&te->pid, &te->start, raw))
-            return h5tier__fail(EBUSY, "stream '%s': tether '%s' was just taken by another process", r->st->name, name);
+            return h5tier__fail(EBUSY, "stream '%s': tether '%s' was just taken by another process", r->sname, name);
         r->tether = te;
         r->released = atomic_load(&te->pos);
-        atomic_fetch_add(&r->st->tgen, 1);
+        atomic_fetch_add(&r->rs->tgen, 1);
         return 1;
     }
     for (int t = 0; t < H5TIER_RING_MAX_TETHERS; t++) {
-        ring_tether_t *te = &r->st->tethers[t];
+        ring_tether_t *te = &r->rs->tethers[t];
         if (atomic_load(&te->active) || !h5tier__owner_claim(&te->pid, &te->start, 0))
             continue;
         snprintf(te->name, sizeof te->name, "%s", name);
         atomic_store(&te->pos, pos);
         atomic_store_explicit(&te->active, 1, memory_order_release);
-        atomic_fetch_add(&r->st->tgen, 1); /* the writer re-reads the tethers before its next put */
+        atomic_fetch_add(&r->rs->tgen, 1); /* the writer re-reads the tethers before its next put */
         r->tether = te;
         r->released = pos;
         return 0;
     }
     return h5tier__fail(EUSERS, "stream '%s': all %d tethers are in use (untether one: h5tier ring stat shows them)",
-                        r->st->name, H5TIER_RING_MAX_TETHERS);
+                        r->sname, H5TIER_RING_MAX_TETHERS);
 }
 
 int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_ring_reader_opts_t *opts,
@@ -148,14 +160,19 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
         free(r);
         return rc;
     }
+    rc = h5tier__ring_check_hdf5(&r->m);
+    if (rc < 0)
+        goto fail;
     rc = h5tier__ring_find_stream(&r->m, stream);
     if (rc < 0)
         goto fail;
     r->hdr = r->m.ctl;
     r->st = ring__stream_at(r->m.ctl, (unsigned)rc);
-    r->data = (const char *)r->m.all + r->st->data_offset;
-    r->rsize = r->st->record_size;
-    r->cap = r->st->capacity;
+    r->rs = ring__rstream_at(r->m.rtab, (unsigned)rc);
+    r->sname = r->m.geom[rc].name;
+    r->data = (const char *)r->m.all + r->m.geom[rc].data_offset;
+    r->rsize = r->m.geom[rc].record_size;
+    r->cap = r->m.geom[rc].capacity;
     r->mask = r->cap - 1;
     r->pid = getpid();
     h5tier__ring_prefault(&r->m); /* before positioning: FROM_LATEST means after the wait */
@@ -172,7 +189,7 @@ int h5tier_ring_reader_open(const char *name, const char *stream, const h5tier_r
         if (r->opts.seq < oldest) {
             rc = h5tier__fail(H5TIER_EGONE,
                               "ring '%s' stream '%s': record %llu is gone (the ring holds %llu .. %llu now)", name,
-                              r->st->name, (unsigned long long)r->opts.seq, (unsigned long long)oldest,
+                              r->sname, (unsigned long long)r->opts.seq, (unsigned long long)oldest,
                               (unsigned long long)(tail ? tail - 1 : 0));
             goto fail;
         }
@@ -237,16 +254,21 @@ int h5tier_ring_untether(const char *name, const char *stream, const char *tethe
         h5tier__ring_unmap(&m);
         return s;
     }
-    ring_stream_t *st = ring__stream_at(m.ctl, (unsigned)s);
-    r = h5tier__fail(ENOENT, "ring '%s' stream '%s': no tether '%s'", name, st->name, tether ? tether : "");
+    ring_rstream_t *rs = ring__rstream_at(m.rtab, (unsigned)s);
+    if (!m.rtab_writable) {
+        h5tier__ring_unmap(&m);
+        return h5tier__fail(EACCES, "ring '%s': no write permission on its reader table (tethers live there)",
+                            name);
+    }
+    r = h5tier__fail(ENOENT, "ring '%s' stream '%s': no tether '%s'", name, m.geom[s].name, tether ? tether : "");
     for (int t = 0; tether && t < H5TIER_RING_MAX_TETHERS; t++) {
-        ring_tether_t *te = &st->tethers[t];
+        ring_tether_t *te = &rs->tethers[t];
         if (atomic_load(&te->active) && !strncmp(te->name, tether, sizeof te->name)) {
             atomic_store_explicit(&te->active, 0, memory_order_release);
             atomic_store(&te->pid, 0);
-            atomic_fetch_add(&st->tgen, 1);
-            atomic_fetch_add(&st->wfutex, 1);
-            h5tier__futex_wake(&st->wfutex);
+            atomic_fetch_add(&rs->tgen, 1);
+            atomic_fetch_add(&rs->wfutex, 1);
+            h5tier__futex_wake(&rs->wfutex);
             r = 0;
             break;
         }
@@ -265,9 +287,9 @@ static void tether_publish(h5tier_ring_reader_t *r, uint64_t upto)
     r->released = upto;
     /* seq_cst store + load: pairs with the writer's seq_cst store of wwaiting and re-check */
     atomic_store_explicit(&r->tether->pos, upto, memory_order_seq_cst);
-    if (atomic_load_explicit(&r->st->wwaiting, memory_order_seq_cst)) {
-        atomic_fetch_add(&r->st->wfutex, 1);
-        h5tier__futex_wake(&r->st->wfutex);
+    if (atomic_load_explicit(&r->rs->wwaiting, memory_order_seq_cst)) {
+        atomic_fetch_add(&r->rs->wfutex, 1);
+        h5tier__futex_wake(&r->rs->wfutex);
     }
 }
 
@@ -299,6 +321,10 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
         return 0;
     }
     r->flowing = 0;
+    if (H5TIER_UNLIKELY(t < r->tail_cache))
+        return h5tier__fail(H5TIER_EMAGIC,
+                            "stream '%s': control block corrupted: the tail went back from %llu to %llu", r->sname,
+                            (unsigned long long)r->tail_cache, (unsigned long long)t);
     if (timeout_ms == 0) {
         /* a reader polling with timeout 0 checks the writer (kill + /proc) at most every 10 ms */
         uint64_t now = h5tier__ring_now_ns();
@@ -334,32 +360,47 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
         }
         uint64_t now = h5tier__ring_now_ns();
         if (now >= deadline)
-            return h5tier__fail(ETIMEDOUT, "stream '%s': no record %llu within %d ms", st->name,
+            return h5tier__fail(ETIMEDOUT, "stream '%s': no record %llu within %d ms", r->sname,
                                 (unsigned long long)r->pos, timeout_ms);
         int slice = 10;
         if (deadline != UINT64_MAX && (deadline - now) / 1000000u < 10)
             slice = (int)((deadline - now) / 1000000u) + 1;
-        atomic_fetch_add(&st->waiters, 1);
-        uint32_t f = atomic_load(&st->futex);
-        t = atomic_load(&st->tail);
         int rc = 0;
-        if (t <= r->pos)
-            rc = h5tier__futex_wait(&st->futex, f, slice);
-        atomic_fetch_sub(&st->waiters, 1);
+        if (r->slot) {
+            /* our slot's bit in sleepers: a kill here leaves only that bit, which is cleared
+               once the slot's owner is seen dead (h5tier__ring_repair_sleepers) */
+            uint32_t bit = UINT32_C(1) << (r->slot - r->rs->readers);
+            atomic_fetch_or(&r->rs->sleepers, bit);
+            uint32_t f = atomic_load(&st->futex);
+            t = atomic_load(&st->tail);
+            if (t <= r->pos)
+                rc = h5tier__futex_wait(&st->futex, f, slice);
+            if (rc == -EFAULT || rc == -ENOSYS) { /* a kernel refusing FUTEX_WAIT on a read-only mapping */
+                struct timespec ts = {0, 1000000L};
+                nanosleep(&ts, NULL);
+                rc = 0;
+            }
+            atomic_fetch_and(&r->rs->sleepers, ~bit);
+        } else {
+            /* no statistics slot (all taken): poll, 1 ms at a time */
+            struct timespec ts = {0, 1000000L};
+            if (nanosleep(&ts, NULL) < 0)
+                rc = -errno;
+        }
         t = atomic_load_explicit(&st->tail, memory_order_acquire);
         if (t > r->pos) {
             r->tail_cache = t;
             return 0;
         }
         if (rc == -EINTR)
-            return h5tier__fail(EINTR, "stream '%s': wait interrupted by a signal", st->name);
+            return h5tier__fail(EINTR, "stream '%s': wait interrupted by a signal", r->sname);
     }
 dead: {
     bool alive;
-    pid_t pid = h5tier__owner_check(&r->hdr->writer_pid, &r->hdr->writer_start, &alive);
+    pid_t pid = ring__owner_check(&r->hdr->writer_pid, &r->hdr->writer_start, &alive);
     return h5tier__fail(H5TIER_EDEADWRITER,
                         "stream '%s': the writer (pid %d) died; the ring ends at record %llu until a writer attaches",
-                        st->name, (int)pid, (unsigned long long)r->pos);
+                        r->sname, (int)pid, (unsigned long long)r->pos);
 }
 }
 
@@ -380,7 +421,7 @@ static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from, bool report)
     slot_update(r);
     if (report)
         return h5tier__fail(H5TIER_ELAPPED, "stream '%s': lapped by the writer, %llu records lost; resumed at %llu",
-                            r->st->name, (unsigned long long)lost, (unsigned long long)valid_from);
+                            r->sname, (unsigned long long)lost, (unsigned long long)valid_from);
     return 0;
 }
 
@@ -429,7 +470,7 @@ long h5tier_ring_next_many(h5tier_ring_reader_t *r, void *buf, size_t max, size_
 {
     if (H5TIER_UNLIKELY(max == 0 || size < max * r->rsize))
         return h5tier__fail(H5TIER_ESCHEMA, "stream '%s': buffer of %zu bytes for %zu records of %llu bytes",
-                            r->st->name, size, max, (unsigned long long)r->rsize);
+                            r->sname, size, max, (unsigned long long)r->rsize);
     for (;;) {
         long a = avail(r, timeout_ms);
         if (a < 0)
@@ -469,7 +510,7 @@ int h5tier_ring_next(h5tier_ring_reader_t *r, void *buf, size_t size, uint64_t *
 long h5tier_ring_view(h5tier_ring_reader_t *r, const void **data, size_t max, uint64_t *first_seq, int timeout_ms)
 {
     if (max == 0)
-        return h5tier__fail(EINVAL, "stream '%s': view of 0 records", r->st->name);
+        return h5tier__fail(EINVAL, "stream '%s': view of 0 records", r->sname);
     long a = avail(r, timeout_ms);
     if (a < 0)
         return a;
@@ -488,7 +529,7 @@ long h5tier_ring_view(h5tier_ring_reader_t *r, const void **data, size_t max, ui
 int h5tier_ring_view_done(h5tier_ring_reader_t *r)
 {
     if (!r->view_n)
-        return h5tier__fail(EINVAL, "stream '%s': no view is pending", r->st->name);
+        return h5tier__fail(EINVAL, "stream '%s': no view is pending", r->sname);
     uint64_t n = r->view_n;
     r->view_n = 0;
     uint64_t valid = validate(r, r->view_pos);
@@ -501,7 +542,7 @@ int h5tier_ring_view_done(h5tier_ring_reader_t *r)
 int h5tier_ring_reader_release(h5tier_ring_reader_t *r, uint64_t upto)
 {
     if (!r->tether)
-        return h5tier__fail(EINVAL, "stream '%s': release on a reader without a tether", r->st->name);
+        return h5tier__fail(EINVAL, "stream '%s': release on a reader without a tether", r->sname);
     if (upto > r->pos)
         upto = r->pos;
     tether_publish(r, upto);
@@ -514,10 +555,10 @@ int h5tier_ring_reader_seek(h5tier_ring_reader_t *r, uint64_t seq)
     uint64_t old = oldest_intact(r->st, r->cap, &tail);
     if (seq < old)
         return h5tier__fail(H5TIER_EGONE, "stream '%s': record %llu is gone (the ring holds %llu .. %llu now)",
-                            r->st->name, (unsigned long long)seq, (unsigned long long)old,
+                            r->sname, (unsigned long long)seq, (unsigned long long)old,
                             (unsigned long long)(tail ? tail - 1 : 0));
     if (seq > tail)
-        return h5tier__fail(EINVAL, "stream '%s': record %llu is beyond the tail %llu", r->st->name,
+        return h5tier__fail(EINVAL, "stream '%s': record %llu is beyond the tail %llu", r->sname,
                             (unsigned long long)seq, (unsigned long long)tail);
     r->pos = seq;
     r->tail_cache = tail;
@@ -539,7 +580,7 @@ int h5tier_ring_reader_stats(const h5tier_ring_reader_t *r, h5tier_ring_reader_s
 
 size_t h5tier_ring_reader_record_size(const h5tier_ring_reader_t *r) { return (size_t)r->rsize; }
 uint64_t h5tier_ring_reader_capacity(const h5tier_ring_reader_t *r) { return r->cap; }
-const char *h5tier_ring_reader_stream(const h5tier_ring_reader_t *r) { return r->st->name; }
+const char *h5tier_ring_reader_stream(const h5tier_ring_reader_t *r) { return r->sname; }
 
 int h5tier_ring_reader_schema(const h5tier_ring_reader_t *r, hid_t *type, int *rank, hsize_t *dims)
 {
@@ -547,14 +588,14 @@ int h5tier_ring_reader_schema(const h5tier_ring_reader_t *r, hid_t *type, int *r
     if (f < 0)
         return (int)f;
     int rc = 0;
-    hid_t d = H5Dopen2(f, r->st->name, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, r->sname, H5P_DEFAULT);
     hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
     hid_t t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
     int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
     hsize_t all[H5TIER_RING_MAX_RANK + 1];
     if (nd < 1 || nd > H5TIER_RING_MAX_RANK + 1 || t < 0 || H5Sget_simple_extent_dims(sp, all, NULL) < 0) {
         rc = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot read the schema of stream '%s'", r->m.name + 1,
-                          r->st->name);
+                          r->sname);
         if (t >= 0)
             H5Tclose(t);
     } else {

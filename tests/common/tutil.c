@@ -70,6 +70,8 @@ static void cleanup(void)
         h5tier_sys.shm_unlink(obj);
         snprintf(ctl, sizeof ctl, "/.%s.h5tier", names[i][0] == '/' ? names[i] + 1 : names[i]);
         h5tier_sys.shm_unlink(ctl);
+        snprintf(ctl, sizeof ctl, "/.%s.readers", names[i][0] == '/' ? names[i] + 1 : names[i]); /* a ring's reader table */
+        h5tier_sys.shm_unlink(ctl);
     }
     if (tmpdir[0]) {
         char cmd[4200];

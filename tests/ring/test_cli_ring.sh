@@ -11,7 +11,7 @@ PY=${H5TIER_PYTHON:-/usr/bin/python3}
 N=h5t-cli-$$
 TMP=$(mktemp -d)
 fail() { echo "FAIL: $*"; exit 1; }
-cleanup() { for n in $N $N-b $N-c; do $CLI ring rm --force $n >/dev/null 2>&1; rm -f /dev/shm/$n /dev/shm/.$n.h5tier; done; rm -rf "$TMP"; }
+cleanup() { for n in $N $N-b $N-c; do $CLI ring rm --force $n >/dev/null 2>&1; rm -f /dev/shm/$n /dev/shm/.$n.h5tier /dev/shm/.$n.readers; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 $CLI ring --help | grep -q "tail" || fail "ring --help"
