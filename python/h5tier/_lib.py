@@ -64,6 +64,13 @@ def _load():
 lib, lib_path = _load()
 
 
+# A second handle on the same library whose functions have no argtypes: the
+# hot read path passes ready-made ctypes objects, which skips conversions.
+raw = ctypes.CDLL(lib_path)
+raw.h5tier_ring_next_many.restype = ctypes.c_long
+raw.h5tier_ring_view.restype = ctypes.c_long
+
+
 def _fn(name, restype, *argtypes):
     f = getattr(lib, name)
     f.restype = restype

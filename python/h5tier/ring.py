@@ -1,6 +1,7 @@
 """Rings from Python: follow a live ring's streams as numpy arrays, write to
 a ring from numpy arrays, create and remove rings.  See docs/python.md."""
 import ctypes
+import sys
 import time
 
 import numpy as np
@@ -9,6 +10,7 @@ from . import _lib
 from ._lib import lib, check, make_error, hdf5_lock
 
 _FROM = {"oldest": 0, "latest": 1}
+_ZERO = ctypes.c_int(0)
 MANUAL_RELEASE = 0x1
 REPORT_LAPS = 0x2
 
@@ -288,9 +290,10 @@ class Reader:
         self._area = None       # numpy array over the stream's whole data area (read-only mapping)
         self._area_base = 0
         self._view_pending = False
-        self._next_many = lib.h5tier_ring_next_many
-        self._next_many.restype = ctypes.c_long
-        self._next_many.argtypes = _lib.ring_next_many.argtypes
+        self._arena = None      # see _slot()
+        self._arena_m = 0
+        self._arena_ptr = None
+        self._view_m = 0
 
     # -- lifetime
     def close(self):
@@ -342,6 +345,21 @@ class Reader:
             raise make_error(n, "ring '%s' stream '%s'" % (self.ring.name, self.stream.name))
 
     # -- copy-out reads
+    def _slot(self, m):
+        """The buffer for the next batch of m records: the previous batch's
+        buffer when no batch of it is alive any more (a reader whose batches
+        are dropped after use reuses one cache-hot buffer), else a new numpy
+        array.  Returns the ctypes pointer to it."""
+        if m != self._arena_m:
+            self._arena_m = m
+            self._cm = ctypes.c_size_t(m)
+            self._csize = ctypes.c_size_t(m * self._rs)
+            self._arena = None
+        if self._arena is None or sys.getrefcount(self._arena) > 2:   # a batch of it is still alive
+            self._arena = np.empty(m, self._rdt)
+            self._arena_ptr = ctypes.c_void_p(self._arena.__array_interface__["data"][0])
+        return self._arena_ptr
+
     def read(self, max=None, timeout=None, out=None):
         """Copy the next records out: a Batch of 1..max records (max defaults
         to .batch).  Waits up to timeout seconds (None = the reader's timeout;
@@ -349,7 +367,9 @@ class Reader:
         came, DeadWriterError when the writer died and everything it wrote
         was read.  out: an array to fill instead of a new one (its first n
         records are filled; the returned Batch is a view of them)."""
-        h = self._handle()
+        h = self._h
+        if not h:
+            self._handle()
         if self._view_pending:
             self.view_done()
         if timeout is None:
@@ -358,26 +378,32 @@ class Reader:
             timeout = None
         m = max or self.batch
         if out is None:
-            arr = np.empty(m, self._rdt)
+            ptr, off = self._slot(m), 0
+            cm, csize = self._cm, self._csize
+            arr = self._arena
         else:
             if out.dtype != self.stream.dtype or out.shape[1:] != self.stream.shape or not out.flags.c_contiguous:
                 raise _lib.SchemaError(_lib.ESCHEMA, "out: expected a C-contiguous array of %s records of shape %s, "
                                        "got %s %s" % (self.stream.dtype, self.stream.shape, out.dtype, out.shape))
-            arr = out
+            if not out.flags.writeable:
+                raise ValueError("out: the array is read-only")
             m = min(m, len(out))
-        addr = arr.__array_interface__["data"][0]
-        size = m * self._rs
-        nm = self._next_many
+            ptr, off = ctypes.c_void_p(out.__array_interface__["data"][0]), 0
+            cm, csize = ctypes.c_size_t(m), ctypes.c_size_t(m * self._rs)
+            arr = out
+        nm = _lib.raw.h5tier_ring_next_many
         pseq = self._pseq
-        n = nm(h, addr, m, size, pseq, 0)
+        n = nm(h, ptr, cm, csize, pseq, _ZERO)
         if n < 0:
             if n != -11 or timeout == 0:
                 if n == -11:
                     raise make_error(-110, "ring '%s' stream '%s'" % (self.ring.name, self.stream.name),
                                      "ring '%s' stream '%s': no new record" % (self.ring.name, self.stream.name))
                 raise make_error(n, "ring '%s' stream '%s'" % (self.ring.name, self.stream.name))
-            n = self._wait(lambda ms: nm(h, addr, m, size, pseq, ms), timeout)
-        return _batch(arr[:n] if n != len(arr) else arr, self._seq.value)
+            n = self._wait(lambda ms: nm(h, ptr, cm, csize, pseq, ctypes.c_int(ms)), timeout)
+        b = arr[off:off + n].view(Batch)
+        b.first_seq = self._seq.value
+        return b
 
     # -- zero-copy views
     def view(self, max=None, timeout=None):
@@ -396,11 +422,18 @@ class Reader:
             timeout = None
         m = max or self.batch
         pptr, pseq = self._pptr, self._pseq
-        n = _lib.ring_view(h, pptr, m, pseq, 0)
+        if m != self._view_m:
+            self._view_m, self._view_cm = m, ctypes.c_size_t(m)
+        cm = self._view_cm
+        view = _lib.raw.h5tier_ring_view
+        n = view(h, pptr, cm, pseq, _ZERO)
         if n < 0:
             if n != -11 or timeout == 0:
-                raise make_error(-110 if n == -11 else n, "ring '%s' stream '%s'" % (self.ring.name, self.stream.name))
-            n = self._wait(lambda ms: _lib.ring_view(h, pptr, m, pseq, ms), timeout)
+                if n == -11:
+                    raise make_error(-110, "ring '%s' stream '%s'" % (self.ring.name, self.stream.name),
+                                     "ring '%s' stream '%s': no new record" % (self.ring.name, self.stream.name))
+                raise make_error(n, "ring '%s' stream '%s'" % (self.ring.name, self.stream.name))
+            n = self._wait(lambda ms: view(h, pptr, cm, pseq, ctypes.c_int(ms)), timeout)
         self._view_pending = True
         first = self._seq.value
         slot = first % self.stream.capacity

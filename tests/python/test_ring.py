@@ -201,3 +201,22 @@ def test_ring_info_shows_python_reader(shm_name):
         s = info["streams"][0]
         assert any(r["pid"] == os.getpid() for r in s["readers"])
         assert s["tethers"][0]["name"] == "t1"
+
+
+def test_batches_kept_by_the_caller_are_never_reused(shm_name):
+    name = shm_name()
+    ring = h5tier.create(name, {"data": ("u8", 4096)})
+    with ring.writer() as w:
+        w.put_many(None, np.arange(4000, dtype="u8"))
+    with ring.reader(start="oldest", batch=100, timeout=0) as rd:
+        kept = [rd.read() for _ in range(5)]          # all alive: five buffers
+        field = rd.read()[10:20]                      # a slice keeps its buffer too
+        for _ in range(10):
+            rd.read()                                 # dropped at once: one buffer reused
+        out = np.zeros(50, "u8")
+        b = rd.read(max=80, out=out)
+        assert b.base is out or b.base.base is out
+    for k, b in enumerate(kept):
+        assert (b == np.arange(k * 100, k * 100 + 100)).all() and b.first_seq == k * 100
+    assert (field == np.arange(510, 520)).all()
+    assert (out == np.arange(1600, 1650)).all() and b.first_seq == 1600
