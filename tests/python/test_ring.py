@@ -214,9 +214,9 @@ def test_batches_kept_by_the_caller_are_never_reused(shm_name):
         for _ in range(10):
             rd.read()                                 # dropped at once: one buffer reused
         out = np.zeros(50, "u8")
-        b = rd.read(max=80, out=out)
-        assert b.base is out or b.base.base is out
+        ob = rd.read(max=80, out=out)
+        assert ob.base is out or ob.base.base is out
     for k, b in enumerate(kept):
         assert (b == np.arange(k * 100, k * 100 + 100)).all() and b.first_seq == k * 100
     assert (field == np.arange(510, 520)).all()
-    assert (out == np.arange(1600, 1650)).all() and b.first_seq == 1600
+    assert (out == np.arange(1600, 1650)).all() and ob.first_seq == 1600
