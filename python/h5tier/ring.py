@@ -250,6 +250,8 @@ class Reader:
 
     def __init__(self, ring, stream=None, start="latest", batch=None, timeout=None, copy=True, tether=None,
                  manual_release=False, report_laps=False, dead_after=None, batch_wait_ns=None):
+        self._h = None
+        self._view_pending = False
         if not isinstance(ring, Ring):
             ring = Ring(ring)
         self.ring = ring
@@ -289,7 +291,6 @@ class Reader:
         self._rs = st.record_size
         self._area = None       # numpy array over the stream's whole data area (read-only mapping)
         self._area_base = 0
-        self._view_pending = False
         self._arena = None      # see _slot()
         self._arena_m = 0
         self._arena_ptr = None
@@ -537,6 +538,7 @@ class Writer:
     """
 
     def __init__(self, ring, tether_timeout=None, drop_dead_tethers=False):
+        self._h = None
         if not isinstance(ring, Ring):
             ring = Ring(ring)
         self.ring = ring

@@ -56,7 +56,7 @@ def test_top_once_json(scene):
     live = rings[scene["live"]]
     assert live["writer_alive"] and live["writer_pid"] == scene["writer"].pid
     ev = {s["name"]: s for s in live["streams"]}["events"]
-    assert 1500 < ev["records_per_s"] < 8000, ev["records_per_s"]
+    assert 500 < ev["records_per_s"] < 20000, ev["records_per_s"]   # a 4000/s writer, on a loaded host
     assert ev["mb_per_s"] == pytest.approx(ev["records_per_s"] * 24 / 1e6, abs=2e-3)
     assert ev["tethers"][0]["name"] == "arch\x1bive"     # escaped as \u001b in the JSON text
     assert "\\u001b" in out and "\x1b" not in out
