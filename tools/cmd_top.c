@@ -61,9 +61,8 @@ static int wanted(const sample_t *s, const char *canon)
 {
     if (!s->filter)
         return 1;
-    for (int i = 0; i < s->nfilter; i++)
-        if (!strcmp(bare(s->filter[i][0] == '/' ? s->filter[i] : s->filter[i]), bare(canon)) ||
-            !strcmp(s->filter[i], canon))
+    for (int i = 0; i < s->nfilter; i++) /* "name" and "/name" both match */
+        if (!strcmp(bare(s->filter[i]), bare(canon)))
             return 1;
     return 0;
 }
