@@ -10,13 +10,16 @@
  *      per record, view_done) vs h5tier_ring_view() + the same in C.
  *
  * Method: this program creates a ring, fills it to capacity with a writer
- * (then detached), and reads it from the oldest record to the tail, PASSES
- * times, first in C, then by running bench/bench_python.py under
- * $H5TIER_PYTHON (default /usr/bin/python3) with the package of this source
- * tree and the library of this build; best pass of each, three rounds
- * alternating C and Python, best round.  No writer runs meanwhile, so both
+ * (then detached), and reads it from the oldest record to the tail, one
+ * pass at a time, alternating a C pass and a Python pass (a child running
+ * bench/bench_python.py under $H5TIER_PYTHON, default /usr/bin/python3,
+ * with the package of this source tree and the library of this build,
+ * taking one command per pass on a pipe) so that both see the same
+ * machine; the best pass of each.  No writer runs meanwhile, so both
  * readers measure only their own cost (the ring's protocol, the copy, and
- * for Python the ctypes call and the numpy array per batch).
+ * for Python the ctypes call and the numpy array per batch).  The C
+ * reader's buffer is allocated like numpy's (huge pages advised from
+ * 4 MiB), so both copy into the same kind of memory.
  *
  *   bench_python [--quick]
  */
@@ -25,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "benchutil.h"
@@ -69,81 +74,141 @@ static void make_ring(const char *name, const char *dtype, uint64_t cap, size_t 
     h5tier_ring_close(w);
 }
 
-/* C reader: records/s of the best of `passes` passes from oldest to tail. */
-static double c_read(const char *name, size_t batch, int passes, int view)
-{
+/* C reader: one pass from the oldest record to the tail; records/s. */
+typedef struct creader {
     h5tier_ring_reader_t *rd;
+    size_t rs, batch;
+    uint64_t cap;
+    char *buf;
+} creader_t;
+
+static void c_open(creader_t *c, const char *name, size_t batch)
+{
     h5tier_ring_reader_opts_t o;
     h5tier_ring_reader_opts_init(&o);
-    int r = h5tier_ring_reader_open(name, NULL, &o, &rd);
+    int r = h5tier_ring_reader_open(name, NULL, &o, &c->rd);
     if (r < 0)
         die("reader", r);
-    size_t rs = h5tier_ring_reader_record_size(rd);
-    uint64_t cap = h5tier_ring_reader_capacity(rd);
-    char *buf = malloc(batch * rs);
-    double best = 0;
-    volatile uint64_t sink = 0;
-    for (int p = 0; p < passes; p++) {
-        h5tier_ring_reader_stats_t st;
-        h5tier_ring_reader_stats(rd, &st);
-        h5tier_ring_reader_seek(rd, st.tail > cap ? st.tail - cap : 0);
-        uint64_t n = 0, seq;
-        double t0 = bench_now();
-        for (;;) {
-            long k;
-            if (view) {
-                const void *d;
-                k = h5tier_ring_view(rd, &d, batch, &seq, 0);
-                if (k > 0) {
-                    uint64_t s = 0;
-                    for (long i = 0; i < k; i++)
-                        s += ((const unsigned char *)d)[(size_t)i * rs];
-                    sink += s;
-                    if (h5tier_ring_view_done(rd) < 0)
-                        die("view_done", -EAGAIN);
-                }
-            } else {
-                k = h5tier_ring_next_many(rd, buf, batch, batch * rs, &seq, 0);
-            }
-            if (k == -EAGAIN)
-                break;
-            if (k < 0)
-                die("read", (int)k);
-            n += (uint64_t)k;
-        }
-        double dt = bench_now() - t0;
-        if ((double)n / dt > best)
-            best = (double)n / dt;
-    }
-    (void)sink;
-    free(buf);
-    h5tier_ring_reader_close(rd);
-    return best;
+    c->rs = h5tier_ring_reader_record_size(c->rd);
+    c->cap = h5tier_ring_reader_capacity(c->rd);
+    c->batch = batch;
+    size_t bytes = batch * c->rs;
+    /* like numpy: 64-byte aligned, huge pages advised from 4 MiB */
+    if (posix_memalign((void **)&c->buf, 64, bytes) != 0)
+        die("buffer", -ENOMEM);
+    if (bytes >= (4u << 20))
+        madvise((void *)((uintptr_t)c->buf & ~(uintptr_t)4095), bytes, MADV_HUGEPAGE);
+    memset(c->buf, 0, bytes);
 }
 
-/* Python reader: runs bench_python.py; records/s or -1. */
-static double py_read(const char *name, size_t batch, int passes, const char *mode)
+static double c_pass(creader_t *c, int view)
+{
+    h5tier_ring_reader_stats_t st;
+    h5tier_ring_reader_stats(c->rd, &st);
+    h5tier_ring_reader_seek(c->rd, st.tail > c->cap ? st.tail - c->cap : 0);
+    uint64_t n = 0, seq;
+    static volatile uint64_t sink;
+    double t0 = bench_now();
+    for (;;) {
+        long k;
+        if (view) {
+            const void *d;
+            k = h5tier_ring_view(c->rd, &d, c->batch, &seq, 0);
+            if (k > 0) {
+                uint64_t s = 0;
+                for (long i = 0; i < k; i++)
+                    s += ((const unsigned char *)d)[(size_t)i * c->rs];
+                sink += s;
+                if (h5tier_ring_view_done(c->rd) < 0)
+                    die("view_done", -EAGAIN);
+            }
+        } else {
+            k = h5tier_ring_next_many(c->rd, c->buf, c->batch, c->batch * c->rs, &seq, 0);
+        }
+        if (k == -EAGAIN)
+            break;
+        if (k < 0)
+            die("read", (int)k);
+        n += (uint64_t)k;
+    }
+    return (double)n / (bench_now() - t0);
+}
+
+static void c_close(creader_t *c)
+{
+    free(c->buf);
+    h5tier_ring_reader_close(c->rd);
+}
+
+/* The Python child: commands on to_py, one result line per pass on from_py. */
+static FILE *to_py, *from_py;
+static pid_t py_pid;
+
+static void py_start(void)
 {
     const char *py = getenv("H5TIER_PYTHON");
     if (!py || !*py)
         py = "/usr/bin/python3";
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "PYTHONPATH='%s/python' H5TIER_BUILD_DIR='%s' '%s' '%s/bench/bench_python.py' '%s' %zu %d %s",
-             H5TIER_SRC_DIR, H5TIER_BUILD_DIR, py, H5TIER_SRC_DIR, name, batch, passes, mode);
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    char line[512] = "";
-    if (!fgets(line, sizeof line, f))
-        line[0] = 0;
-    int st = pclose(f);
-    const char *p = strstr(line, "\"records_per_s\":");
-    if (st != 0 || !p) {
-        fprintf(stderr, "bench_python: %s failed (status %d): %s\n", cmd, st, line);
-        return -1;
+    int in[2], out[2];
+    if (pipe(in) < 0 || pipe(out) < 0)
+        die("pipe", -errno);
+    py_pid = fork();
+    if (py_pid < 0)
+        die("fork", -errno);
+    if (py_pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        setenv("PYTHONPATH", H5TIER_SRC_DIR "/python", 1);
+        setenv("H5TIER_BUILD_DIR", H5TIER_BUILD_DIR, 1);
+        execl(py, py, H5TIER_SRC_DIR "/bench/bench_python.py", (char *)NULL);
+        _exit(127);
     }
-    return strtod(p + strlen("\"records_per_s\":"), NULL);
+    close(in[0]);
+    close(out[1]);
+    to_py = fdopen(in[1], "w");
+    from_py = fdopen(out[0], "r");
+}
+
+static double py_pass(const char *name, size_t batch, const char *mode)
+{
+    fprintf(to_py, "%s %zu %s\n", name, batch, mode);
+    fflush(to_py);
+    char line[128];
+    if (!fgets(line, sizeof line, from_py)) {
+        fprintf(stderr, "bench_python: the Python reader (bench/bench_python.py) failed\n");
+        exit(1);
+    }
+    return strtod(line, NULL);
+}
+
+static void py_stop(void)
+{
+    fprintf(to_py, "quit\n");
+    fclose(to_py);
+    fclose(from_py);
+    int st;
+    waitpid(py_pid, &st, 0);
+}
+
+/* Alternate C and Python passes; best of each. */
+static void duel(const char *name, size_t batch, int view, int passes, double *c_best, double *p_best)
+{
+    creader_t c;
+    c_open(&c, name, batch);
+    *c_best = *p_best = 0;
+    for (int i = 0; i < passes; i++) {
+        double v = c_pass(&c, view);
+        if (v > *c_best)
+            *c_best = v;
+        v = py_pass(name, batch, view ? "view" : "read");
+        if (v > *p_best)
+            *p_best = v;
+    }
+    c_close(&c);
 }
 
 int main(int argc, char **argv)
@@ -154,32 +219,17 @@ int main(int argc, char **argv)
     snprintf(big, sizeof big, "h5tier-bench-py-%d-1m", (int)getpid());
     uint64_t cap64 = quick ? (1u << 18) : (1u << 20); /* 16 / 64 MiB */
     uint64_t cap1m = quick ? 32 : 128;                 /* 32 / 128 MiB */
-    int passes = quick ? 3 : 8, rounds = quick ? 2 : 3;
+    int passes = quick ? 6 : 20;
     make_ring(small, "u1[64]", cap64, 64);
     make_ring(big, "u1[1048576]", cap1m, 1u << 20);
-
-    double c64 = 0, p64 = 0, c1m = 0, p1m = 0, cv = 0, pv = 0;
-    for (int r = 0; r < rounds; r++) {
-        double v;
-        if ((v = c_read(small, 1024, passes, 0)) > c64)
-            c64 = v;
-        if ((v = py_read(small, 1024, passes, "read")) > p64)
-            p64 = v;
-        if ((v = c_read(big, 4, passes, 0)) > c1m)
-            c1m = v;
-        if ((v = py_read(big, 4, passes, "read")) > p1m)
-            p1m = v;
-        if ((v = c_read(small, 1024, passes, 1)) > cv)
-            cv = v;
-        if ((v = py_read(small, 1024, passes, "view")) > pv)
-            pv = v;
-    }
+    py_start();
+    double c64, p64, c1m, p1m, cv, pv;
+    duel(small, 1024, 0, passes, &c64, &p64);
+    duel(big, 4, 0, passes, &c1m, &p1m);
+    duel(small, 1024, 1, passes, &cv, &pv);
+    py_stop();
     h5tier_ring_remove(small, 1);
     h5tier_ring_remove(big, 1);
-    if (p64 < 0 || p1m < 0 || pv < 0) {
-        fprintf(stderr, "bench_python: the Python reader failed\n");
-        return 1;
-    }
     bench_result(S, "Python read() 64 B x1024 (M records/s)", p64 / 1e6, "M/s", "C next_many 64 B x1024", c64 / 1e6,
                  GOAL_GE, 0.5);
     bench_result(S, "Python read() 1 MiB x4 (MB/s)", p1m * 1.048576, "MB/s", "C next_many 1 MiB x4", c1m * 1.048576,
@@ -188,9 +238,9 @@ int main(int argc, char **argv)
                  cv / 1e6, GOAL_NONE, 0);
     bench_note(S,
                "reading a full ring (%" PRIu64 " x 64 B, %" PRIu64 " x 1 MiB) from oldest to tail with no writer "
-               "running; best of %d passes x %d rounds; Python: h5tier.Reader.read() returns a new numpy array per "
+               "running; best of %d passes, C and Python alternating; Python: h5tier.Reader.read() returns a numpy array per "
                "batch (ctypes call + array; the previous batch's buffer is reused when the caller dropped it), C copies "
                "into one reused buffer",
-               cap64, cap1m, passes, rounds);
+               cap64, cap1m, passes);
     return 0;
 }
