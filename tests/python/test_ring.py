@@ -220,3 +220,19 @@ def test_batches_kept_by_the_caller_are_never_reused(shm_name):
         assert (b == np.arange(k * 100, k * 100 + 100)).all() and b.first_seq == k * 100
     assert (field == np.arange(510, 520)).all()
     assert (out == np.arange(1600, 1650)).all() and ob.first_seq == 1600
+
+
+def test_stream_paths_and_attributes_from_like(shm_name, tmp_path):
+    import h5py
+    src = tmp_path / "src.h5"
+    with h5py.File(src, "w") as f:
+        d = f.create_dataset("det/frames", data=np.zeros((3, 4, 5), dtype=">u2"))
+        d.attrs["gain"] = 2.5
+        d.attrs["units"] = "adu"
+        d.attrs["roi"] = np.array([1, 2, 3, 4], dtype="i4")
+    name = shm_name()
+    cli("ring", "create", name, "--like", "%s:/det/frames" % src, "--capacity", "8")
+    st = h5tier.Ring(name)["frames"]
+    assert st.path == "/frames" and st.shape == (4, 5) and st.dtype == np.dtype(">u2")
+    assert st.attrs["gain"] == 2.5 and st.attrs["units"] == "adu"
+    assert list(st.attrs["roi"]) == [1, 2, 3, 4]
