@@ -119,3 +119,13 @@ def test_top_curses_screen_in_tmux(scene):
             pytest.fail("h5tier top did not quit on 'q'")
     finally:
         subprocess.run(tm + ["kill-server"], capture_output=True)
+
+
+def test_top_usage_errors():
+    p = cli("top", check=False, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2 and "--once" in p.stderr
+    p = cli("top", "--json", check=False)
+    assert p.returncode == 2 and "--json needs --once" in p.stderr
+    p = cli("top", "--once", "--interval", "0", check=False)
+    assert p.returncode == 2 and "--interval" in p.stderr
+    assert "example" in cli("top", "--help").stdout
