@@ -179,6 +179,27 @@ class ArchiverOpts(ctypes.Structure):
                 ("progress_arg", ctypes.c_void_p)]
 
 
+# Structs that libh5tier initialises or fills one at a time get 256 spare
+# bytes at the end: a field appended in a newer library lands there instead
+# of past the end of Python's copy (arrays of structs cannot be padded; their
+# sizes are checked by tests/python/test_sizes.py against the C headers).
+SPARE = 256
+for _cls in ("WriterOpts", "ReaderOpts", "ReaderStats", "RingInfo", "ShmConfig", "ShmInfo", "PersistOpts",
+             "ArchiverStats", "ArchiverOpts"):
+    _c = globals()[_cls]
+    globals()[_cls] = type(_cls, (ctypes.Structure,), {"_fields_": list(_c._fields_) +
+                                                       [("_spare", ctypes.c_char * SPARE)]})
+del _cls, _c
+
+
+def c_size(cls):
+    """The size of the C struct a ctypes Structure mirrors (without the spare bytes)."""
+    if not hasattr(cls, "_spare"):
+        return ctypes.sizeof(cls)
+    a = ctypes.alignment(cls)
+    return (cls._spare.offset + a - 1) // a * a
+
+
 P = ctypes.POINTER
 vp = ctypes.c_void_p
 ci = ctypes.c_int

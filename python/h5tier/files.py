@@ -227,7 +227,7 @@ def archive(ring, out, streams=None, lossless=False, tether=None, keep_tether=Fa
     opts.stop = ctypes.pointer(stop)
 
     def tostats(s):
-        return {k: getattr(s, k) for k, _ in _lib.ArchiverStats._fields_}
+        return {k: getattr(s, k) for k, _ in _lib.ArchiverStats._fields_ if not k.startswith("_")}
 
     if progress is not None:
         def on_progress(sp, arg):

@@ -483,7 +483,7 @@ class Reader:
         """dict: position (next seq), records returned, lost, laps, tail, generation."""
         s = _lib.ReaderStats()
         _lib.ring_reader_stats(self._handle(), ctypes.byref(s))
-        return {k: getattr(s, k) for k, _ in _lib.ReaderStats._fields_}
+        return {k: getattr(s, k) for k, _ in _lib.ReaderStats._fields_ if not k.startswith("_")}
 
     @property
     def lost(self):

@@ -17,6 +17,12 @@ TEST_BIN = os.environ.get("H5TIER_TEST_BIN") or os.path.join(BUILD, "tests")
 sys.path.insert(0, os.path.join(SRC, "python"))
 
 _count = itertools.count()
+SHM_DIR = os.environ.get("H5TIER_SHM_DIR") or "/dev/shm"
+
+
+def shm_path(name):
+    """Where shm object NAME lives ($H5TIER_SHM_DIR, else /dev/shm)."""
+    return os.path.join(SHM_DIR, name)
 
 
 def cli(*args, check=True, **kw):
@@ -39,7 +45,7 @@ def shm_name(request):
     yield make
     for n in made:
         subprocess.run([CLI, "ring", "rm", "--force", n], capture_output=True)
-        for p in ("/dev/shm/" + n, "/dev/shm/." + n + ".h5tier"):
+        for p in (shm_path(n), shm_path("." + n + ".h5tier")):
             try:
                 os.unlink(p)
             except OSError:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import h5tier
-from conftest import TEST_BIN, cli
+from conftest import TEST_BIN, cli, shm_path
 
 
 def fill(f):
@@ -30,7 +30,7 @@ def test_shm_file_and_persist_round_trip_h5diff(shm_name, tmp_path):
     with h5tier.shm_file(name, "w") as f:
         assert isinstance(f, h5py.File)
         fill(f)
-    assert os.path.exists("/dev/shm/" + name)
+    assert os.path.exists(shm_path(name))
     info = h5tier.shm_info(name)
     assert info["is_hdf5"] and info["has_control"] and not info["writer_alive"]
     with h5tier.shm_file(name, "r") as f:
@@ -38,13 +38,13 @@ def test_shm_file_and_persist_round_trip_h5diff(shm_name, tmp_path):
         plan = h5tier.persist(f, tmp_path / "out.h5")
     layouts = {p["path"]: p["layout"] for p in plan}
     assert layouts["/ints"] == "compact" and layouts["/big"] == "contiguous"
-    assert subprocess.run(["h5diff", "/dev/shm/" + name, str(tmp_path / "out.h5")]).returncode == 0
+    assert subprocess.run(["h5diff", shm_path(name), str(tmp_path / "out.h5")]).returncode == 0
     # a path string "shm:NAME" and a subset of objects; the dry run writes nothing
     plan = h5tier.persist("shm:" + name, tmp_path / "grp.h5", objects=["/grp"], dry_run=True)
     assert {p["path"] for p in plan} >= {"/grp", "/grp/img", "/grp/ev"}
     assert not os.path.exists(tmp_path / "grp.h5")
     h5tier.persist("shm:" + name, tmp_path / "grp.h5", objects=["/grp"])
-    assert subprocess.run(["h5diff", "/dev/shm/" + name, str(tmp_path / "grp.h5"), "/grp", "/grp"]).returncode == 0
+    assert subprocess.run(["h5diff", shm_path(name), str(tmp_path / "grp.h5"), "/grp", "/grp"]).returncode == 0
     # refusing to replace without force, with the library's message
     with pytest.raises(h5tier.ExistsError) as ei:
         h5tier.persist("shm:" + name, tmp_path / "grp.h5")
@@ -64,7 +64,7 @@ def test_shm_file_with_backing_file(shm_name, tmp_path):
     back = tmp_path / "back.h5"
     with h5tier.shm_file(name, "w", backing=back) as f:
         fill(f)
-    assert subprocess.run(["h5diff", "/dev/shm/" + name, str(back)]).returncode == 0
+    assert subprocess.run(["h5diff", shm_path(name), str(back)]).returncode == 0
     h5tier.shm_remove(name)
     # the shm object is gone: opening loads it from the backing file
     with h5tier.shm_file(name, "r+", backing=back) as f:
