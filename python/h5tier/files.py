@@ -49,7 +49,7 @@ def shm_fapl(name, backing=None, increment=None, page_size=None, unlink_on_close
         fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
         rc = _lib.H5Pset_fapl_shm(fapl.id, ctypes.byref(cfg))
         if rc < 0:
-            raise make_error(-_lib.EHDF5, "shm '%s'" % name)
+            raise make_error(-22, "shm '%s'" % name)   # bad name, page size or version: EINVAL
         fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
     return fapl
 
@@ -82,8 +82,9 @@ def shm_file(name, mode="r", backing=None, swmr=False, **kw):
     if mode == "a":
         mode = "r+" if exists else "w-"
     if mode in ("r", "r+") and not exists:
-        raise _lib.NotFoundError(2, "%s: no such shm object (/dev/shm/%s)%s" %
-                                 (what, str(name).lstrip("/"), " and no backing file" if backing else ""))
+        info = _lib.ShmInfo()
+        rc = _lib.shm_info(_b(name), ctypes.byref(info))     # the library says why (and where it looked)
+        raise make_error(rc if rc < 0 else -2, what + (" (and no backing file %s)" % backing if backing else ""))
     try:
         with hdf5_lock:
             if mode == "r":
