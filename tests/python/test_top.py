@@ -18,7 +18,7 @@ from conftest import CLI, cli
 
 
 @pytest.fixture
-def scene(shm_name):
+def scene(shm_name, tmp_path):
     live, dead, f = shm_name("live"), shm_name("dead"), shm_name("file")
     cli("ring", "create", live, "--capacity", "64k", "--stream", "events", "--dtype", "{seq:u8,ts:f8,adc:u2[4]}",
         "--stream", "frames", "--dtype", "u2[64,64]", "--capacity", "16")
@@ -27,6 +27,9 @@ def scene(shm_name):
     tether = h5tier.Ring(live).reader("events", start="latest", tether="arch\x1bive")
     w = subprocess.Popen([CLI, "ring", "write", live, "--stream", "events", "--rate", "4000", "--duration", "20",
                           "--tether-timeout", "100000"], stderr=subprocess.DEVNULL)
+    # a lossless archiver process on the live ring (its tether and its reader slot)
+    arch = subprocess.Popen([CLI, "ring", "archive", live, str(tmp_path / "arch.h5"), "--stream", "events",
+                             "--lossless", "--duration", "20", "-q"], stderr=subprocess.DEVNULL)
     # a lossy reader lapped on the small ring, then its writer killed
     lossy = h5tier.Ring(dead).reader(start="oldest")
     cli("ring", "write", dead, "--count", "5000")
@@ -39,7 +42,9 @@ def scene(shm_name):
     shm["x"] = np.arange(100000)
     shm.flush()
     time.sleep(0.3)
-    yield {"live": live, "dead": dead, "file": f, "writer": w}
+    yield {"live": live, "dead": dead, "file": f, "writer": w, "archiver": arch}
+    arch.terminate()
+    arch.wait()
     shm.close()
     w.kill()
     w.wait()
@@ -56,11 +61,16 @@ def test_top_once_json(scene):
     live = rings[scene["live"]]
     assert live["writer_alive"] and live["writer_pid"] == scene["writer"].pid
     ev = {s["name"]: s for s in live["streams"]}["events"]
+    tet = {t["name"]: t for t in ev["tethers"]}
     assert 500 < ev["records_per_s"] < 20000, ev["records_per_s"]   # a 4000/s writer, on a loaded host
     assert ev["mb_per_s"] == pytest.approx(ev["records_per_s"] * 24 / 1e6, abs=2e-3)
-    assert ev["tethers"][0]["name"] == "arch\x1bive"     # escaped as \u001b in the JSON text
+    assert "arch\x1bive" in tet     # escaped as \u001b in the JSON text
     assert "\\u001b" in out and "\x1b" not in out
-    assert ev["tethers"][0]["lag"] > 1000 and ev["tethers"][0]["pid"] == os.getpid()
+    assert tet["arch\x1bive"]["lag"] > 1000 and tet["arch\x1bive"]["pid"] == os.getpid()
+    arch = [r for r in ev["readers"] if r["pid"] == scene["archiver"].pid]
+    assert arch and arch[0]["archiver"] and arch[0]["tethered"] and arch[0]["process"] == "h5tier"
+    assert arch[0]["lag"] < ev["tail"]
+    assert tet["archive"]["archiver"] and tet["archive"]["pid"] == scene["archiver"].pid
     mine = [r for r in ev["readers"] if r["pid"] == os.getpid()]
     assert mine and mine[0]["tethered"] and mine[0]["lag"] > 1000
     dead = rings[scene["dead"]]
@@ -110,6 +120,7 @@ def test_top_curses_screen_in_tmux(scene):
         rate = ev.split()[2]
         assert rate != "-" and (rate.endswith("k") or float(rate) > 500), ev
         assert any("tether 'arch\\x1bive'" in r for r in rows), screen
+        assert any(r.split()[:2] == ["archiver", str(scene["archiver"].pid)] for r in rows), screen
         subprocess.run(tm + ["send-keys", "-t", "top", "q"], check=True)
         for _ in range(50):
             if subprocess.run(tm + ["has-session", "-t", "top"], capture_output=True).returncode != 0:
