@@ -14,7 +14,7 @@ def test_follow_histogram_example(tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "hist.png"
     p = subprocess.run([sys.executable, os.path.join(SRC, "python", "examples", "follow_histogram.py"),
-                        "--seconds", "1.5", "--out", str(out)], capture_output=True, text=True, timeout=60)
+                        "--seconds", "1.0", "--out", str(out)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "records (0 lost)" in p.stdout, p.stdout
     n = int(p.stdout.split(": ")[1].split()[0])

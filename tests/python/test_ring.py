@@ -26,7 +26,7 @@ def test_continuity_tethered_reader_against_c_writer(shm_name):
     cli("ring", "create", name, "--dtype", "u1[64]", "--capacity", "4k")
     ring = h5tier.Ring(name)
     assert ring["data"].shape == (64,) and ring["data"].dtype == np.uint8
-    total = 200000
+    total = 100000
     with ring.reader(start="oldest", tether="pytest", timeout=5) as rd:
         w = c_writer(name, total, "--batch", "64")
         expect = 0
@@ -47,7 +47,7 @@ def test_continuity_tethered_reader_against_c_writer(shm_name):
 def test_lapping_counts_every_lost_record(shm_name):
     name = shm_name()
     cli("ring", "create", name, "--dtype", "u1[64]", "--capacity", "1k")
-    total = 300000
+    total = 200000
     got = lost_seen = 0
     with h5tier.Ring(name).reader(start="oldest", timeout=2, batch=256) as rd:
         w = c_writer(name, total, "--batch", "16")
@@ -113,7 +113,7 @@ def test_view_overwritten_while_in_use_raises(shm_name):
 def test_views_follow_a_live_writer_without_torn_data(shm_name):
     name = shm_name()
     cli("ring", "create", name, "--dtype", "u1[128]", "--capacity", "256")
-    w = c_writer(name, 200000, "--batch", "8")
+    w = c_writer(name, 100000, "--batch", "8")
     checked = lapped = 0
     with h5tier.Ring(name).reader(start="oldest", timeout=1, batch=64) as rd:
         while True:
