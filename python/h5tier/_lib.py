@@ -179,6 +179,28 @@ class ArchiverOpts(ctypes.Structure):
                 ("progress_arg", ctypes.c_void_p)]
 
 
+def _probe_size(init, at_least):
+    """sizeof the struct that init() (which zeroes the whole struct first)
+    fills: the end of the bytes it wrote into a buffer of sentinels."""
+    n = at_least + 256
+    buf = (ctypes.c_ubyte * n)(*([0xA5] * n))
+    init(buf)
+    while n > 0 and buf[n - 1] == 0xA5:
+        n -= 1
+    return n
+
+
+# Libraries with archive permissions (h5tier_archiver_opts_t.mode, after
+# progress_arg) take a `mode` for new archive files.
+_init = getattr(lib, "h5tier_archiver_opts_init")
+_init.restype, _init.argtypes = None, [ctypes.c_void_p]
+ARCHIVER_HAS_MODE = _probe_size(_init, ctypes.sizeof(ArchiverOpts)) > ctypes.sizeof(ArchiverOpts)
+if ARCHIVER_HAS_MODE:
+    class ArchiverOpts(ctypes.Structure):  # noqa: F811
+        _fields_ = ArchiverOpts._fields_ + [("mode", ctypes.c_uint)]
+del _init
+
+
 # Structs that libh5tier initialises or fills one at a time get 256 spare
 # bytes at the end: a field appended in a newer library lands there instead
 # of past the end of Python's copy (arrays of structs cannot be padded; their

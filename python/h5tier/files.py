@@ -194,14 +194,15 @@ def persist(src, dst, objects=None, force=False, dry_run=False, keep_growable=Fa
 
 
 def archive(ring, out, streams=None, lossless=False, tether=None, keep_tether=False, count=0, duration=0,
-            idle_timeout=0, flush_interval=0, chunk_bytes=0, progress=None):
+            idle_timeout=0, flush_interval=0, chunk_bytes=0, progress=None, mode=None):
     """Archive streams of `ring` (all by default) into the HDF5 file `out`
     (created or continued: see h5tier_archive.h) until count records,
     duration seconds, idle_timeout seconds without a record, the writer's
     death, or Ctrl-C (which stops it cleanly).  lossless: a tethered reader
     the writer waits for.  progress(stats) is called about once a second.
-    Returns the run's statistics as a dict (records, bytes, lost_records,
-    lost_ranges, lag, seconds, writer_dead, ...)."""
+    mode: permissions of a new archive file (libraries that support it;
+    default 0600).  Returns the run's statistics as a dict (records, bytes,
+    lost_records, lost_ranges, lag, seconds, writer_dead, ...)."""
     from .ring import Ring
     name = ring.name if isinstance(ring, Ring) else ring
     opts = _lib.ArchiverOpts()
@@ -224,6 +225,10 @@ def archive(ring, out, streams=None, lossless=False, tether=None, keep_tether=Fa
     opts.idle_timeout_s = float(idle_timeout)
     opts.flush_interval_s = float(flush_interval)
     opts.chunk_bytes = int(chunk_bytes)
+    if mode is not None:
+        if not _lib.ARCHIVER_HAS_MODE:
+            raise TypeError("archive(mode=...): this libh5tier (%s) does not take archive permissions" % _lib.lib_path)
+        opts.mode = int(mode)
     stop = ctypes.c_int(0)
     opts.stop = ctypes.pointer(stop)
 

@@ -114,6 +114,19 @@ def test_archive_of_a_ring(shm_name, tmp_path):
         assert (f["data"][:, :8].copy().view("<u8")[:, 0] == np.arange(5000)).all()
 
 
+def test_archive_mode_when_the_library_has_it(shm_name, tmp_path):
+    from h5tier import _lib
+    name = shm_name()
+    cli("ring", "create", name, "--dtype", "u8", "--capacity", "64")
+    cli("ring", "write", name, "--count", "10")
+    if not _lib.ARCHIVER_HAS_MODE:
+        with pytest.raises(TypeError):
+            h5tier.archive(name, tmp_path / "a.h5", idle_timeout=0.1, mode=0o640)
+        return
+    h5tier.archive(name, tmp_path / "a.h5", idle_timeout=0.1, mode=0o640)
+    assert os.stat(tmp_path / "a.h5").st_mode & 0o777 == 0o640
+
+
 def test_bad_input_gives_the_library_message(shm_name):
     name = shm_name()
     with pytest.raises(h5tier.NotFoundError) as ei:
