@@ -227,6 +227,27 @@ def _batch(arr, first_seq):
     return b
 
 
+class _ReaderHandle:
+    """Owns a C reader handle: closes it when the last reference goes.  The
+    Reader and every zero-copy view's memory hold one, so the ring's mapping
+    outlives any view a caller kept after closing the reader (reading such a
+    view is still a mistake -- its records may be overwritten -- but never a
+    crash)."""
+
+    __slots__ = ("h",)
+
+    def __init__(self, h):
+        self.h = h
+
+    def __del__(self):
+        h, self.h = self.h, None
+        if h:
+            try:
+                _lib.ring_reader_close(h)
+            except Exception:
+                pass
+
+
 class Reader:
     """A reader of one stream.
 
@@ -251,6 +272,7 @@ class Reader:
     def __init__(self, ring, stream=None, start="latest", batch=None, timeout=None, copy=True, tether=None,
                  manual_release=False, report_laps=False, dead_after=None, batch_wait_ns=None):
         self._h = None
+        self._hold = None
         self._view_pending = False
         if not isinstance(ring, Ring):
             ring = Ring(ring)
@@ -278,6 +300,7 @@ class Reader:
                                    ctypes.byref(h))
         if rc < 0:
             raise make_error(rc, "ring '%s'" % ring.name)
+        self._hold = _ReaderHandle(h)
         self._h = h
         self.stream = st = ring._stream(_lib.ring_reader_stream(h).decode("utf-8", "replace"))
         self.batch = int(batch) if batch else (16 if st.record_size >= (1 << 20) else 1024)
@@ -304,8 +327,8 @@ class Reader:
                 self._view_pending = False
                 _lib.ring_view_done(self._h)
             self._area = None
-            _lib.ring_reader_close(self._h)
             self._h = None
+            self._hold = None   # closes the C reader now, or when the last view kept by the caller goes
 
     def __enter__(self):
         return self
@@ -442,6 +465,7 @@ class Reader:
         if self._area is None or ptr != self._area_base + slot * self._rs:
             base = ptr - slot * self._rs
             raw = (ctypes.c_char * (self._rs * self.stream.capacity)).from_address(base)
+            raw.h5tier_handle = self._hold      # the mapping lives as long as any view of it
             area = np.frombuffer(raw, dtype=self._rdt)
             area.flags.writeable = False    # the mapping is read-only: a write would fault
             self._area, self._area_base = area, base

@@ -236,3 +236,20 @@ def test_stream_paths_and_attributes_from_like(shm_name, tmp_path):
     assert st.path == "/frames" and st.shape == (4, 5) and st.dtype == np.dtype(">u2")
     assert st.attrs["gain"] == 2.5 and st.attrs["units"] == "adu"
     assert list(st.attrs["roi"]) == [1, 2, 3, 4]
+
+
+def test_a_view_kept_after_close_keeps_the_mapping(shm_name):
+    name = shm_name()
+    ring = h5tier.create(name, {"data": ("u8", 64)})
+    with ring.writer() as w:
+        w.put_many(None, np.arange(10, dtype="u8"))
+    rd = ring.reader(start="oldest", timeout=0)
+    v = rd.view()
+    s = v[2:5]
+    rd.close()                       # the C reader stays open while a view is alive
+    assert list(s) == [2, 3, 4]      # no crash: the mapping is still there
+    assert any(r["pid"] == os.getpid() for r in ring.info()["streams"][0]["readers"])
+    del v, s                         # now it closes
+    assert not any(r["pid"] == os.getpid() for r in ring.info()["streams"][0]["readers"])
+    with pytest.raises(ValueError):
+        rd.view()
