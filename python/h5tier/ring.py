@@ -466,8 +466,9 @@ class Reader:
             base = ptr - slot * self._rs
             raw = (ctypes.c_char * (self._rs * self.stream.capacity)).from_address(base)
             raw.h5tier_handle = self._hold      # the mapping lives as long as any view of it
-            area = np.frombuffer(raw, dtype=self._rdt)
-            area.flags.writeable = False    # the mapping is read-only: a write would fault
+            # a read-only buffer: the mapping is read-only (a write would fault) and numpy
+            # refuses to make views of a read-only buffer writeable
+            area = np.frombuffer(memoryview(raw).cast("B").toreadonly(), dtype=self._rdt)
             self._area, self._area_base = area, base
         v = self._area[slot:slot + n].view(View)
         v.first_seq = first

@@ -253,3 +253,17 @@ def test_a_view_kept_after_close_keeps_the_mapping(shm_name):
     assert not any(r["pid"] == os.getpid() for r in ring.info()["streams"][0]["readers"])
     with pytest.raises(ValueError):
         rd.view()
+
+
+def test_views_cannot_be_made_writeable(shm_name):
+    name = shm_name()
+    ring = h5tier.create(name, {"data": ("u8", 64)})
+    with ring.writer() as w:
+        w.put(None, 7)
+    with ring.reader(start="oldest", timeout=0) as rd:
+        with rd.view() as v:
+            with pytest.raises(ValueError):
+                v.flags.writeable = True
+            with pytest.raises(ValueError):
+                v[0] = 1
+            assert v[0] == 7
