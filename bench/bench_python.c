@@ -131,7 +131,10 @@ static double c_pass(creader_t *c, int view)
             die("read", (int)k);
         n += (uint64_t)k;
     }
-    return (double)n / (bench_now() - t0);
+    double rate = (double)n / (bench_now() - t0);
+    if (sink == 1) /* never: keeps the sum of the touched bytes alive */
+        fprintf(stderr, "#");
+    return rate;
 }
 
 static void c_close(creader_t *c)
