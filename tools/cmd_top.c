@@ -9,12 +9,14 @@
  * Only public API is used: h5tier_shm_list / h5tier_shm_info for the
  * objects, h5tier_ring_info for rings.  Rates come from two samples an
  * interval apart.  Every name read from shm (ring, stream, tether, backing
- * file) and from /proc (process names) is untrusted and printed escaped.
+ * file) and from /proc (process names) is untrusted and printed escaped
+ * (h5tier__esc; in JSON, \u00NN for control characters and invalid UTF-8).
  */
 #include <curses.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/internal.h"
 #include "h5tier_ring.h"
 #include "h5tier_shm.h"
 
@@ -136,47 +139,54 @@ static const h5tier_ring_stream_info_t *prev_stream(const sample_t *p, const obj
 
 /* ---- untrusted text --------------------------------------------------------------- */
 
-/* Printable form of untrusted bytes: printable ASCII as is, '\\' doubled,
- * everything else \xNN; cut with "..." to fit. */
+/* Printable form of untrusted bytes (h5tier__esc: controls, backslash and
+ * invalid UTF-8 as \xNN, valid UTF-8 kept), at most inlen bytes of in. */
 static const char *esc(const char *in, size_t inlen, char *buf, size_t len)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < inlen && in[i]; i++) {
-        unsigned char c = (unsigned char)in[i];
-        char t[5];
-        if (c == '\\')
-            snprintf(t, sizeof t, "\\\\");
-        else if (c >= 0x20 && c < 0x7f)
-            snprintf(t, sizeof t, "%c", c);
-        else
-            snprintf(t, sizeof t, "\\x%02x", c);
-        size_t tl = strlen(t);
-        if (o + tl + 4 > len) {
-            if (len >= 4) {
-                memcpy(buf + (o < len - 4 ? o : len - 4), "...", 4);
-                return buf;
-            }
-            break;
-        }
-        memcpy(buf + o, t, tl);
-        o += tl;
-    }
-    if (len)
-        buf[o < len ? o : len - 1] = 0;
-    return buf;
+    return h5tier__esc(in, strnlen(in, inlen), buf, len);
 }
 
-/* JSON string of untrusted bytes: printable ASCII except '"' and '\\' as is,
- * everything else \u00NN. */
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t k = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    if (k == 0 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if (k == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
+        return 0; /* overlong, surrogate */
+    if (k == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+        return 0; /* overlong, beyond U+10FFFF */
+    return k;
+}
+
+/* JSON string of untrusted bytes (at most inlen): valid UTF-8 as is, '"' and
+ * '\\' escaped, control characters and bytes of invalid UTF-8 as \u00NN (so
+ * an invalid byte reads back as the Latin-1 character of that value). */
 static void json_str(FILE *f, const char *in, size_t inlen)
 {
+    const unsigned char *p = (const unsigned char *)in;
+    size_t n = strnlen(in, inlen);
     fputc('"', f);
-    for (size_t i = 0; i < inlen && in[i]; i++) {
-        unsigned char c = (unsigned char)in[i];
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t k = utf8_len(p + i, n - i);
+            if (k) {
+                fwrite(p + i, 1, k, f);
+                i += k;
+                continue;
+            }
+        }
         if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
             fputc(c, f);
+        else if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
         else
             fprintf(f, "\\u%04x", c);
+        i++;
     }
     fputc('"', f);
 }
@@ -454,6 +464,7 @@ static int run_curses(sample_t *cur, sample_t *prev, double interval)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    setlocale(LC_ALL, ""); /* UTF-8 names on a UTF-8 terminal (ncursesw) */
     if (!initscr()) {
         fprintf(stderr, "h5tier top: cannot initialise the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
         return 1;

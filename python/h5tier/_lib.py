@@ -134,7 +134,8 @@ class ShmInfo(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char * 256), ("size", ctypes.c_uint64), ("eof", ctypes.c_uint64),
                 ("owner", ctypes.c_uint32), ("mode", ctypes.c_uint32), ("writer_pid", ctypes.c_int),
                 ("writer_alive", ctypes.c_int), ("generation", ctypes.c_uint64), ("is_hdf5", ctypes.c_int),
-                ("has_control", ctypes.c_int), ("backing_file", ctypes.c_char * 4096)]
+                ("has_control", ctypes.c_int), ("backing_file", ctypes.c_char * 4096),
+                ("control_ignored", ctypes.c_int), ("control_note", ctypes.c_char * 1024)]
 
 
 H5S_MAX_RANK = 32
@@ -201,11 +202,11 @@ if ARCHIVER_HAS_MODE:
 del _init
 
 
-# Structs that libh5tier initialises or fills one at a time get 256 spare
+# Structs that libh5tier initialises or fills one at a time get 4 KiB spare
 # bytes at the end: a field appended in a newer library lands there instead
 # of past the end of Python's copy (arrays of structs cannot be padded; their
 # sizes are checked by tests/python/test_sizes.py against the C headers).
-SPARE = 256
+SPARE = 4096
 for _cls in ("WriterOpts", "ReaderOpts", "ReaderStats", "RingInfo", "ShmConfig", "ShmInfo", "PersistOpts",
              "ArchiverStats", "ArchiverOpts"):
     _c = globals()[_cls]

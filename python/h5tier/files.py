@@ -112,7 +112,9 @@ def shm_info(name):
     return {"name": info.name.decode("utf-8", "replace"), "size": info.size, "eof": info.eof, "owner": info.owner,
             "mode": info.mode, "writer_pid": info.writer_pid, "writer_alive": bool(info.writer_alive),
             "generation": info.generation, "is_hdf5": bool(info.is_hdf5), "has_control": bool(info.has_control),
-            "backing_file": info.backing_file.decode("utf-8", "replace")}
+            "backing_file": info.backing_file.decode("utf-8", "replace"),
+            "control_ignored": bool(info.control_ignored),
+            "control_note": info.control_note.decode("utf-8", "replace")}
 
 
 def shm_remove(name, force=False):

@@ -82,6 +82,16 @@ def test_top_once_json(scene):
     assert f["writer_pid"] == os.getpid() and f["writer_alive"] and f["eof"] > 800000
 
 
+def test_top_names_are_escaped_and_utf8_kept(shm_name):
+    name = shm_name("é ü%")                     # spaces, % and UTF-8 are legal shm names
+    h5tier.create(name, {"data": ("u8", 64)})
+    out = cli("top", "--once", "--json", "--interval", "0.1", name).stdout
+    top = json.loads(out)
+    assert [r["name"] for r in top["rings"]] == [name]
+    text = cli("top", "--once", "--interval", "0.1", name).stdout
+    assert any(l.startswith(name) for l in text.splitlines()), text
+
+
 def test_top_once_text(scene):
     out = cli("top", "--once", "--interval", "0.3", scene["live"], scene["dead"], scene["file"]).stdout
     assert "\x1b" not in out and "arch\\x1bive" in out
