@@ -16,6 +16,7 @@ static const struct {
     {"shm", h5tier_cmd_shm, "HDF5 files in POSIX shared memory: ls, info, load, save, rm"},
     {"ring", h5tier_cmd_ring, "live circular buffers with an HDF5 schema: create, write, tail, stat, archive"},
     {"persist", h5tier_cmd_persist, "copy chosen objects to disk with the layout their final size deserves"},
+    {"top", h5tier_cmd_top, "live view of every ring and shm file: rates, readers, lag, losses, writers"},
 };
 
 static void usage(FILE *out)
