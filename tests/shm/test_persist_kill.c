@@ -7,8 +7,9 @@
  * image in a loop (journal mode with ~1% of the pages different; journal mode
  * with growth and shrink A/C; rename mode; full rewrite without a page map)
  * and the parent SIGKILLs it at random moments.
- * Part 2 (deterministic): for each of pwrite, fsync, rename, ftruncate and
- * unlink, a fresh child is killed by the fault injector at the Nth call for
+ * Part 2 (deterministic): for each of pwrite, fsync, rename, ftruncate,
+ * unlink and fdatasync (format 2 syncs the journal's data and commit record
+ * with one fdatasync, and the applied file with another), a fresh child is killed by the fault injector at the Nth call for
  * N = 1, 2, ... until the commit finishes without the fault firing (the count
  * is learnt first with h5tier_fault_count_start).  The same sweep is run over
  * the replay of a committed journal (a kill during recovery).
@@ -21,7 +22,7 @@
 #define PS 4096u
 #define NELEM (1u << 19) /* 2 MiB of int32 */
 
-static const char *const CALLS[] = {"pwrite", "fsync", "rename", "ftruncate", "unlink"};
+static const char *const CALLS[] = {"pwrite", "fsync", "rename", "ftruncate", "unlink", "fdatasync"};
 #define NCALLS (int)(sizeof CALLS / sizeof CALLS[0])
 
 static void load_img(const char *file, pimg_t *img)
@@ -207,8 +208,8 @@ int main(int argc, char **argv)
             count[k] = h5tier_fault_calls(CALLS[k]);
         h5tier_fault_clear();
         CHECK(pimg_file_is(path, smodes[m].oimg));
-        tu_log("%s commit: pwrite %ld, fsync %ld, rename %ld, ftruncate %ld, unlink %ld", smodes[m].name, count[0],
-               count[1], count[2], count[3], count[4]);
+        tu_log("%s commit: pwrite %ld, fsync %ld, rename %ld, ftruncate %ld, unlink %ld, fdatasync %ld",
+               smodes[m].name, count[0], count[1], count[2], count[3], count[4], count[5]);
         for (int k = 0; k < NCALLS; k++) {
             for (long n = 1; n <= count[k] + 1; n++) {
                 pimg_set_file(path, &a);
