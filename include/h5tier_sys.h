@@ -60,6 +60,9 @@ typedef struct h5tier_syscalls {
      * EOPNOTSUPP and EPERM (no such call, or not between these files). */
     ssize_t (*copy_file_range)(int fd_in, off_t *off_in, int fd_out, off_t *off_out, size_t len,
                                unsigned flags);
+    /* Start (SYNC_FILE_RANGE_WRITE) or wait for writeback of a range; len 0
+     * = to the end of the file.  Advisory: durability still needs fsync. */
+    int (*sync_file_range)(int fd, off_t off, off_t len, unsigned flags);
 } h5tier_syscalls_t;
 
 /* The live table.  Entries may be replaced; h5tier_sys_reset() restores. */
