@@ -114,7 +114,8 @@ int h5tier__backing_commit(const char *path, const void *image, uint64_t eof, co
                            unsigned flags, mode_t mode, h5tier_persist_stats_t *stats);
 
 /* Tests only: the format version new journals are labelled with
- * (default 2; set 1 to make a journal with format 1's recovery rules). */
+ * (default 2; 1 makes a journal with format 1's recovery rules, any other
+ * value one this library refuses to replay). */
 extern unsigned h5tier__journal_write_version;
 
 #endif /* H5TIER_SHM_INTERNAL_H */

@@ -10,7 +10,8 @@
  * checksum: format 2 syncs them together), replays a committed one, and
  * re-applies one that a crash brought back after its commit finished; a
  * format 1 journal is still replayed, and refused (kept) when its data is
- * damaged after a valid commit record; symlinks and non-HDF5 files are refused with a clear error.
+ * damaged after a valid commit record; a journal of an unknown version is
+ * refused with an error naming it and kept; symlinks and non-HDF5 files are refused with a clear error.
  */
 #include "persist_util.h"
 
@@ -256,6 +257,17 @@ int main(void)
     CHECK(strstr(h5tier_errmsg(), "checksum"));
     CHECK(pexists(jpath) && pimg_file_is(path, &a));
     CHECK(h5tier__backing_commit(path, b.buf, b.len, &pm, 0, 0600, NULL) == -H5TIER_EJOURNAL);
+    CHECK(unlink(jpath) == 0);
+    /* a committed journal of an unknown format version (valid checksums):
+     * a clear error naming the version, journal kept, file untouched */
+    h5tier__journal_write_version = 3;
+    pimg_commit_unapplied(path, &b, &pm);
+    h5tier__journal_write_version = 2;
+    r = h5tier_shm_recover(path);
+    CHECKF(r == -H5TIER_EVERSION, "recover of a format-3 journal returned %d", r);
+    tu_log("unknown version message: %s", h5tier_errmsg());
+    CHECK(strstr(h5tier_errmsg(), "version 3") && strstr(h5tier_errmsg(), "kept"));
+    CHECK(pexists(jpath) && pimg_file_is(path, &a));
     CHECK(unlink(jpath) == 0);
     h5tier__pagemap_free(&pm);
 
