@@ -547,7 +547,7 @@ int main(int argc, char **argv)
     /* sizes: quick 1-128 MiB; full 32 MiB - 4 GiB; each curve >= 30x */
     static const uint64_t psz_q[] = {1 * MiB, 4 * MiB, 32 * MiB};
     static const uint64_t psz_f[] = {64 * MiB, 256 * MiB, 1024 * MiB, 4096 * MiB};
-    static const int cnt_q[] = {100, 300, 3000};
+    static const int cnt_q[] = {30, 100, 1000};
     static const int cnt_f[] = {3000, 30000, 100000};
     static const uint64_t jsz_q[] = {4 * MiB, 16 * MiB, 128 * MiB};
     static const uint64_t jsz_f[] = {32 * MiB, 256 * MiB, 1024 * MiB, 4096 * MiB};
@@ -569,7 +569,7 @@ int main(int argc, char **argv)
     if (!only || !strcmp(only, "persist")) {
         for (int i = 0; i < np; i++) {
             snprintf(label, sizeof label, "1 dataset %s", sz(psz[i], b, sizeof b));
-            persist_point(psz[i], 0, quick ? 2 : 3, label);
+            persist_point(psz[i], 0, 3, label);
         }
         for (int i = 0; i < 3; i++) {
             snprintf(label, sizeof label, "%d small datasets", cnt[i]);
