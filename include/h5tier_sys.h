@@ -63,6 +63,9 @@ typedef struct h5tier_syscalls {
     /* A second name for a file; fails with EEXIST instead of replacing
      * (publishes a finished temporary object without a race). */
     int (*link)(const char *from, const char *to);
+    /* Start (SYNC_FILE_RANGE_WRITE) or wait for writeback of a range; len 0
+     * = to the end of the file.  Advisory: durability still needs fsync. */
+    int (*sync_file_range)(int fd, off_t off, off_t len, unsigned flags);
 } h5tier_syscalls_t;
 
 /* The live table.  Entries may be replaced; h5tier_sys_reset() restores. */

@@ -77,6 +77,10 @@ int h5tier__copy_file(int src, int dst, uint64_t len, uint64_t *done);
 /* fsync with EINTR retry.  Returns 0 or -errno. */
 int h5tier__fsync(int fd);
 
+/* fdatasync with EINTR retry: the data and the metadata needed to read it
+ * back (size, allocation), not the times.  Returns 0 or -errno. */
+int h5tier__fdatasync(int fd);
+
 /* fsync the directory holding path (after a create or rename). */
 int h5tier__fsync_dir(const char *path);
 

@@ -135,6 +135,16 @@ int h5tier__fsync(int fd)
     }
 }
 
+int h5tier__fdatasync(int fd)
+{
+    for (;;) {
+        if (h5tier_sys.fdatasync(fd) == 0)
+            return 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
 int h5tier__fsync_dir(const char *path)
 {
     char tmp[PATH_MAX];

@@ -20,12 +20,13 @@
 enum {
     SC_OPEN, SC_OPENAT, SC_CLOSE, SC_SHM_OPEN, SC_SHM_UNLINK, SC_FTRUNCATE, SC_FALLOCATE, SC_MMAP,
     SC_MUNMAP, SC_MREMAP, SC_MADVISE, SC_PREAD, SC_PWRITE, SC_FSYNC, SC_FDATASYNC, SC_RENAME,
-    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_COPY_FILE_RANGE, SC_LINK, SC_N
+    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_COPY_FILE_RANGE, SC_LINK, SC_SYNC_FILE_RANGE, SC_N
 };
 static const char *const sc_names[SC_N] = {
     "open", "openat", "close", "shm_open", "shm_unlink", "ftruncate", "fallocate", "mmap",
     "munmap", "mremap", "madvise", "pread", "pwrite", "fsync", "fdatasync", "rename",
-    "unlink", "flock", "fstat", "fchmod", "copy_file_range", "link"};
+    "unlink", "flock", "fstat", "fchmod", "copy_file_range", "link",
+    "sync_file_range"};
 
 struct fault {
     unsigned long nth; /* 0 = not armed */
@@ -115,6 +116,11 @@ static ssize_t d_copy_file_range(int in, off_t *oin, int out, off_t *oout, size_
 }
 
 static int d_link(const char *a, const char *b) { GATE(SC_LINK, -1); return link(a, b); }
+static int d_sync_file_range(int fd, off_t o, off_t l, unsigned fl)
+{
+    GATE(SC_SYNC_FILE_RANGE, -1);
+    return sync_file_range(fd, o, l, fl);
+}
 
 /* The real system calls, as the table starts and as h5tier_sys_reset leaves it. */
 #define SYSCALL_DEFAULTS                                                                             \
@@ -124,7 +130,8 @@ static int d_link(const char *a, const char *b) { GATE(SC_LINK, -1); return link
         .mmap = d_mmap, .munmap = d_munmap, .mremap = d_mremap, .madvise = d_madvise,                \
         .pread = d_pread, .pwrite = d_pwrite, .fsync = d_fsync, .fdatasync = d_fdatasync,            \
         .rename = d_rename, .unlink = d_unlink, .flock = d_flock, .fstat = d_fstat, .fchmod = d_fchmod, \
-        .copy_file_range = d_copy_file_range, .link = d_link                                         \
+        .copy_file_range = d_copy_file_range, .link = d_link,                                        \
+        .sync_file_range = d_sync_file_range                                                         \
     }
 static const h5tier_syscalls_t defaults = SYSCALL_DEFAULTS;
 h5tier_syscalls_t h5tier_sys = SYSCALL_DEFAULTS;
