@@ -60,6 +60,7 @@ typedef struct h5tier_syscalls {
      * EOPNOTSUPP and EPERM (no such call, or not between these files). */
     ssize_t (*copy_file_range)(int fd_in, off_t *off_in, int fd_out, off_t *off_out, size_t len,
                                unsigned flags);
+    int (*mkdir)(const char *path, mode_t mode);
 } h5tier_syscalls_t;
 
 /* The live table.  Entries may be replaced; h5tier_sys_reset() restores. */
