@@ -37,7 +37,7 @@ static inline void mf_part(int len, int r, int n, int *a, int *b)
     *b = (int)((long)len * (r + 1) / n);
 }
 
-static hid_t mf_dcpl(int chunked)
+static inline hid_t mf_dcpl(int chunked)
 {
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (chunked)
@@ -47,7 +47,7 @@ static hid_t mf_dcpl(int chunked)
 }
 
 /* Write the part of one dataset: by rows or by columns. */
-static int mf_write_part(hid_t d, hid_t mtype, int by_cols, int r, int n, int is_double, int bump)
+static inline int mf_write_part(hid_t d, hid_t mtype, int by_cols, int r, int n, int is_double, int bump)
 {
     int a, b;
     mf_part(by_cols ? MF_NC : MF_NR, r, n, &a, &b);
@@ -77,7 +77,7 @@ static int mf_write_part(hid_t d, hid_t mtype, int by_cols, int r, int n, int is
 
 /* Write the standard content as rank r of n into name with fapl.  Returns 0,
  * or -1 when an HDF5 call failed (the error stack says why). */
-static int mf_write_rank(const char *name, hid_t fapl, int r, int n, unsigned variant)
+static inline int mf_write_rank(const char *name, hid_t fapl, int r, int n, unsigned variant)
 {
     hid_t f = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (f < 0)
@@ -150,7 +150,7 @@ static int mf_write_rank(const char *name, hid_t fapl, int r, int n, unsigned va
 
 /* Check the standard content of an open file (bump added to /rows_contig).
  * Returns the number of wrong elements. */
-static long mf_check_content(hid_t f, int bump)
+static inline long mf_check_content(hid_t f, int bump)
 {
     static const char *names[4] = {"rows_contig", "cols_contig", "grp/rows_chunk", "grp/cols_chunk"};
     long bad = 0;
@@ -177,7 +177,7 @@ static long mf_check_content(hid_t f, int bump)
 }
 
 /* A multifile fapl: explicit rank (r >= 0) or from the environment (r < 0). */
-static hid_t mf_fapl(int r, int n, unsigned flags)
+static inline hid_t mf_fapl(int r, int n, unsigned flags)
 {
     h5tier_multifile_config_t cfg;
     h5tier_multifile_config_init(&cfg);
@@ -190,7 +190,7 @@ static hid_t mf_fapl(int r, int n, unsigned flags)
 }
 
 /* The serial reference: the same content with sec2, in one process. */
-static void mf_write_reference(const char *name)
+static inline void mf_write_reference(const char *name)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_sec2(fapl);
@@ -201,7 +201,7 @@ static void mf_write_reference(const char *name)
 /* Start n processes of this program as "child" ranks with H5TIER_RANK and
  * H5TIER_NRANKS set (extra_env "NAME=VALUE" for rank extra_rank, or NULL),
  * and wait for them; returns how many failed. */
-static int mf_run_env_ranks(int n, const char *name, const char *variant, int extra_rank, const char *extra_env)
+static inline int mf_run_env_ranks(int n, const char *name, const char *variant, int extra_rank, const char *extra_env)
 {
     pid_t pids[64];
     char rs[16], ns[16];
@@ -230,7 +230,7 @@ static int mf_run_env_ranks(int n, const char *name, const char *variant, int ex
 }
 
 /* Child entry: "child NAME VARIANT" writes as the rank the environment says. */
-static int mf_child_main(int argc, char **argv)
+static inline int mf_child_main(int argc, char **argv)
 {
     if (argc < 4 || strcmp(argv[1], "child"))
         return -1;
