@@ -29,7 +29,8 @@
  *   1. every rank makes the same metadata calls, in the same order;
  *   2. datasets are contiguous or chunked, allocated early
  *      (H5D_ALLOC_TIME_EARLY), with no filters and no fill at allocation
- *      (H5D_FILL_TIME_NEVER); h5tier_multifile_dcpl_check() says which rule a
+ *      (H5D_FILL_TIME_NEVER), without object times (H5Pset_obj_track_times
+ *      0: each rank's clock would differ); h5tier_multifile_dcpl_check() says which rule a
  *      creation property list breaks, h5tier_multifile_dcreate() refuses it;
  *   3. each rank writes its own hyperslabs; a rank reads back only its own
  *      raw data (other ranks' bytes read as zeros until merged);
@@ -133,12 +134,12 @@ H5TIER_API int h5tier_multifile_rank_from_env(int *rank, int *nranks, const char
 /* Check a dataset creation property list against rule 2.  0 if it follows
  * the rules, else -EINVAL with h5tier_errmsg() naming the rule broken
  * ("rule 2: filters ...", "rule 2: allocation time ...", "rule 2: fill
- * time ...", "rule 2: compact/virtual layout ...").  -H5TIER_EHDF5 if the
+ * time ...", "rule 2: object times ...", "rule 2: compact/virtual layout ...").  -H5TIER_EHDF5 if the
  * list cannot be read. */
 H5TIER_API int h5tier_multifile_dcpl_check(hid_t dcpl_id);
 
 /* Make dcpl follow rule 2 without changing its layout: early allocation,
- * fill time never.  0 or -H5TIER_EHDF5. */
+ * fill time never, no object times.  0 or -H5TIER_EHDF5. */
 H5TIER_API int h5tier_multifile_dcpl_init(hid_t dcpl_id);
 
 /* H5Dcreate2 that first checks dcpl_id (rule 2): a dataset breaking a rule

@@ -159,13 +159,21 @@ int h5tier_multifile_dcpl_check(hid_t dcpl)
     if (ft != H5D_FILL_TIME_NEVER)
         return h5tier__fail(EINVAL, "rule 2: fill time must be H5D_FILL_TIME_NEVER (a fill at allocation would "
                                     "write every rank's part from every rank)");
+    hbool_t track = 0;
+    if (H5Pget_obj_track_times(dcpl, &track) < 0)
+        return h5tier__fail(H5TIER_EHDF5, "multifile: cannot read the time tracking setting");
+    if (track)
+        return h5tier__fail(EINVAL, "rule 2: object times must not be tracked (H5Pset_obj_track_times(dcpl, 0)): "
+                                    "each rank would store its own clock in the dataset's header");
     return 0;
 }
 
 int h5tier_multifile_dcpl_init(hid_t dcpl)
 {
-    if (H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 || H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0)
-        return h5tier__fail(H5TIER_EHDF5, "multifile: cannot set allocation/fill time on the creation list");
+    if (H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 || H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
+        H5Pset_obj_track_times(dcpl, 0) < 0)
+        return h5tier__fail(H5TIER_EHDF5, "multifile: cannot set allocation/fill time or time tracking on the "
+                                          "creation list");
     return 0;
 }
 

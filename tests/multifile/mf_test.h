@@ -9,6 +9,7 @@
 #ifndef MF_TEST_H
 #define MF_TEST_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,16 @@
 #define MFV_OVERLAP 0x2u /* rank 1 also writes rank 0's first row of /rows_contig */
 #define MFV_EPOCHS 0x4u  /* after a flush, every rank rewrites its rows of /rows_contig (+1) */
 #define MFV_SLOW 0x8u    /* write /rows_contig row by row (many records, for kill tests) */
+
+/* tu_path() in one of 48 buffers that live to the end (tu_path rotates 8). */
+static inline const char *mf_path(const char *leaf)
+{
+    static char bufs[48][4400];
+    static int n;
+    char *p = bufs[n++ % 48];
+    snprintf(p, sizeof bufs[0], "%s", tu_path(leaf));
+    return p;
+}
 
 static inline int mf_ival(int i, int j) { return i * 1000 + j; }
 static inline double mf_dval(int i, int j) { return i * 1000 + j + 0.5; }

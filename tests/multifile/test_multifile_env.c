@@ -30,7 +30,7 @@ static void check_in_place(const char *name, int bump)
  * zeros for rank 0's. */
 static void check_readback(void)
 {
-    const char *name = tu_path("readback.h5");
+    const char *name = mf_path("readback.h5");
     hid_t fapl = mf_fapl(1, 2, H5TIER_MULTIFILE_NO_SYNC);
     hid_t f = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     CHECK(f >= 0);
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     if (argc > 1)
         return mf_child_main(argc, argv);
     char out[8192];
-    const char *name = tu_path("run.h5"), *ref = tu_path("ref.h5"), *merged = tu_path("merged.h5");
+    const char *name = mf_path("run.h5"), *ref = mf_path("ref.h5"), *merged = mf_path("merged.h5");
     mf_write_reference(ref);
 
     CHECKF(mf_run_env_ranks(4, name, "0", -1, NULL) == 0, "a writer rank failed");
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     CHECKF(rc == 0, "h5diff after -j1 merge (%d): %s", rc, out);
 
     /* two epochs: the rewrite after H5Fflush wins */
-    const char *name2 = tu_path("epochs.h5"), *merged2 = tu_path("epochs_merged.h5");
+    const char *name2 = mf_path("epochs.h5"), *merged2 = mf_path("epochs_merged.h5");
     CHECKF(mf_run_env_ranks(4, name2, "4", -1, NULL) == 0, "a writer rank failed (epochs)");
     rc = tu_sh(out, sizeof out, "%s merge %s.mf %s", tu_cli(), name2, merged2);
     CHECKF(rc == 0 && strstr(out, "2 epochs"), "merge of two epochs (%d): %s", rc, out);

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     char out[16384];
     if (tu_sh(out, sizeof out, "command -v mpirun") != 0)
         tu_skip("mpirun is not installed (scripts/deps.sh installs openmpi-bin)");
-    const char *name = tu_path("mpi.h5"), *ref = tu_path("ref.h5"), *merged = tu_path("merged.h5");
+    const char *name = mf_path("mpi.h5"), *ref = mf_path("ref.h5"), *merged = mf_path("merged.h5");
     mf_write_reference(ref);
     int rc = tu_sh(out, sizeof out,
                    "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
