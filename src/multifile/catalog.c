@@ -114,15 +114,17 @@ static int digest_cmp(loader_t *L, unsigned rank, const dig_t *d, size_t nd)
             return 0;
         if (a && b && a->addr == b->addr && a->len == b->len && a->hash == b->hash)
             continue;
-        uint64_t at = a && b ? (a->addr < b->addr ? a->addr : b->addr) : (a ? a->addr : b->addr);
+        const dig_t *lo = a && b ? (a->addr <= b->addr ? a : b) : (a ? a : b);
+        uint64_t at = lo->addr, end = lo->addr + lo->len - 1;
         const char *why = !a ? "metadata rank 0 never wrote"
                           : !b ? "metadata it never wrote (rank 0 did)"
                           : a->addr != b->addr || a->len != b->len ? "metadata at different addresses"
                                                                       : "different metadata bytes";
         return h5tier__fail(H5TIER_EDIVERGED,
-                            "multifile '%s': rank %u's metadata diverges from rank 0's at address %llu (%s): the "
-                            "ranks did not make the same metadata calls (rule 1); no file was produced",
-                            L->c->dir, rank, (unsigned long long)at, why);
+                            "multifile '%s': rank %u's metadata diverges from rank 0's at address %llu (block "
+                            "%llu..%llu: %s): the ranks did not make the same metadata calls (rule 1); no file was "
+                            "produced", L->c->dir, rank, (unsigned long long)at, (unsigned long long)at,
+                            (unsigned long long)end, why);
     }
     return 0;
 }

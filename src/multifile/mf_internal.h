@@ -38,7 +38,7 @@
 #define MF_HDR_SIZE 64u
 #define MF_REC_SIZE 64u
 #define MF_META_NAME "meta"
-#define MF_DIGEST_PIECE ((uint64_t)64 << 10) /* digest pieces end at multiples of this */
+#define MF_DIGEST_PIECE ((uint64_t)4 << 10) /* digest pieces end at multiples of this */
 
 enum { MF_KIND_DATA = 1, MF_KIND_META = 2, MF_KIND_DIGEST = 3, MF_KIND_CLOSE = 4 };
 
