@@ -183,8 +183,14 @@ static int write_meta(mf_file_t *f, unsigned flags)
         rc = h5tier__fsync(fd);
     h5tier_sys.close(fd);
     bool renamed = false;
-    if (rc == 0)
+    if (rc == 0 && (f->cfg.flags & H5TIER_MULTIFILE_NO_SYNC)) {
+        if (h5tier_sys.rename(tmp, path) < 0)
+            rc = -errno;
+        else
+            renamed = true;
+    } else if (rc == 0) {
         rc = h5tier__rename_durable(tmp, path, &renamed);
+    }
     if (rc < 0) {
         if (!renamed)
             h5tier_sys.unlink(tmp);
@@ -387,12 +393,14 @@ static int addr_check(const mf_file_t *f, haddr_t addr, size_t size)
 /* Writer: this rank's raw bytes from its log, zeros elsewhere. */
 static int read_own(mf_file_t *f, haddr_t addr, size_t size, unsigned char *buf)
 {
-    memset(buf, 0, size);
-    uint64_t end = addr + size;
+    uint64_t end = addr + size, done = addr; /* [addr, done) filled */
     for (size_t i = h5tier__mf_extmap_find(&f->own, addr); i < f->own.n && f->own.v[i].addr < end; i++) {
         const mf_ext_t *e = &f->own.v[i];
         uint64_t a = e->addr > addr ? e->addr : addr;
         uint64_t b = e->addr + e->len < end ? e->addr + e->len : end;
+        if (a > done)
+            memset(buf + (done - addr), 0, (size_t)(a - done));
+        done = b;
         size_t got = 0;
         int rc = h5tier__pread_full(f->log_fd, buf + (a - addr), (size_t)(b - a), (off_t)(e->log_off + (a - e->addr)),
                                     &got);
@@ -401,20 +409,24 @@ static int read_own(mf_file_t *f, haddr_t addr, size_t size, unsigned char *buf)
                                "multifile '%s' rank %d: cannot read back address %llu from its log", f->dir, f->rank,
                                (unsigned long long)a);
     }
+    if (end > done) /* zeros where this rank wrote nothing */
+        memset(buf + (done - addr), 0, (size_t)(end - done));
     return 0;
 }
 
 /* Reader: the merged image. */
 static int read_merged(mf_file_t *f, haddr_t addr, size_t size, unsigned char *buf)
 {
-    memset(buf, 0, size);
     const mf_catalog_t *c = f->cat;
-    uint64_t end = addr + size;
+    uint64_t end = addr + size, done = addr; /* [addr, done) filled */
     for (size_t i = h5tier__mf_catalog_find(c, addr); i < c->nsegs && c->segs[i].addr < end; i++) {
         const mf_seg_t *s = &c->segs[i];
         const mf_crec_t *r = &c->recs[s->rec];
         uint64_t a = s->addr > addr ? s->addr : addr;
         uint64_t b = s->addr + s->len < end ? s->addr + s->len : end;
+        if (a > done)
+            memset(buf + (done - addr), 0, (size_t)(a - done));
+        done = b;
         int fd = h5tier__mf_fdcache_get(&f->fds, r->rank);
         if (fd < 0)
             return h5tier__mf_push_last(fd);
@@ -425,6 +437,8 @@ static int read_merged(mf_file_t *f, haddr_t addr, size_t size, unsigned char *b
                                "multifile '%s': rank %u's log is shorter than its index says (address %llu)", f->dir,
                                r->rank, (unsigned long long)a);
     }
+    if (end > done) /* never written: zeros */
+        memset(buf + (done - addr), 0, (size_t)(end - done));
     return 0;
 }
 
