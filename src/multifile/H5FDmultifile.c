@@ -8,8 +8,9 @@
  *
  * Writer (H5F_ACC_TRUNC or H5F_ACC_EXCL, with H5F_ACC_CREAT): raw data
  * (H5FD_MEM_DRAW) is appended to the rank's log, then a DATA record is
- * queued for its index (records are written in order, after their data, in
- * batches of 64 KiB and at every flush).  Metadata of every type goes into
+ * queued for its index (records are written in order, after their data:
+ * at once after a raw write of 64 KiB or more, else in batches of 64 KiB of
+ * records and at every flush).  Metadata of every type goes into
  * an in-memory image (so this rank reads its own metadata back); rank 0
  * also appends it to its log with META records.  At close each rank appends
  * DIGEST records (its metadata image by address and content) and a CLOSE
@@ -39,6 +40,7 @@
 #define MF_MAXADDR ((haddr_t)INT64_MAX - 1)
 #define MF_IDXBUF ((size_t)64 << 10)
 #define MF_READER_FILES 64u
+#define MF_IDX_EAGER ((size_t)64 << 10) /* raw writes this big publish their record at once */
 
 typedef struct mf_file {
     H5FD_t pub;                    /* public part; must be first */
@@ -475,6 +477,10 @@ static herr_t vfd_write(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
     uint64_t off;
     if (type == H5FD_MEM_DRAW) {
         if (log_append(f, MF_KIND_DATA, addr, size, buf, &off) < 0)
+            return -1;
+        /* a big write's record goes out at once (one more small pwrite), so a
+         * rank killed later keeps it; small ones are batched */
+        if (size >= MF_IDX_EAGER && idx_flush(f) < 0)
             return -1;
         if (h5tier__mf_extmap_put(&f->own, addr, size, off) < 0) {
             f->failed = ENOMEM;
