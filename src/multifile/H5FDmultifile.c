@@ -176,7 +176,7 @@ static int write_meta(mf_file_t *f, unsigned flags)
     if (fd < 0)
         return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, errno, "multifile '%s': cannot create '%s'", f->dir, tmp);
     mf_hdr_t h = {.version = MF_VERSION, .hdr_size = MF_HDR_SIZE, .rank = 0, .nranks = (uint32_t)f->nranks,
-                  .ctime = (uint64_t)time(NULL)};
+                  .flags = f->cfg.flags, .ctime = (uint64_t)time(NULL)};
     memcpy(h.magic, "H5TMFDIR", 8);
     unsigned char b[MF_HDR_SIZE];
     h5tier__mf_hdr_encode(&h, b);
@@ -206,7 +206,8 @@ static int open_rank_file(mf_file_t *f, const char *ext, unsigned flags)
     char path[4200];
     if (h5tier__mf_rank_path(path, sizeof path, f->dir, (unsigned)f->rank, ext) < 0)
         return h5tier__mf_push_last(ENAMETOOLONG);
-    int of = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | ((flags & H5F_ACC_EXCL) ? O_EXCL : O_TRUNC);
+    /* no O_TRUNC: an existing file is checked (regular, ours) before it is emptied */
+    int of = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | ((flags & H5F_ACC_EXCL) ? O_EXCL : 0);
     int fd = h5tier_sys.open(path, of, f->cfg.mode);
     if (fd < 0)
         return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, errno, "multifile '%s' rank %d: cannot create '%s'%s", f->dir,
@@ -216,6 +217,11 @@ static int open_rank_file(mf_file_t *f, const char *ext, unsigned flags)
         h5tier_sys.close(fd);
         return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, EPERM, "multifile '%s': '%s' is not a regular file owned by us",
                            f->dir, path);
+    }
+    if (st.st_size > 0 && h5tier_sys.ftruncate(fd, 0) < 0) {
+        int e = errno;
+        h5tier_sys.close(fd);
+        return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, e, "multifile '%s': cannot empty '%s'", f->dir, path);
     }
     return fd;
 }

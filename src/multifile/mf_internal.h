@@ -7,13 +7,15 @@
  * On-disk formats, all integers little-endian:
  *
  *   meta (64 bytes)     0 magic "H5TMFDIR"  8 u32 version  12 u32 header size (64)
- *                       16 u32 nranks  20 u32 flags  24 u64 creation time (s)
- *                       32..55 zero  56 u64 checksum of bytes 0..55
+ *                       16 u32 rank (0)  20 u32 nranks  24 u32 record size (0)
+ *                       28 u32 flags (the writers' H5TIER_MULTIFILE_* settings)
+ *                       32 u64 creation time (s)  40..55 zero  56 u64 checksum of 0..55
  *   rNNNNNN.log         header (64 bytes) then the data bytes, appended
  *   rNNNNNN.idx         header (64 bytes) then records of 64 bytes
  *   log/idx header      0 magic "H5TMFLOG"/"H5TMFIDX"  8 u32 version  12 u32 header size
  *                       16 u32 rank  20 u32 nranks  24 u32 record size (64; idx)
- *                       28..55 zero  56 u64 checksum of bytes 0..55
+ *                       28 u32 flags  32 u64 creation time  40..55 zero
+ *                       56 u64 checksum of bytes 0..55
  *   record              0 u32 kind  4 u32 epoch  8 u64 sequence  16 u64 address
  *                       24 u64 length  32 u64 log offset  40 u64 data checksum
  *                       48 u64 aux  56 u64 checksum of bytes 0..55

@@ -11,7 +11,8 @@
  * --allow-incomplete merges the rest), a full disk for a writer rank
  * (ENOSPC through the syscall table) and for the merge output; the dataset
  * rules refuse filters, compact layout, late allocation and fill at
- * allocation, naming the rule.  After every failed merge neither OUT nor a
+ * allocation, naming the rule; a symlink planted in place of a rank's log
+ * is refused and its target left untouched.  After every failed merge neither OUT nor a
  * temporary file exists.
  */
 #include <sys/stat.h>
@@ -238,6 +239,20 @@ int main(int argc, char **argv)
     rc = tu_sh(out, sizeof out, "H5TIER_FAULT=pwrite:2:ENOSPC %s merge %s %s", tu_cli(), mdir(good), merged);
     CHECKF(rc == 1 && strstr(out, "No space left"), "merge onto a full disk (%d): %s", rc, out);
     no_output(merged);
+
+    /* a symlink planted where a rank's log goes is refused and its target untouched */
+    const char *sym = mf_path("sym.h5"), *target = mf_path("precious.txt");
+    FILE *tf = fopen(target, "w");
+    CHECK(tf && fputs("keep", tf) >= 0 && fclose(tf) == 0);
+    snprintf(p, sizeof p, "%s.mf", sym);
+    CHECK(mkdir(p, 0700) == 0);
+    snprintf(p, sizeof p, "%s.mf/r000000.log", sym);
+    CHECK(symlink(target, p) == 0);
+    fapl = mf_fapl(0, 1, H5TIER_MULTIFILE_NO_SYNC);
+    CHECK(H5Fcreate(sym, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) < 0);
+    CHECKF(strstr(h5tier_errmsg(), "cannot create") && strstr(h5tier_errmsg(), "r000000.log"), "%s", h5tier_errmsg());
+    H5Pclose(fapl);
+    CHECK(stat(target, &st) == 0 && st.st_size == 4);
 
     /* OUT is a directory: refused */
     rc = tu_sh(out, sizeof out, "%s merge --force %s %s", tu_cli(), mdir(good), tu_tmpdir());
