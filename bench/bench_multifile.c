@@ -33,8 +33,8 @@
 #define SUITE "multifile"
 #define BLOCK ((size_t)10 << 20)
 
-static char dir[4096];
-static char self[4096];
+__attribute__((unused)) static char dir[4096];
+__attribute__((unused)) static char self[4096];
 
 #ifdef H5TIER_BENCH_MPI
 static int child(int argc, char **argv)
@@ -103,7 +103,7 @@ static int child(int argc, char **argv)
 #endif
 
 /* Run a command; return "seconds S" it printed, or -1. */
-static double run_timed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static double run_timed(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
 static double run_timed(const char *fmt, ...)
 {
     char cmd[8192], line[512];
@@ -130,7 +130,7 @@ static double run_timed(const char *fmt, ...)
     "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none " \
     "mpirun --oversubscribe -np %d "
 
-static double seq_write_fsync(const char *path, uint64_t bytes, unsigned char *buf)
+__attribute__((unused)) static double seq_write_fsync(const char *path, uint64_t bytes, unsigned char *buf)
 {
     double t0 = bench_now();
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -145,7 +145,7 @@ static double seq_write_fsync(const char *path, uint64_t bytes, unsigned char *b
     return t;
 }
 
-static double read_all(const char *name, hid_t fapl, unsigned char *buf)
+__attribute__((unused)) static double read_all(const char *name, hid_t fapl, unsigned char *buf)
 {
     double t0 = bench_now();
     hid_t f = H5Fopen(name, H5F_ACC_RDONLY, fapl);
