@@ -148,6 +148,7 @@ static int load_rank(loader_t *L, unsigned r)
     uint64_t nrec = (isize - MF_HDR_SIZE) / MF_REC_SIZE;
     uint64_t tail = (isize - MF_HDR_SIZE) % MF_REC_SIZE;
     int closed = 0;
+    uint64_t first_bad = UINT64_MAX; /* first record with a bad checksum */
     uint64_t prev_seq = 0;
     uint32_t prev_epoch = 0;
     for (uint64_t i = 0; i < nrec;) {
@@ -163,12 +164,17 @@ static int load_rank(loader_t *L, unsigned r)
             mf_rec_t rec;
             uint64_t at = MF_HDR_SIZE + i * MF_REC_SIZE;
             if (h5tier__mf_rec_decode(L->buf + k * MF_REC_SIZE, &rec) < 0) {
-                if (i + 1 == nrec && tail == 0 && !closed) {
-                    warnf(L, "multifile '%s': rank %u: torn last index record at offset %llu ignored", c->dir, r,
-                          (unsigned long long)at);
-                    c->torn++;
-                    continue;
-                }
+                /* torn, if nothing valid follows (a batch of records cut by a crash) */
+                if (first_bad == UINT64_MAX && !closed)
+                    first_bad = i;
+                else if (first_bad == UINT64_MAX)
+                    goto bad;
+                continue;
+            }
+            if (first_bad != UINT64_MAX) { /* a valid record after a bad one: corruption, not a tear */
+                i = first_bad;
+                at = MF_HDR_SIZE + i * MF_REC_SIZE;
+            bad:
                 rc = h5tier__fail(EBADMSG, "multifile '%s': rank %u: index record %llu at offset %llu of '%s' has a "
                                            "bad checksum (corrupted index)", c->dir, r, (unsigned long long)i,
                                   (unsigned long long)at, path);
@@ -244,6 +250,12 @@ static int load_rank(loader_t *L, unsigned r)
                 goto out;
             }
         }
+    }
+    if (first_bad != UINT64_MAX) {
+        warnf(L, "multifile '%s': rank %u: torn last index record%s at offset %llu ignored (%llu record%s)", c->dir, r,
+              nrec - first_bad > 1 ? "s" : "", (unsigned long long)(MF_HDR_SIZE + first_bad * MF_REC_SIZE),
+              (unsigned long long)(nrec - first_bad), nrec - first_bad > 1 ? "s" : "");
+        c->torn += nrec - first_bad;
     }
     if (tail) {
         warnf(L, "multifile '%s': rank %u: torn last index record (%llu of %u bytes) ignored", c->dir, r,

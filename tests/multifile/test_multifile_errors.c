@@ -180,6 +180,15 @@ int main(int argc, char **argv)
     merge_fails(torn2, "rank 2 did not finish", "torn2_out.h5");
     CHECK(strstr(out, "torn last index record"));
 
+    /* a crash that zeroed the last batch of records (no close record): torn, reported */
+    const char *zeroed = copy_of(mdir(good), "zeroed.h5.mf");
+    snprintf(p, sizeof p, "%s/r000001.idx", zeroed);
+    CHECK(stat(p, &st) == 0);
+    static const unsigned char zeros[192];
+    patch(p, (long)st.st_size - 192, zeros, sizeof zeros);
+    merge_fails(zeroed, "rank 1 did not finish", "zeroed_out.h5");
+    CHECKF(strstr(out, "torn last index records at offset") && strstr(out, "(3 records)"), "%s", out);
+
     /* a bad checksum in the middle of an index */
     const char *bad = copy_of(mdir(good), "badrec.h5.mf");
     snprintf(p, sizeof p, "%s/r000003.idx", bad);
