@@ -193,17 +193,21 @@ int main(int argc, char **argv)
     int have_phdf5 = system(cmd) == 0;
     if (!have_phdf5)
         bench_note(SUITE, "parallel HDF5 anchor not built (libhdf5-openmpi-dev unavailable); its rows are missing");
-    unsigned nb = quick ? 1 : 8;
     int reps = quick ? 2 : 3;
-    static const int all_ranks[] = {2, 4, 8}, quick_ranks[] = {2, 8};
-    const int *ranks = quick ? quick_ranks : all_ranks;
-    size_t nranks_cases = quick ? 2 : 3;
-    unsigned char *buf = malloc(BLOCK * nb * 8);
-    memset(buf, 0, BLOCK * nb * 8); /* fault the pages in before any timed read */
+    /* (ranks, blocks per rank): 20 MiB to 640 MiB in all (32x) in a full run */
+    static const struct {
+        int n;
+        unsigned nb;
+    } all_cases[] = {{2, 1}, {4, 1}, {8, 1}, {2, 8}, {4, 8}, {8, 8}}, quick_cases[] = {{2, 1}, {8, 1}};
+    size_t ncases = quick ? 2 : 6;
+    unsigned maxnb = quick ? 1 : 8;
+    unsigned char *buf = malloc(BLOCK * maxnb * 8);
+    memset(buf, 0, BLOCK * maxnb * 8); /* fault the pages in before any timed read */
     bench_fill(buf, BLOCK, 7);
     int status = 0;
-    for (size_t i = 0; i < nranks_cases; i++) {
-        int n = ranks[i];
+    for (size_t i = 0; i < ncases; i++) {
+        int n = quick ? quick_cases[i].n : all_cases[i].n;
+        unsigned nb = quick ? quick_cases[i].nb : all_cases[i].nb;
         uint64_t bytes = (uint64_t)BLOCK * nb * (uint64_t)n;
         double gb = (double)bytes / 1e9;
         char name[4400], mdir[4500], merged[4500], c[128];
@@ -250,11 +254,11 @@ int main(int argc, char **argv)
             snprintf(cmd, sizeof cmd, "rm -f %s/ph.h5", dir);
             (void)system(cmd);
             if (t_ind > 0) {
-                snprintf(c, sizeof c, "write %d ranks vs phdf5 independent", n);
+                snprintf(c, sizeof c, "write %d ranks x %u vs phdf5 independent", n, nb);
                 bench_result(SUITE, c, gb / t_mf, "GB/s", "parallel HDF5 MPI-IO indep", gb / t_ind, GOAL_GE, 2.0);
             }
             if (t_col > 0) {
-                snprintf(c, sizeof c, "write %d ranks vs phdf5 collective", n);
+                snprintf(c, sizeof c, "write %d ranks x %u vs phdf5 collective", n, nb);
                 bench_result(SUITE, c, gb / t_mf, "GB/s", "parallel HDF5 MPI-IO coll", gb / t_col, GOAL_GE, 2.0);
             }
         }
@@ -272,7 +276,7 @@ int main(int argc, char **argv)
             status = 1;
             break;
         }
-        snprintf(c, sizeof c, "merge %d ranks (%s)", n, quick ? "quick" : "full");
+        snprintf(c, sizeof c, "merge %d ranks x %u x 10MiB", n, nb);
         bench_result(SUITE, c, gb / t_merge, "GB/s", "sequential write + fsync", gb / t_seq, GOAL_GE, 0.5);
         /* read in place vs the merged file */
         hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -285,17 +289,17 @@ int main(int argc, char **argv)
         }
         H5Pclose(fapl);
         if (t_rip < 1e30 && t_rm < 1e30) {
-            snprintf(c, sizeof c, "read in place %d ranks", n);
+            snprintf(c, sizeof c, "read in place %d ranks x %u x 10MiB", n, nb);
             bench_result(SUITE, c, gb / t_rip, "GB/s", "read merged file (sec2)", gb / t_rm, GOAL_GE, 0.5);
         }
         snprintf(cmd, sizeof cmd, "rm -rf %s %s", mdir, merged);
         (void)system(cmd);
     }
-    bench_note(SUITE, "IOR-like: 10 MiB blocks (transfer = block), segmented layout, one shared dataset; %u block(s) "
-                      "per rank; ranks oversubscribed on this host's %ld CPUs; writes are timed inside the ranks "
+    bench_note(SUITE, "IOR-like: 10 MiB blocks (transfer = block), segmented layout, one shared dataset; up to %u "
+                      "block(s) per rank; ranks oversubscribed on this host's %ld CPUs; writes are timed inside the ranks "
                       "between barriers, no fsync (data in the page cache), like IOR without -e, best of %d runs; "
                       "merge and its anchor include fsync; reads (best of 3) come from the page cache",
-               nb, sysconf(_SC_NPROCESSORS_ONLN), reps);
+               maxnb, sysconf(_SC_NPROCESSORS_ONLN), reps);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     (void)system(cmd);
     free(buf);

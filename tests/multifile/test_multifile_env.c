@@ -7,13 +7,13 @@
  * and h5dump reads; the directory read in place through the driver (C API)
  * gives the same values, and so does h5py with the driver set on its fapl
  * through libh5tier (ctypes; skipped without h5py or under ASan); `merge
- * --check` passes; a second merge refuses to
- * replace OUT without --force; a job with two epochs (H5Fflush between a
- * write and its rewrite) merges to the rewrite; the layout of the directory
- * is what docs/multifile.md says (meta, rNNNNNN.log/.idx); ranks whose
- * metadata cache flushes in another order (reads, a tiny cache) still agree
- * on the metadata digest; a rank reads back
- * its own raw writes and sees zeros for other ranks' bytes.
+ * --check` passes; a second merge refuses to replace OUT without --force;
+ * usage errors exit 2 and --help shows examples; a job with two epochs
+ * (H5Fflush between a write and its rewrite) merges to the rewrite; the
+ * layout of the directory is what docs/multifile.md says (meta,
+ * rNNNNNN.log/.idx); ranks whose metadata cache flushes in another order
+ * (reads, a tiny cache) still agree on the metadata digest; a rank reads
+ * back its own raw writes and sees zeros for other ranks' bytes.
  */
 #include <sys/stat.h>
 
@@ -102,6 +102,12 @@ int main(int argc, char **argv)
         tu_log("h5py or %s not available: in-place read from h5py not checked", p);
     }
 #endif
+    rc = tu_sh(out, sizeof out, "%s merge", tu_cli());
+    CHECKF(rc == 2 && strstr(out, "usage: h5tier merge"), "merge without arguments (%d): %s", rc, out);
+    rc = tu_sh(out, sizeof out, "%s merge --threads 0 a b", tu_cli());
+    CHECKF(rc == 2 && strstr(out, "--threads"), "merge --threads 0 (%d): %s", rc, out);
+    rc = tu_sh(out, sizeof out, "%s merge --help", tu_cli());
+    CHECKF(rc == 0 && strstr(out, "examples:"), "merge --help (%d): %s", rc, out);
     rc = tu_sh(out, sizeof out, "%s merge --check %s.mf", tu_cli(), name);
     CHECKF(rc == 0 && strstr(out, "valid"), "check (%d): %s", rc, out);
     rc = tu_sh(out, sizeof out, "%s merge %s.mf %s", tu_cli(), name, merged);
