@@ -188,6 +188,8 @@ typedef struct h5tier_merge_stats {
  * (everything below, no file written).  opts/stats may be NULL.
  * Checks, each failing with an errmsg naming rank, file and address:
  *   ENOENT              a rank's log or index is missing (or the metafile)
+ *   EBADMSG             a rank file belongs to another rank count or run
+ *                       (run id: a rank of this run did not start)
  *   -H5TIER_EMAGIC      a header is not ours
  *   -H5TIER_EVERSION    a header's version is not 1
  *   EBADMSG             a record's checksum (not the last) or data checksum fails

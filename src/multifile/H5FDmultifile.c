@@ -52,6 +52,7 @@ typedef struct mf_file {
     haddr_t eoa, eof;
     /* writer */
     int rank, nranks;
+    uint64_t run_id;               /* the job's id, in every header (0: unknown) */
     int log_fd, idx_fd;
     uint64_t log_end;              /* next log offset */
     uint64_t idx_off;              /* file offset of the next index write */
@@ -144,7 +145,8 @@ static int log_append(mf_file_t *f, uint32_t kind, haddr_t addr, size_t size, co
 static int write_header(mf_file_t *f, int fd, const char *magic, const char *what)
 {
     mf_hdr_t h = {.version = MF_VERSION, .hdr_size = MF_HDR_SIZE, .rank = (uint32_t)f->rank,
-                  .nranks = (uint32_t)f->nranks, .rec_size = MF_REC_SIZE, .ctime = (uint64_t)time(NULL)};
+                  .nranks = (uint32_t)f->nranks, .rec_size = MF_REC_SIZE, .ctime = (uint64_t)time(NULL),
+                  .run_id = f->run_id};
     memcpy(h.magic, magic, 8);
     unsigned char b[MF_HDR_SIZE];
     h5tier__mf_hdr_encode(&h, b);
@@ -172,11 +174,14 @@ static int write_meta(mf_file_t *f, unsigned flags)
                                "multifile '%s' exists (H5F_ACC_EXCL); remove it or create with H5F_ACC_TRUNC", f->dir);
         }
     }
+    /* an earlier run's metafile goes first: if this create fails, merge finds none */
+    if (h5tier_sys.unlink(path) < 0 && errno != ENOENT)
+        return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, errno, "multifile '%s': cannot remove the old metafile", f->dir);
     int fd = h5tier_sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, f->cfg.mode);
     if (fd < 0)
         return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, errno, "multifile '%s': cannot create '%s'", f->dir, tmp);
     mf_hdr_t h = {.version = MF_VERSION, .hdr_size = MF_HDR_SIZE, .rank = 0, .nranks = (uint32_t)f->nranks,
-                  .flags = f->cfg.flags, .ctime = (uint64_t)time(NULL)};
+                  .flags = f->cfg.flags, .ctime = (uint64_t)time(NULL), .run_id = f->run_id};
     memcpy(h.magic, "H5TMFDIR", 8);
     unsigned char b[MF_HDR_SIZE];
     h5tier__mf_hdr_encode(&h, b);
@@ -232,6 +237,7 @@ static int open_writer(mf_file_t *f, unsigned flags)
     int rc = h5tier__mf_resolve_rank(&f->cfg, &f->rank, &f->nranks, &src);
     if (rc < 0)
         return h5tier__mf_push_last(rc);
+    f->run_id = h5tier__mf_run_id(&f->cfg, f->rank);
     mode_t dmode = f->cfg.mode | ((f->cfg.mode & 0444) >> 2) | 0700;
     if (h5tier_sys.mkdir(f->dir, dmode) < 0 && errno != EEXIST)
         return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, errno, "multifile: cannot create directory '%s'", f->dir);

@@ -91,13 +91,22 @@ static int open_checked(const mf_catalog_t *c, const char *path, const char *mag
         h5tier_sys.close(fd);
         return rc;
     }
+    if (check_rank && (h.run_id != c->run_id)) {
+        h5tier_sys.close(fd);
+        return h5tier__fail(EBADMSG, "multifile '%s': '%s' belongs to another run (run id %016llx, the metafile's is "
+                                     "%016llx): rank %u of this run did not start, or an earlier run's files remain; "
+                                     "remove the directory before rerunning", c->dir, path,
+                            (unsigned long long)h.run_id, (unsigned long long)c->run_id, rank);
+    }
     if (check_rank && (h.rank != rank || h.nranks != c->nranks)) {
         h5tier_sys.close(fd);
         return h5tier__fail(EBADMSG, "multifile '%s': '%s' belongs to rank %u of %u, expected rank %u of %u (a file "
                                      "left from another run?)", c->dir, path, h.rank, h.nranks, rank, c->nranks);
     }
-    if (!check_rank && magic[5] == 'D') /* the metafile */
+    if (!check_rank && magic[5] == 'D') { /* the metafile */
         ((mf_catalog_t *)c)->nranks = h.nranks;
+        ((mf_catalog_t *)c)->run_id = h.run_id;
+    }
     *fdp = fd;
     *size = (uint64_t)st.st_size;
     return 0;

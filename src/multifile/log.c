@@ -164,6 +164,7 @@ void h5tier__mf_hdr_encode(const mf_hdr_t *h, unsigned char out[MF_HDR_SIZE])
     h5tier__le_put(out + 24, h->rec_size, 4);
     h5tier__le_put(out + 28, h->flags, 4);
     h5tier__le_put(out + 32, h->ctime, 8);
+    h5tier__le_put(out + 40, h->run_id, 8);
     h5tier__le_put(out + 56, h5tier__mf_hash(out, 56, MF_SEED_HDR), 8);
 }
 
@@ -184,6 +185,7 @@ int h5tier__mf_hdr_decode(const unsigned char in[MF_HDR_SIZE], const char *magic
     h->rec_size = (uint32_t)h5tier__le_get(in + 24, 4);
     h->flags = (uint32_t)h5tier__le_get(in + 28, 4);
     h->ctime = h5tier__le_get(in + 32, 8);
+    h->run_id = h5tier__le_get(in + 40, 8);
     if (h->hdr_size != MF_HDR_SIZE)
         return h5tier__fail(EBADMSG, "%s: header size %u is not %u", what, h->hdr_size, MF_HDR_SIZE);
     if (h->nranks == 0 || h->nranks > H5TIER_MULTIFILE_MAX_RANKS || h->rank >= h->nranks)

@@ -9,13 +9,14 @@
  *   meta (64 bytes)     0 magic "H5TMFDIR"  8 u32 version  12 u32 header size (64)
  *                       16 u32 rank (0)  20 u32 nranks  24 u32 record size (0)
  *                       28 u32 flags (the writers' H5TIER_MULTIFILE_* settings)
- *                       32 u64 creation time (s)  40..55 zero  56 u64 checksum of 0..55
+ *                       32 u64 creation time (s)  40 u64 run id  48..55 zero
+ *                       56 u64 checksum of 0..55
  *   rNNNNNN.log         header (64 bytes) then the data bytes, appended
  *   rNNNNNN.idx         header (64 bytes) then records of 64 bytes
  *   log/idx header      0 magic "H5TMFLOG"/"H5TMFIDX"  8 u32 version  12 u32 header size
  *                       16 u32 rank  20 u32 nranks  24 u32 record size (64; idx)
- *                       28 u32 flags  32 u64 creation time  40..55 zero
- *                       56 u64 checksum of bytes 0..55
+ *                       28 u32 flags  32 u64 creation time  40 u64 run id
+ *                       48..55 zero  56 u64 checksum of bytes 0..55
  *   record              0 u32 kind  4 u32 epoch  8 u64 sequence  16 u64 address
  *                       24 u64 length  32 u64 log offset  40 u64 data checksum
  *                       48 u64 aux  56 u64 checksum of bytes 0..55
@@ -77,6 +78,7 @@ typedef struct mf_hdr {
     char magic[8];
     uint32_t version, hdr_size, rank, nranks, rec_size, flags;
     uint64_t ctime;
+    uint64_t run_id; /* the job this file belongs to (0: unknown) */
 } mf_hdr_t;
 
 void h5tier__mf_hdr_encode(const mf_hdr_t *h, unsigned char out[MF_HDR_SIZE]);
@@ -100,6 +102,13 @@ int h5tier__mf_open_ro(const char *path, struct stat *st);
 /* Resolve rank/nranks for cfg: explicit values, MPI communicator, then the
  * environment.  0 or -errno (errmsg set). */
 int h5tier__mf_resolve_rank(const h5tier_multifile_config_t *cfg, int *rank, int *nranks, const char **source);
+
+/* The id of the job this process belongs to, the same on every rank: with an
+ * MPI communicator rank 0 draws one and broadcasts it; otherwise from
+ * H5TIER_RUN_ID, SLURM_JOB_ID(.SLURM_STEP_ID), PMIX_NAMESPACE or Open MPI's
+ * job id; 0 when none is known (then files of different runs cannot be told
+ * apart).  Never fails. */
+uint64_t h5tier__mf_run_id(const h5tier_multifile_config_t *cfg, int rank);
 
 /* ---- the metadata image (image.c) ---------------------------------------- */
 
@@ -152,6 +161,7 @@ typedef struct mf_seg {
 typedef struct mf_catalog {
     char dir[4096];
     unsigned nranks;
+    uint64_t run_id;  /* from the metafile; every rank file must carry it */
     mf_crec_t *recs; /* DATA and META records, sorted by (epoch, seq, rank) = priority */
     size_t nrecs;
     mf_seg_t *segs;  /* merged image, sorted by address, disjoint */

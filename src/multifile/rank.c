@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "multifile/mf_internal.h"
 
@@ -113,4 +115,39 @@ int h5tier__mf_resolve_rank(const h5tier_multifile_config_t *cfg, int *rank, int
 #endif
     }
     return h5tier_multifile_rank_from_env(rank, nranks, source);
+}
+
+uint64_t h5tier__mf_run_id(const h5tier_multifile_config_t *cfg, int rank)
+{
+    (void)rank;
+#ifdef H5TIER_HAVE_MPI
+    if (cfg->rank < 0 && cfg->has_comm) {
+        MPI_Comm comm;
+        memcpy(&comm, cfg->comm, sizeof comm);
+        uint64_t id = 0;
+        if (rank == 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            uint64_t seed[3] = {(uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec, (uint64_t)getpid()};
+            id = h5tier__mf_hash(seed, sizeof seed, MF_SEED_HDR) | 1;
+        }
+        if (MPI_Bcast(&id, 1, MPI_UINT64_T, 0, comm) == MPI_SUCCESS)
+            return id;
+        return 0;
+    }
+#else
+    (void)cfg;
+#endif
+    static const char *const vars[] = {"H5TIER_RUN_ID", "SLURM_JOB_ID", "PMIX_NAMESPACE", "OMPI_MCA_ess_base_jobid",
+                                       "OMPI_MCA_orte_ess_jobid"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (!v || !*v)
+            continue;
+        char buf[512];
+        const char *step = i == 1 ? getenv("SLURM_STEP_ID") : NULL;
+        snprintf(buf, sizeof buf, "%s=%s.%s", vars[i], v, step ? step : "");
+        return h5tier__mf_hash(buf, strlen(buf), MF_SEED_HDR) | 1;
+    }
+    return 0;
 }

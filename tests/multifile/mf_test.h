@@ -30,12 +30,14 @@
 #define MFV_READS 0x10u  /* odd ranks read datasets back and walk the file before closing,
                             with a tiny metadata cache: their cache flushes in another order */
 
-/* tu_path() in one of 48 buffers that live to the end (tu_path rotates 8). */
+/* tu_path() in a buffer of its own that lives to the end (tu_path rotates 8
+ * buffers); at most 64 per test program, never reused. */
 static inline const char *mf_path(const char *leaf)
 {
-    static char bufs[48][4400];
+    static char bufs[64][4400];
     static int n;
-    char *p = bufs[n++ % 48];
+    CHECKF(n < 64, "mf_path: more than 64 paths; keep a local copy instead");
+    char *p = bufs[n++];
     snprintf(p, sizeof bufs[0], "%s", tu_path(leaf));
     return p;
 }
@@ -221,14 +223,19 @@ static inline void mf_write_reference(const char *name)
     H5Pclose(fapl);
 }
 
-/* Start n processes of this program as "child" ranks with H5TIER_RANK and
- * H5TIER_NRANKS set (extra_env "NAME=VALUE" for rank extra_rank, or NULL),
- * and wait for them; returns how many failed. */
-static inline int mf_run_env_ranks(int n, const char *name, const char *variant, int extra_rank, const char *extra_env)
+/* Start ranks 0..nstart-1 of n as processes of this program ("child") with
+ * H5TIER_RANK, H5TIER_NRANKS and a fresh H5TIER_RUN_ID set (extra_env
+ * "NAME=VALUE" for rank extra_rank, or NULL), and wait for them; returns how
+ * many failed. */
+static inline int mf_run_env_ranks_some(int n, int nstart, const char *name, const char *variant, int extra_rank,
+                                        const char *extra_env)
 {
     pid_t pids[64];
-    char rs[16], ns[16];
-    for (int r = 0; r < n; r++) {
+    char rs[16], ns[16], run[64];
+    static int runs;
+    snprintf(run, sizeof run, "test-%d-%d", (int)getpid(), runs++);
+    setenv("H5TIER_RUN_ID", run, 1); /* one job: the same id on every rank */
+    for (int r = 0; r < nstart; r++) {
         snprintf(rs, sizeof rs, "%d", r);
         snprintf(ns, sizeof ns, "%d", n);
         setenv("H5TIER_RANK", rs, 1);
@@ -245,11 +252,17 @@ static inline int mf_run_env_ranks(int n, const char *name, const char *variant,
     }
     unsetenv("H5TIER_RANK");
     unsetenv("H5TIER_NRANKS");
+    unsetenv("H5TIER_RUN_ID");
     int failed = 0;
-    for (int r = 0; r < n; r++)
+    for (int r = 0; r < nstart; r++)
         if (tu_wait_timeout(pids[r], 60) != 0)
             failed++;
     return failed;
+}
+
+static inline int mf_run_env_ranks(int n, const char *name, const char *variant, int extra_rank, const char *extra_env)
+{
+    return mf_run_env_ranks_some(n, n, name, variant, extra_rank, extra_env);
 }
 
 /* Child entry: "child NAME VARIANT" writes as the rank the environment says. */

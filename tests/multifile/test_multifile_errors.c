@@ -6,7 +6,9 @@
  * with a warning), a torn last index record (ignored with a warning, merge
  * still equals the reference), a torn close record (rank reported as not
  * finished), a bad record checksum, a bad data checksum in a log (merge and
- * --check both fail), a missing rank, a format version mismatch, a rank
+ * --check both fail), a missing rank, a rerun into the same directory where
+ * a rank did not start (its earlier run's files are refused by run id), a
+ * format version mismatch, a rank
  * killed mid-write (fault injector: SIGKILL at its Nth pwrite; reported,
  * --allow-incomplete merges the rest), a full disk for a writer rank
  * (ENOSPC through the syscall table) and for the merge output; the dataset
@@ -210,6 +212,14 @@ int main(int argc, char **argv)
     CHECK(unlink(p) == 0);
     merge_fails(miss, "rank 2's index", "miss_out.h5");
     CHECK(strstr(out, "is missing"));
+
+    /* a rerun into the same name where rank 3 does not start: its file of the
+     * earlier run is not mixed in */
+    const char *rerun = mf_path("rerun.h5");
+    CHECK(mf_run_env_ranks(4, rerun, "0", -1, NULL) == 0);
+    CHECK(mf_run_env_ranks_some(4, 3, rerun, "0", -1, NULL) == 0);
+    merge_fails(mdir(rerun), "r000003.log' belongs to another run", "rerun_out.h5");
+    CHECK(strstr(out, "rank 3 of this run did not start"));
 
     /* a version we do not speak */
     const char *ver = copy_of(mdir(good), "ver.h5.mf");
