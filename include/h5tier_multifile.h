@@ -117,7 +117,8 @@ H5TIER_API int h5tier_multifile_have_mpi(void);
 #if defined(MPI_VERSION) || defined(H5TIER_MULTIFILE_WANT_MPI)
 /* Like H5Pset_fapl_multifile, with rank and size from comm (MPI must be
  * initialised; comm is used at open, not duplicated: keep it alive until
- * H5Fcreate returns).  Fails with ENOTSUP when the library was built
+ * H5Fcreate returns).  H5Fcreate is then collective over comm (rank 0
+ * broadcasts the run id), as every metadata call is by rule 1.  Fails with ENOTSUP when the library was built
  * without MPI.  Include <mpi.h> before this header to see it. */
 H5TIER_API herr_t H5Pset_fapl_multifile_mpi(hid_t fapl_id, MPI_Comm comm, const h5tier_multifile_config_t *cfg);
 #endif
