@@ -357,7 +357,8 @@ static int sweep(loader_t *L)
     size_t n = c->nrecs;
     if (n > UINT32_MAX - 1)
         return h5tier__fail(E2BIG, "multifile '%s': too many records (%zu)", c->dir, n);
-    qsort(c->recs, n, sizeof *c->recs, by_priority);
+    if (n)
+        qsort(c->recs, n, sizeof *c->recs, by_priority);
     uint32_t *order = malloc((n ? n : 1) * sizeof *order);
     heap_t h = {malloc((n ? n : 1) * sizeof(uint32_t)), 0};
     size_t segcap = n + 16;

@@ -195,7 +195,8 @@ static int run_copy(const mf_catalog_t *c, int out_fd, const h5tier_merge_opts_t
     for (size_t i = 0; i < n; i++)
         work[i] = (uint32_t)i;
     work_recs = c->recs;
-    qsort(work, n, sizeof *work, by_log);
+    if (n)
+        qsort(work, n, sizeof *work, by_log);
 
     unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
