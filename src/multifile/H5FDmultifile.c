@@ -40,6 +40,7 @@
 #define MF_MAXADDR ((haddr_t)INT64_MAX - 1)
 #define MF_IDXBUF ((size_t)64 << 10)
 #define MF_READER_FILES 64u
+#define MF_LOG_DATA 4096u /* first data byte of a log: page-aligned, so page-aligned raw writes stay aligned */
 #define MF_IDX_EAGER ((size_t)64 << 10) /* raw writes this big publish their record at once */
 
 typedef struct mf_file {
@@ -259,7 +260,7 @@ static int open_writer(mf_file_t *f, unsigned flags)
         return -1;
     if (write_header(f, f->log_fd, "H5TMFLOG", "log") < 0 || write_header(f, f->idx_fd, "H5TMFIDX", "index") < 0)
         return -1;
-    f->log_end = MF_HDR_SIZE;
+    f->log_end = MF_LOG_DATA; /* data page-aligned */
     f->idx_off = MF_HDR_SIZE;
     if (!(f->idxbuf = malloc(MF_IDXBUF)))
         return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, ENOMEM, "multifile '%s': out of memory", f->dir);

@@ -11,7 +11,7 @@
  *                       28 u32 flags (the writers' H5TIER_MULTIFILE_* settings)
  *                       32 u64 creation time (s)  40 u64 run id  48..55 zero
  *                       56 u64 checksum of 0..55
- *   rNNNNNN.log         header (64 bytes) then the data bytes, appended
+ *   rNNNNNN.log         header (64 bytes), zeros to 4096, then the data bytes, appended
  *   rNNNNNN.idx         header (64 bytes) then records of 64 bytes
  *   log/idx header      0 magic "H5TMFLOG"/"H5TMFIDX"  8 u32 version  12 u32 header size
  *                       16 u32 rank  20 u32 nranks  24 u32 record size (64; idx)

@@ -201,7 +201,7 @@ int main(int argc, char **argv)
     /* a bad byte of data in a log: found while copying, and by --check */
     const char *badd = copy_of(mdir(good), "baddata.h5.mf");
     snprintf(p, sizeof p, "%s/r000001.log", badd);
-    patch(p, 64 + 5, "\xff\xfe", 2);
+    patch(p, 4096 + 5, "\xff\xfe", 2); /* data starts at 4096 */
     merge_fails(badd, "fails its checksum", "baddata_out.h5");
     rc = tu_sh(out, sizeof out, "%s merge --check %s", tu_cli(), badd);
     CHECKF(rc == 1 && strstr(out, "rank 1: data of address"), "--check of a bad log (%d): %s", rc, out);
