@@ -3,14 +3,14 @@
 #   make test   build, then run the whole suite
 # Both install missing Debian packages first (as root; otherwise they print
 # the apt-get command).  Other targets: bench, bench-quick, test-asan,
-# test-tsan, install, clean.
+# test-tsan, fuzz, torture, install, clean.
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 PREFIX  ?= /usr/local
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 600
 
-.PHONY: all deps build demo test bench bench-quick test-asan test-tsan install clean
+.PHONY: all deps build demo test bench bench-quick test-asan test-tsan fuzz torture install clean
 
 all: build
 
@@ -50,8 +50,21 @@ test-tsan: deps
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  setarch $$(uname -m) -R ctest $(CTEST_FLAGS) -R '_mt|_concurrent'
 
+# libFuzzer (clang, ASan+UBSan) on every parser of untrusted bytes, each for
+# FUZZ_SECONDS; findings are copied to tests/fuzz/regress/, which make test replays.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Crash loops: ROUNDS random SIGKILLs of each writer of kept data (ring writer,
+# archiver, shm save, persist, journal commits), invariants checked after each
+# (scripts/torture.sh; a 4-round variant runs in make test).
+ROUNDS ?= 1000
+torture: build
+	scripts/torture.sh --rounds $(ROUNDS) $(BUILD)
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

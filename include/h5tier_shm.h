@@ -76,6 +76,15 @@ typedef enum h5tier_shm_close {
  * shrinking the object.  The thread's system calls go through h5tier_sys
  * like all others (a fault armed process-wide may hit them). */
 #define H5TIER_SHM_POPULATE_AHEAD 0x8u
+/* H5TIER_SHM_MEMBER: the objects opened through this fapl are members of a
+ * family, split or multi file (the fapl given to H5Pset_fapl_family,
+ * H5Pset_fapl_split or H5Pset_fapl_multi): an object may be empty, hold no
+ * HDF5 signature, or be shorter than its superblock's end of file.  Not
+ * needed for members the shm driver wrote itself (the control object records
+ * it at close) nor for member 0 of a family or multi file with a version 0/1
+ * superblock (it names its driver); needed for members copied into shm by
+ * other means. */
+#define H5TIER_SHM_MEMBER 0x10u
 
 typedef struct h5tier_shm_config {
     unsigned version;     /* H5TIER_SHM_CONFIG_VERSION */
@@ -120,11 +129,17 @@ typedef struct h5tier_shm_info {
     int writer_alive;     /* 1 if that writer process is alive */
     uint64_t generation;  /* bumped by each writer open */
     int is_hdf5;          /* 1 if the bytes start with the HDF5 signature (or at 512, 1024...) */
-    int has_control;      /* 1 if the .NAME.h5tier control object exists */
-    char backing_file[4096];
+    int has_control;      /* 1 if the .NAME.h5tier control object exists and is trusted */
+    char backing_file[4096]; /* as the writer wrote it (raw bytes: escape before printing) */
+    int control_ignored;  /* 1 if a control object exists but is not trusted (not owned by you or
+                             by the object's owner, not a regular file, ...): nothing is taken
+                             from it (generation, eof, writer, backing_file stay 0/"") */
+    char control_note[1024]; /* why it was ignored */
 } h5tier_shm_info_t;
 
-/* Describe one shm object.  0, -ENOENT, -EINVAL (bad name), -EACCES. */
+/* Describe one shm object.  0, -ENOENT, -EINVAL (bad name, or not a regular
+ * file: a FIFO or directory at the name is refused at once), -EACCES.
+ * The shm directory is /dev/shm, or $H5TIER_SHM_DIR. */
 H5TIER_API int h5tier_shm_info(const char *name, h5tier_shm_info_t *info);
 
 /* List the shm objects in /dev/shm that are HDF5 files or have an h5tier
@@ -133,18 +148,33 @@ H5TIER_API int h5tier_shm_info(const char *name, h5tier_shm_info_t *info);
 H5TIER_API int h5tier_shm_list(int (*cb)(const h5tier_shm_info_t *info, void *arg), void *arg);
 
 /* Copy a disk HDF5 file into a new shm object (refuses to replace an existing
- * object unless force).  progress, if not NULL, is called with bytes done and
- * total.  0, -EEXIST, -ENOENT, -H5TIER_ENOTHDF5, -ENOSPC, ... */
+ * object unless force).  The copy is built under a temporary name
+ * (.NAME~PID, hidden) and published complete, so a killed load never leaves
+ * a partial object under NAME; the next load removes such leftovers.  mode:
+ * read/write bits only (setuid/setgid/sticky/execute: -EINVAL).  Refused
+ * (-EPERM) next to a control object that is not ours to trust.  progress, if
+ * not NULL, is called with bytes done and total.  0, -EEXIST, -ENOENT,
+ * -H5TIER_ENOTHDF5, -ENOSPC, ... */
 H5TIER_API int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
                                void (*progress)(uint64_t done, uint64_t total, void *arg), void *arg);
 
 /* Save a shm object to a disk file atomically (temp file, fsync, rename);
- * refuses an existing file unless force.  0, -ENOENT, -EEXIST, -ENOSPC, ... */
+ * refuses an existing file unless force, and with force replaces only a
+ * regular file (or a symbolic link itself, never its target).  Refuses
+ * (-H5TIER_ETRUNC) an object shorter than its superblock's end of file and
+ * (-EBUSY) one whose live writer has it marked open in the superblock
+ * (SWMR or latest format).  Temp files of killed saves to the same file
+ * are removed first.  0; 1 when saved but the copy's superblock still marks
+ * it open (its writer died without closing it: h5tier_errmsg() says to run
+ * h5clear -s); or -ENOENT, -EEXIST, -ENOSPC, ... */
 H5TIER_API int h5tier_shm_save(const char *name, const char *file, int force,
                                void (*progress)(uint64_t done, uint64_t total, void *arg), void *arg);
 
 /* Unlink a shm object and its control object.  -EBUSY if a live writer holds
- * it, unless force. */
+ * it (or it is a ring whose writer is alive), unless force.  A control object
+ * that is not ours to trust (planted by another user) is neither believed
+ * (its lock blocks nothing) nor removed: then the data object is removed and
+ * 1 is returned, h5tier_errmsg() naming what was left in place. */
 H5TIER_API int h5tier_shm_remove(const char *name, int force);
 
 /* Replay or discard a leftover persist journal next to a backing file, so the

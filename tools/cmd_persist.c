@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "h5tier.h"
 #include "h5tier_persist.h"
 #include "h5tier_shm.h"
+#include "common/internal.h"
 
 #define CMD "persist"
 
@@ -79,11 +81,13 @@ static void dims_text(char *buf, size_t len, int rank, const hsize_t *d)
 static int print_plan(const h5tier_persist_plan_t *p, void *arg)
 {
     (void)arg;
-    char d[256], c[256], m[256];
+    char d[256], c[256], m[256], ep[4096], et[4096];
+    /* object names and link targets come from the file: printed escaped */
+    const char *path = h5tier__esc(p->path, (size_t)-1, ep, sizeof ep);
     switch (p->kind) {
     case H5TIER_PERSIST_DATASET:
         dims_text(d, sizeof d, p->rank, p->dims);
-        printf("%s  %s %s = %" PRIu64 " B  %s", p->path, p->type, d, p->bytes,
+        printf("%s  %s %s = %" PRIu64 " B  %s", path, p->type, d, p->bytes,
                h5tier_persist_layout_name(p->layout));
         if (p->layout == H5TIER_LAYOUT_CHUNKED) {
             dims_text(c, sizeof c, p->rank, p->chunk);
@@ -100,11 +104,11 @@ static int print_plan(const h5tier_persist_plan_t *p, void *arg)
         }
         printf(" (%s); %s\n", p->reason, p->source);
         break;
-    case H5TIER_PERSIST_DATATYPE: printf("%s  named datatype %s\n", p->path, p->type); break;
+    case H5TIER_PERSIST_DATATYPE: printf("%s  named datatype %s\n", path, p->type); break;
     case H5TIER_PERSIST_GROUP: /* reason: "creation order kept" or "" */
-        printf("%s  group%s%s%s\n", p->path, p->reason[0] ? " (" : "", p->reason, p->reason[0] ? ")" : "");
+        printf("%s  group%s%s%s\n", path, p->reason[0] ? " (" : "", p->reason, p->reason[0] ? ")" : "");
         break;
-    default: printf("%s  %s -> %s\n", p->path, h5tier_persist_kind_name(p->kind), p->target); break;
+    default: printf("%s  %s -> %s\n", path, h5tier_persist_kind_name(p->kind), h5tier__esc(p->target, (size_t)-1, et, sizeof et)); break;
     }
     return 0;
 }
@@ -228,25 +232,38 @@ int h5tier_cmd_persist(int argc, char **argv)
         const char *hint = err == -ENOENT            ? "check the path; for shared memory use shm:NAME (see 'h5tier shm ls')"
                            : err == -H5TIER_ENOTHDF5 ? "SRC must be an HDF5 file"
                                                      : "is SRC a readable HDF5 file?";
-        ret = cli_fail(CMD, err, hint, "cannot open source '%s'", src);
+        char es[4096 * 4 + 8];
+        ret = cli_fail(CMD, err, hint, "cannot open source '%s'", h5tier__esc(src, (size_t)-1, es, sizeof es));
         goto done;
     }
     int r = h5tier_persist(f, dst, &o);
     if (r < 0) {
+        char dcopy[4096];
+        snprintf(dcopy, sizeof dcopy, "%s", dst);
+        struct stat dst_dir;
+        int no_dir = r == -ENOENT && !o.dry_run && stat(dirname(dcopy), &dst_dir) < 0;
         const char *hint = r == -EEXIST    ? "use --force to replace the destination"
+                           : no_dir        ? "create the destination directory first (mkdir -p)"
+                           : r == -EINVAL && strstr(h5tier_errmsg(), "not a regular file")
+                                           ? "--force replaces only a regular file: give a new file name as DST"
                            : r == -ENOENT  ? "check the --object paths with 'h5ls -r SRC'"
                            : r == -ENOTSUP ? "leave that object out with --object for the others"
                            : r == -H5TIER_ESCHEMA ? "persist the referenced object too (add --object)"
                                                   : NULL;
-        ret = cli_fail(CMD, r, hint, "%s '%s' -> '%s'", o.dry_run ? "planning" : "persisting", src, dst);
+        char es[4096 * 4 + 8], ed[4096 * 4 + 8];
+        ret = cli_fail(CMD, r, hint, "%s '%s' -> '%s'", o.dry_run ? "planning" : "persisting",
+                       h5tier__esc(src, (size_t)-1, es, sizeof es), h5tier__esc(dst, (size_t)-1, ed, sizeof ed));
         goto done;
     }
     if (!o.dry_run) {
         struct stat st;
         char b[32];
         if (stat(dst, &st) == 0)
-            fprintf(stderr, "h5tier persist: %d objects -> %s (%s)\n", r, dst,
+        {
+            char ed[4096 * 4 + 8];
+            fprintf(stderr, "h5tier persist: %d objects -> %s (%s)\n", r, h5tier__esc(dst, (size_t)-1, ed, sizeof ed),
                     h5tier_format_size((uint64_t)st.st_size, b, sizeof b));
+        }
     } else {
         printf("dry run: %d objects, nothing written\n", r);
     }

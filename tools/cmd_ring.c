@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/internal.h"
 #include "h5tier_ring.h"
 #include "ring/payload.h"
 
@@ -704,6 +705,9 @@ static int cmd_rm(int argc, char **argv)
     }
     if (!name)
         return cli_usage("ring rm", "missing NAME");
+    char canon_rm[H5TIER_SHM_NAME_MAX + 2]; /* a bad name is a usage error (2), as in 'shm rm' */
+    if (h5tier__shm_name_canon(name, canon_rm, sizeof canon_rm) < 0)
+        return cli_usage("ring rm", "bad ring name: %s", h5tier_errmsg());
     int r = h5tier_ring_remove(name, force);
     if (r < 0)
         return cli_fail("ring rm", r, r == -EBUSY ? "stop the writer, or add --force" : NULL, "%s", name);

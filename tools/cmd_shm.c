@@ -24,6 +24,10 @@
 
 #define CMD "shm"
 
+/* Everything printed that came from shared memory or from a name goes
+ * through h5tier__esc (control bytes and invalid UTF-8 become \xNN). */
+#define ESC(s, buf) h5tier__esc((s), (size_t)-1, (buf), sizeof(buf))
+
 static const char usage_text[] =
     "usage: h5tier shm <subcommand> [options]\n"
     "\n"
@@ -39,8 +43,10 @@ static const char usage_text[] =
     "  rm NAME... [--force]                 remove shm files (and their control objects)\n"
     "  recover BACKING.h5                   finish or discard a persist journal left by a crash\n"
     "\n"
-    "NAME is a POSIX shm name: 1-240 of A-Z a-z 0-9 . _ + @ -, not starting with '.',\n"
-    "with or without a leading '/'.\n"
+    "NAME is a POSIX shm name: 1-240 bytes, anything but '/' and control characters\n"
+    "(spaces, %, unicode are fine), not starting with '.', with or without a leading\n"
+    "'/'.  The shm directory is /dev/shm, or $H5TIER_SHM_DIR when set (an absolute\n"
+    "path, e.g. a larger tmpfs in a container).\n"
     "\n"
     "examples:\n"
     "  h5tier shm load data.h5 run1         # /dev/shm/run1, mode 0600\n"
@@ -92,7 +98,11 @@ static const char load_help[] =
     "\n"
     "options:\n"
     "  --force      replace an existing object (never one a live writer holds)\n"
-    "  --mode MODE  octal permissions of the new object (default 0600)\n"
+    "  --mode MODE  octal permissions of the new object (default 0600; read/write\n"
+    "               bits only: setuid, setgid, sticky and execute bits are refused)\n"
+    "\n"
+    "The copy is built under a hidden temporary name and appears under NAME only\n"
+    "when complete: a killed load never leaves a partial object.\n"
     "\n"
     "examples:\n"
     "  h5tier shm load data.h5 run1\n"
@@ -104,12 +114,16 @@ static const char save_help[] =
     "Copy the shm object /dev/shm/NAME to the disk file FILE.h5 atomically: the\n"
     "bytes go to a temporary file in the same directory, which is fsynced and then\n"
     "renamed to FILE.h5, so FILE.h5 is never seen half-written.  Up to the end of\n"
-    "file published by the writer is saved.  Save a file whose writer is still\n"
-    "writing only after it has flushed.\n"
+    "file published by the writer is saved (never less than the superblock's).\n"
+    "Refused: an object shorter than its superblock says (truncated, partial), and\n"
+    "one whose live writer marks it open in the superblock (SWMR: read it live\n"
+    "with h5py swmr=True, save it after the writer closes it).  Save a file whose\n"
+    "non-SWMR writer is still writing only after it has flushed.\n"
     "\n"
     "options:\n"
-    "  --force   replace an existing FILE.h5 (a symbolic link there is replaced\n"
-    "            itself; its target is never written)\n"
+    "  --force   replace an existing regular FILE.h5 (a symbolic link there is\n"
+    "            replaced itself; its target is never written; a device, FIFO or\n"
+    "            directory is refused)\n"
     "\n"
     "examples:\n"
     "  h5tier shm save run1 run1.h5\n"
@@ -120,7 +134,8 @@ static const char rm_help[] =
     "\n"
     "Remove shm objects and their control objects.  Processes that have one open\n"
     "keep their mapping; the name is gone at once.  An object whose writer is\n"
-    "alive is refused unless --force.\n"
+    "alive (or a ring whose writer is alive) is refused unless --force.  A control\n"
+    "object planted by another user is ignored and left in place (a note says so).\n"
     "\n"
     "examples:\n"
     "  h5tier shm rm run1\n"
@@ -169,6 +184,8 @@ static int parse(const char *sub, int argc, char **argv, const char *allowed, op
             unsigned m;
             if (cli_parse_mode(argv[i], &m) < 0)
                 return cli_usage(what, "bad --mode '%s': expected octal permissions such as 0600", argv[i]);
+            if (h5tier__check_mode((mode_t)m, "--mode") < 0)
+                return cli_usage(what, "%s", h5tier_errmsg());
             o->mode = (mode_t)m;
         } else if (!strcmp(a, "--")) {
             for (i++; i < argc; i++) {
@@ -193,8 +210,9 @@ static int check_name(const char *sub, const char *name, char *canon, size_t len
     if (h5tier__shm_name_canon(name, canon, len) < 0) {
         char what[64];
         snprintf(what, sizeof what, "%s %s", CMD, sub);
-        return cli_usage(what, "bad shm name '%s': %s (allowed: 1-240 of A-Z a-z 0-9 . _ + @ -, not starting "
-                         "with '.')", name, h5tier_errmsg());
+        char e[H5TIER_SHM_NAME_MAX * 4 + 8];
+        return cli_usage(what, "bad shm name '%s': %s (allowed: 1-240 bytes, anything but '/' and control "
+                         "characters, not starting with '.')", ESC(name, e), h5tier_errmsg());
     }
     return 0;
 }
@@ -209,8 +227,10 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
     return buf;
 }
 
-static void json_string(FILE *out, const char *s)
+static void json_string(FILE *out, const char *raw)
 {
+    char buf[4096 * 4 + 8];
+    const char *s = ESC(raw, buf); /* valid UTF-8 without control bytes */
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
@@ -236,8 +256,8 @@ static void print_json(FILE *out, const h5tier_shm_info_t *in)
     fprintf(out, "{\"name\": ");
     json_string(out, in->name + 1);
     fprintf(out, ", \"path\": ");
-    char path[300];
-    snprintf(path, sizeof path, "/dev/shm%s", in->name);
+    char path[4096];
+    h5tier__shm_path(in->name, path, sizeof path);
     json_string(out, path);
     fprintf(out, ", \"size\": %llu, \"eof\": %llu, \"owner\": ", (unsigned long long)in->size,
             (unsigned long long)in->eof);
@@ -249,6 +269,11 @@ static void print_json(FILE *out, const h5tier_shm_info_t *in)
             (unsigned long long)in->generation);
     if (in->backing_file[0])
         json_string(out, in->backing_file);
+    else
+        fputs("null", out);
+    fputs(", \"control_ignored\": ", out);
+    if (in->control_ignored)
+        json_string(out, in->control_note);
     else
         fputs("null", out);
     fputc('}', out);
@@ -277,8 +302,12 @@ static int ls_row(const h5tier_shm_info_t *in, void *arg)
             snprintf(gen, sizeof gen, "%llu", (unsigned long long)in->generation);
         else
             snprintf(gen, sizeof gen, "-");
-        printf("%-28s %10s  %-10s %04o  %-16s %5s  %s\n", in->name + 1, size, user_name(in->owner, owner, sizeof owner),
-               (unsigned)in->mode, writer, gen, in->backing_file[0] ? in->backing_file : "-");
+        char en[H5TIER_SHM_NAME_MAX * 4 + 8], eb[4096 * 4 + 8];
+        printf("%-28s %10s  %-10s %04o  %-16s %5s  %s\n", ESC(in->name + 1, en), size,
+               user_name(in->owner, owner, sizeof owner), (unsigned)in->mode, writer,
+               in->control_ignored ? "?" : gen,
+               in->control_ignored ? "(control object not trusted: see 'h5tier shm info')"
+               : in->backing_file[0] ? ESC(in->backing_file, eb) : "-");
     }
     s->count++;
     return 0;
@@ -305,9 +334,10 @@ static int cmd_ls(int argc, char **argv)
     if (o.json)
         fputs(s.count ? "\n]\n" : "]\n", stdout);
     if (r < 0)
-        return cli_fail(CMD " ls", r, "check that /dev/shm is mounted and readable", "cannot list /dev/shm");
+        return cli_fail(CMD " ls", r, "check that the shm directory (/dev/shm or $H5TIER_SHM_DIR) exists and is readable",
+                        "cannot list %s", h5tier__shm_dir());
     if (!o.json && s.count == 0)
-        fprintf(stderr, "(no HDF5 files in /dev/shm; 'h5tier shm load FILE.h5 NAME' makes one)\n");
+        fprintf(stderr, "(no HDF5 files in %s; 'h5tier shm load FILE.h5 NAME' makes one)\n", h5tier__shm_dir());
     return 0;
 }
 
@@ -329,18 +359,20 @@ static int cmd_info(int argc, char **argv)
     if ((r = check_name("info", o.pos[0], canon, sizeof canon)))
         return r;
     h5tier_shm_info_t in;
+    char en[H5TIER_SHM_NAME_MAX * 4 + 8], eb[4096 * 4 + 8], path[4096];
     r = h5tier_shm_info(canon, &in);
     if (r < 0)
         return cli_fail(CMD " info", r, r == -ENOENT ? "'h5tier shm ls' lists the shm files that exist" : NULL,
-                        "shm object '%s'", o.pos[0]);
+                        "shm object '%s'", ESC(canon + 1, en));
     if (o.json) {
         print_json(stdout, &in);
         fputc('\n', stdout);
         return 0;
     }
     char size[32], eof[32], owner[64];
-    printf("name:        %s\n", in.name + 1);
-    printf("path:        /dev/shm%s\n", in.name);
+    h5tier__shm_path(in.name, path, sizeof path);
+    printf("name:        %s\n", ESC(in.name + 1, en));
+    printf("path:        %s\n", ESC(path, eb));
     printf("size:        %s (%llu bytes)\n", h5tier_format_size(in.size, size, sizeof size),
            (unsigned long long)in.size);
     if (in.eof)
@@ -351,14 +383,17 @@ static int cmd_info(int argc, char **argv)
     printf("owner:       %s (uid %u)\n", user_name(in.owner, owner, sizeof owner), (unsigned)in.owner);
     printf("mode:        %04o\n", (unsigned)in.mode);
     printf("hdf5:        %s\n", in.is_hdf5 ? "yes" : "no (no HDF5 signature)");
-    printf("control:     %s\n", in.has_control ? "yes" : "no");
+    if (in.control_ignored)
+        printf("control:     ignored, not trusted: %s\n", ESC(in.control_note, eb));
+    else
+        printf("control:     %s\n", in.has_control ? "yes" : "no");
     if (in.writer_pid)
         printf("writer:      pid %d (%s)\n", (int)in.writer_pid, writer_state(&in));
     else
         printf("writer:      none\n");
     if (in.has_control)
         printf("generation:  %llu\n", (unsigned long long)in.generation);
-    printf("backing:     %s\n", in.backing_file[0] ? in.backing_file : "-");
+    printf("backing:     %s\n", in.backing_file[0] ? ESC(in.backing_file, eb) : "-");
     return 0;
 }
 
@@ -379,28 +414,33 @@ static int cmd_load(int argc, char **argv)
     char canon[H5TIER_SHM_NAME_MAX + 2];
     if ((r = check_name("load", o.pos[1], canon, sizeof canon)))
         return r;
-    char label[300];
-    snprintf(label, sizeof label, "load %s", canon + 1);
+    char label[H5TIER_SHM_NAME_MAX * 4 + 16], en[H5TIER_SHM_NAME_MAX * 4 + 8], ef[4096 * 4 + 8];
+    snprintf(label, sizeof label, "load %s", ESC(canon + 1, en));
     r = h5tier_shm_load(o.pos[0], canon, o.mode ? o.mode : 0600, o.force, cli_progress, label);
     if (r < 0) {
         const char *hint = NULL;
         char h[512];
         if (r == -EEXIST) {
-            snprintf(h, sizeof h, "add --force to replace it, or 'h5tier shm rm %s' first", canon + 1);
+            snprintf(h, sizeof h, "add --force to replace it, or 'h5tier shm rm %s' first", ESC(canon + 1, en));
             hint = h;
         } else if (r == -ENOENT) {
             hint = "check the file name";
         } else if (r == -H5TIER_ENOTHDF5) {
             hint = "only HDF5 files can be loaded; 'h5dump -H FILE' tells whether HDF5 can read it";
         } else if (r == -ENOSPC) {
-            hint = "free space in /dev/shm ('df -h /dev/shm', 'h5tier shm ls', 'h5tier shm rm NAME')";
+            snprintf(h, sizeof h, "free space in %s ('df -h %s', 'h5tier shm ls', 'h5tier shm rm NAME'), or set "
+                     "H5TIER_SHM_DIR to a larger tmpfs", h5tier__shm_dir(), h5tier__shm_dir());
+            hint = h;
         } else if (r == -EBUSY) {
-            snprintf(h, sizeof h, "stop the writer, or 'h5tier shm rm --force %s' first", canon + 1);
+            snprintf(h, sizeof h, "stop the writer, or 'h5tier shm rm --force %s' first", ESC(canon + 1, en));
             hint = h;
         } else if (r == -H5TIER_EJOURNAL) {
             hint = "the journal next to the file is damaged; move it away to load the old version";
         }
-        return cli_fail(CMD " load", r, hint, "cannot load '%s' into shm object '%s'", o.pos[0], canon + 1);
+        else if (r == -EPERM)
+            hint = "a control object of that name belongs to someone else: choose another NAME";
+        return cli_fail(CMD " load", r, hint, "cannot load '%s' into shm object '%s'", ESC(o.pos[0], ef),
+                        ESC(canon + 1, en));
     }
     return 0;
 }
@@ -420,9 +460,13 @@ static int cmd_save(int argc, char **argv)
     char canon[H5TIER_SHM_NAME_MAX + 2];
     if ((r = check_name("save", o.pos[0], canon, sizeof canon)))
         return r;
-    char label[300];
-    snprintf(label, sizeof label, "save %s", canon + 1);
+    char label[H5TIER_SHM_NAME_MAX * 4 + 16], en[H5TIER_SHM_NAME_MAX * 4 + 8], ef[4096 * 4 + 8];
+    snprintf(label, sizeof label, "save %s", ESC(canon + 1, en));
     r = h5tier_shm_save(canon, o.pos[1], o.force, cli_progress, label);
+    if (r > 0) {
+        fprintf(stderr, "h5tier shm save: warning: %s\n", h5tier_errmsg());
+        return 0;
+    }
     if (r < 0) {
         const char *hint = NULL;
         if (r == -EEXIST)
@@ -431,7 +475,12 @@ static int cmd_save(int argc, char **argv)
             hint = "'h5tier shm ls' lists the shm files that exist; the destination directory must exist too";
         else if (r == -ENOSPC)
             hint = "free space on the destination file system";
-        return cli_fail(CMD " save", r, hint, "cannot save shm object '%s' to '%s'", canon + 1, o.pos[1]);
+        else if (r == -H5TIER_ETRUNC)
+            hint = "the object is incomplete (truncated, or left by a killed copy): nothing was saved";
+        else if (r == -EINVAL || r == -EISDIR)
+            hint = "give a regular file (or a new name) as FILE.h5";
+        return cli_fail(CMD " save", r, hint, "cannot save shm object '%s' to '%s'", ESC(canon + 1, en),
+                        ESC(o.pos[1], ef));
     }
     return 0;
 }
@@ -457,18 +506,21 @@ static int cmd_rm(int argc, char **argv)
     int status = 0;
     for (int i = 0; i < o.npos; i++) {
         h5tier__shm_name_canon(o.pos[i], canon, sizeof canon);
+        char en[H5TIER_SHM_NAME_MAX * 4 + 8];
         r = h5tier_shm_remove(canon, o.force);
+        if (r > 0)
+            fprintf(stderr, "h5tier shm rm: removed '%s'; note: %s\n", ESC(canon + 1, en), h5tier_errmsg());
         if (r < 0) {
             char h[512];
             const char *hint = NULL;
             if (r == -EBUSY) {
                 snprintf(h, sizeof h, "close the writer first, or 'h5tier shm rm --force %s' (its readers keep "
-                         "their mapping)", canon + 1);
+                         "their mapping)", ESC(canon + 1, en));
                 hint = h;
             } else if (r == -ENOENT) {
                 hint = "'h5tier shm ls' lists the shm files that exist";
             }
-            status = cli_fail(CMD " rm", r, hint, "cannot remove shm object '%s'", canon + 1);
+            status = cli_fail(CMD " rm", r, hint, "cannot remove shm object '%s'", ESC(canon + 1, en));
         }
     }
     return status;

@@ -46,8 +46,22 @@ static void record(int err, const char *fmt, va_list ap)
     int n = vsnprintf(errmsg_buf, sizeof errmsg_buf, fmt, ap);
     if (n < 0)
         n = 0;
-    if ((size_t)n < sizeof errmsg_buf && err != 0 && !strstr(errmsg_buf, h5tier_strerror(err)))
-        snprintf(errmsg_buf + n, sizeof errmsg_buf - (size_t)n, ": %s", h5tier_strerror(err));
+    const char *reason = err != 0 ? h5tier_strerror(err) : "";
+    size_t rl = err != 0 ? strlen(reason) + 2 : 0; /* ": reason" */
+    if ((size_t)n + rl >= sizeof errmsg_buf) {
+        /* too long (a long path or spec): cut the middle, never the reason at the end */
+        size_t keep = sizeof errmsg_buf - rl - 4;
+        if ((size_t)n > keep) {
+            n = (int)keep;
+            memcpy(errmsg_buf + n, "...", 4);
+            n += 3;
+        }
+        if (err != 0)
+            snprintf(errmsg_buf + n, sizeof errmsg_buf - (size_t)n, ": %s", reason);
+        return;
+    }
+    if (err != 0 && !strstr(errmsg_buf, reason))
+        snprintf(errmsg_buf + n, sizeof errmsg_buf - (size_t)n, ": %s", reason);
 }
 
 int h5tier__fail(int err, const char *fmt, ...)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <hdf5.h>
@@ -97,6 +98,13 @@ int h5tier__rename_durable(const char *tmp, const char *dst, bool *renamed);
  * never follows a symlink.  Best effort: returns how many were removed. */
 int h5tier__remove_stale_tmps(const char *dir, const char *prefix, bool all);
 
+/* What `force` may replace at a destination (replace.c): a regular file, or
+ * a symbolic link itself (the rename replaces the link, never its target).
+ * st: lstat of path.  0, or -EINVAL / -EISDIR naming the path and its type
+ * (a device such as /dev/null, a FIFO, a socket, a directory). */
+struct stat;
+int h5tier__check_replaceable(const char *path, const struct stat *st);
+
 /* ---- page map: one bit per page (pagemap.c) ----------------------------- */
 
 typedef struct h5tier_pagemap {
@@ -124,7 +132,9 @@ void h5tier__pagemap_clear(h5tier_pagemap_t *pm);
 
 /* Validate a POSIX shm name and write its canonical form "/name" to out
  * (size >= H5TIER_SHM_NAME_MAX + 2).  Accepted: an optional leading '/',
- * then 1..240 of [A-Za-z0-9._+@-], not starting with '.'.  Returns 0 or
+ * then 1..240 bytes of anything but '/', NUL and control characters
+ * (0x01-0x1f, 0x7f), not starting with '.' (reserved for control objects)
+ * and not "." or "..".  Names are printed through h5tier__esc.  Returns 0 or
  * -EINVAL with an errmsg naming the problem. */
 int h5tier__shm_name_canon(const char *name, char *out, size_t outlen);
 
@@ -132,6 +142,42 @@ int h5tier__shm_name_canon(const char *name, char *out, size_t outlen);
  * "shm:NAME" -> NAME, "/dev/shm/NAME" -> NAME, "dir/file.h5" -> "file.h5".
  * Writes the canonical "/name" form.  0 or -EINVAL. */
 int h5tier__shm_name_from_path(const char *path, char *out, size_t outlen);
+
+/* ---- the shm directory and trust checks (shmdir.c) ----------------------- */
+
+/* The directory holding shm objects: $H5TIER_SHM_DIR when set to an absolute
+ * path, else "/dev/shm". */
+const char *h5tier__shm_dir(void);
+/* "DIR/name" for a canonical "/name" into out.  0, or -ENAMETOOLONG. */
+int h5tier__shm_path(const char *canon, char *out, size_t outlen);
+/* The real calls behind h5tier_sys.shm_open / shm_unlink: open (unlink)
+ * DIR/name; open adds O_NOFOLLOW|O_CLOEXEC, and O_NONBLOCK during the open
+ * so a FIFO planted at the name never blocks (cleared again unless asked).
+ * -1 with errno (EINVAL for a name with a '/' after the first byte). */
+int h5tier__shm_open_path(const char *canon, int flags, mode_t mode);
+int h5tier__shm_unlink_path(const char *canon);
+
+#define H5TIER_TRUST_SHARED 1u    /* group/other write bits allowed (created shared) */
+#define H5TIER_TRUST_ALT_OWNER 2u /* alt_owner is an acceptable owner too */
+#define H5TIER_TRUST_ANY_OWNER 4u /* skip the owner check (type still checked) */
+/* Before believing an object opened by fd: fstat it (into *st when not
+ * NULL) and refuse, with an errmsg naming `what` and the reason:
+ *   -EINVAL  not a regular file (FIFO, directory, device, socket)
+ *   -EPERM   owned by another uid than geteuid() (or alt_owner, with
+ *            H5TIER_TRUST_ALT_OWNER), unless H5TIER_TRUST_ANY_OWNER
+ *   -EPERM   writable by group or others, unless H5TIER_TRUST_SHARED
+ *   -errno   fstat failed */
+int h5tier__check_shared_fd(int fd, const char *what, unsigned flags, uid_t alt_owner, struct stat *st);
+
+/* A creation mode given by a user: only read/write bits (no setuid, setgid,
+ * sticky or execute).  0 or -EINVAL naming `what`. */
+int h5tier__check_mode(mode_t mode, const char *what);
+
+/* Printable form of untrusted text (a name, path or string read from shared
+ * memory or a file): control bytes, DEL, C1 controls, backslash and invalid
+ * UTF-8 become "\xNN" and "\\"; valid UTF-8 is kept.  inlen (size_t)-1 = up to NUL.
+ * Cut with "..." to fit buflen.  Returns buf. */
+const char *h5tier__esc(const char *in, size_t inlen, char *buf, size_t buflen);
 
 /* ---- processes (proc.c) ------------------------------------------------ */
 

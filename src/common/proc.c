@@ -59,7 +59,9 @@ pid_t h5tier__owner_check(_Atomic int32_t *pid, _Atomic uint64_t *start, bool *a
 {
     for (;;) {
         int32_t p = atomic_load_explicit(pid, memory_order_acquire);
-        if (p == 0) {
+        if (p == 0 || p == INT32_MIN) {
+            /* INT32_MIN is no claim (-pid of a real pid > 0): a corrupt or hostile
+             * field, and its negation would overflow.  Nobody owns it. */
             *alive = false;
             return 0;
         }

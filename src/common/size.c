@@ -25,10 +25,10 @@ int h5tier_parse_size(const char *text, uint64_t *bytes)
     if (errno == ERANGE)
         return h5tier__fail(ERANGE, "size '%s' is too large", text);
     double frac = 0;
-    if (*end == '.') {
-        char *fend;
-        frac = strtod(end, &fend);
-        end = fend;
+    if (*end == '.') { /* digits only: "1.5e9" is not a size, and an exponent could reach inf */
+        double scale = 0.1;
+        for (end++; isdigit((unsigned char)*end); end++, scale /= 10)
+            frac += (*end - '0') * scale;
     }
     while (isspace((unsigned char)*end))
         end++;

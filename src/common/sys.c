@@ -21,12 +21,12 @@
 enum {
     SC_OPEN, SC_OPENAT, SC_CLOSE, SC_SHM_OPEN, SC_SHM_UNLINK, SC_FTRUNCATE, SC_FALLOCATE, SC_MMAP,
     SC_MUNMAP, SC_MREMAP, SC_MADVISE, SC_PREAD, SC_PWRITE, SC_FSYNC, SC_FDATASYNC, SC_RENAME,
-    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_COPY_FILE_RANGE, SC_MKDIR, SC_N
+    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_COPY_FILE_RANGE, SC_MKDIR, SC_LINK, SC_N
 };
 static const char *const sc_names[SC_N] = {
     "open", "openat", "close", "shm_open", "shm_unlink", "ftruncate", "fallocate", "mmap",
     "munmap", "mremap", "madvise", "pread", "pwrite", "fsync", "fdatasync", "rename",
-    "unlink", "flock", "fstat", "fchmod", "copy_file_range", "mkdir"};
+    "unlink", "flock", "fstat", "fchmod", "copy_file_range", "mkdir", "link"};
 
 struct fault {
     unsigned long nth; /* 0 = not armed */
@@ -64,8 +64,9 @@ static int check(int sc)
 static int d_open(const char *p, int fl, mode_t m) { GATE(SC_OPEN, -1); return open(p, fl, m); }
 static int d_openat(int d, const char *p, int fl, mode_t m) { GATE(SC_OPENAT, -1); return openat(d, p, fl, m); }
 static int d_close(int fd) { GATE(SC_CLOSE, -1); return close(fd); }
-static int d_shm_open(const char *n, int fl, mode_t m) { GATE(SC_SHM_OPEN, -1); return shm_open(n, fl, m); }
-static int d_shm_unlink(const char *n) { GATE(SC_SHM_UNLINK, -1); return shm_unlink(n); }
+/* shm objects are files in h5tier__shm_dir(): see shmdir.c (O_NOFOLLOW|O_NONBLOCK). */
+static int d_shm_open(const char *n, int fl, mode_t m) { GATE(SC_SHM_OPEN, -1); return h5tier__shm_open_path(n, fl, m); }
+static int d_shm_unlink(const char *n) { GATE(SC_SHM_UNLINK, -1); return h5tier__shm_unlink_path(n); }
 static int d_ftruncate(int fd, off_t l) { GATE(SC_FTRUNCATE, -1); return ftruncate(fd, l); }
 static int d_fallocate(int fd, off_t o, off_t l)
 {
@@ -115,6 +116,7 @@ static ssize_t d_copy_file_range(int in, off_t *oin, int out, off_t *oout, size_
 }
 
 static int d_mkdir(const char *p, mode_t m) { GATE(SC_MKDIR, -1); return mkdir(p, m); }
+static int d_link(const char *a, const char *b) { GATE(SC_LINK, -1); return link(a, b); }
 
 /* The real system calls, as the table starts and as h5tier_sys_reset leaves it. */
 #define SYSCALL_DEFAULTS                                                                             \
@@ -124,7 +126,7 @@ static int d_mkdir(const char *p, mode_t m) { GATE(SC_MKDIR, -1); return mkdir(p
         .mmap = d_mmap, .munmap = d_munmap, .mremap = d_mremap, .madvise = d_madvise,                \
         .pread = d_pread, .pwrite = d_pwrite, .fsync = d_fsync, .fdatasync = d_fdatasync,            \
         .rename = d_rename, .unlink = d_unlink, .flock = d_flock, .fstat = d_fstat, .fchmod = d_fchmod, \
-        .copy_file_range = d_copy_file_range, .mkdir = d_mkdir                                       \
+        .copy_file_range = d_copy_file_range, .mkdir = d_mkdir, .link = d_link                       \
     }
 static const h5tier_syscalls_t defaults = SYSCALL_DEFAULTS;
 h5tier_syscalls_t h5tier_sys = SYSCALL_DEFAULTS;

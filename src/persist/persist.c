@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "persist/persist_internal.h"
@@ -589,6 +590,9 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
         return rc < 0 ? rc
                       : h5tier__fail(EEXIST, "destination '%s' already exists (use force / --force to replace it)",
                                      dst_path);
+    struct stat dst_st; /* force replaces only a regular file (or a symlink itself) */
+    if (o.force && lstat(dst_path, &dst_st) == 0 && (rc = h5tier__check_replaceable(dst_path, &dst_st)) < 0)
+        return rc;
     if (o.dry_run)
         return h5tier_persist_to(src, H5I_INVALID_HID, &o);
     h5tier__persist_out_reset();
@@ -671,6 +675,8 @@ int h5tier_persist(hid_t src, const char *dst_path, const h5tier_persist_opts_t 
                               dst_path);
         goto done;
     }
+    if (o.force && lstat(dst_path, &dst_st) == 0 && (rc = h5tier__check_replaceable(dst_path, &dst_st)) < 0)
+        goto done; /* appeared meanwhile */
     bool renamed;
     if ((rc = h5tier__rename_durable(tmp, dst_path, &renamed)) < 0) {
         made_tmp = !renamed;

@@ -127,9 +127,12 @@ static hid_t parse_base(parser_t *ps)
         return H5I_INVALID_HID;
     }
     ps->p++;
-    int bytes = 0;
-    while (isdigit((unsigned char)*ps->p))
-        bytes = bytes * 10 + (*ps->p++ - '0');
+    int bytes = 0; /* any width but 1, 2, 4, 8 is refused below; cap it so "u99999999999" cannot overflow */
+    while (isdigit((unsigned char)*ps->p)) {
+        if (bytes < 1000)
+            bytes = bytes * 10 + (*ps->p - '0');
+        ps->p++;
+    }
     hid_t base = H5I_INVALID_HID;
     if (kind == 'f') {
         if (bytes == 4)

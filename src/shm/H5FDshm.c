@@ -10,6 +10,19 @@
  * is mapped, so a full /dev/shm is an ENOSPC error, never a SIGBUS; the
  * object is never shrunk while a registered reader is alive.
  *
+ * Reservation: a writer reserves up to every EOA the library sets (set_eoa),
+ * in growth steps (the increment, or a quarter of the size for big files),
+ * but never past the maxaddr it was opened with (a family driver opens its
+ * members with the member size).  Close gives back what is reserved past the
+ * logical end (written or truncated file) or past the size at open (a file
+ * opened read-write and left unchanged), unless a reader is alive.
+ *
+ * Zeros: the file reads as zeros past its end and wherever nothing was
+ * written since it shrank, as with sec2.  When truncate lowers the logical
+ * end, the bytes between the new end and the highest byte written (hw) are
+ * zeroed in place (the pages stay reserved until close); bytes past hw were
+ * never written or were zeroed before.
+ *
  * SWMR: each write is a memcpy into the shared mapping followed by a release
  * fence, each read an acquire fence then a memcpy: writes become visible in
  * order, there is no driver cache, reads past EOA are allowed (zero past the
@@ -25,6 +38,11 @@
  * and H5Pset_fapl_shm), image.c (checks of an existing image), control.c
  * (the control object).
  *
+ * Registration: h5tier_shm_driver_id registers the class on first use; the
+ * class's terminate callback forgets the id when HDF5 frees it (H5close,
+ * H5FDunregister), so after a library restart H5Pset_fapl_shm registers
+ * again instead of installing whatever driver now holds the old id.
+ *
  * Open semantics: H5F_ACC_EXCL fails on an existing object; H5F_ACC_TRUNC
  * empties it, but is refused (EBUSY) while a registered reader is alive, as
  * its mapping would SIGBUS; a second open in the process that holds the
@@ -32,6 +50,15 @@
  * file twice to detect that it is already open).  Existing objects are
  * checked before use: empty or no signature -> H5TIER_ENOTHDF5, shorter than
  * the superblock's end-of-file address -> H5TIER_ETRUNC.
+ *
+ * Member driver (H5Pset_fapl_family / _split / _multi with shm members): a
+ * member may be empty, hold no signature (family members 1.., split's raw
+ * file) or be shorter than its superblock's end (family member 0: the end
+ * counts the whole family).  Such an object is accepted when the
+ * configuration says so (H5TIER_SHM_MEMBER), when the control object records
+ * that the last writer closed it as a member (H5TIER_SHMC_MEMBER, set at
+ * close from the image), or, for member 0, when its superblock names the
+ * family or multi driver (image.c).  A member's logical end is its size.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -39,6 +66,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "shm/shm_driver.h"
@@ -71,7 +99,9 @@ typedef struct shm_file {
     unsigned char *map;          /* mapping of [0, maplen), NULL when maplen == 0 */
     size_t maplen;
     uint64_t size;               /* writer: physical (reserved) size of the object */
+    uint64_t open_size;          /* writer: physical size at open (kept at close if nothing changed) */
     uint64_t fresh;              /* writer: [fresh, size) never touched since reserved (a hint only) */
+    uint64_t hw;                 /* writer: every byte at or past hw is zero (written high-water mark) */
     haddr_t eoa;                 /* end of allocated space, set by the library */
     haddr_t eof;                 /* writer: logical end of the file */
     int touched;                 /* writer: wrote or truncated, so close may shrink */
@@ -135,6 +165,20 @@ static int map_to(shm_file_t *f, size_t len)
     return 0;
 }
 
+/* A file opened with a maximum address (a family member: its member size)
+ * never reserves past it: the increment would cost a whole step of RAM per
+ * 100-byte member. */
+static uint64_t cap_target(const shm_file_t *f, uint64_t target, uint64_t need)
+{
+    haddr_t max = f->pub.maxaddr;
+    if (max == 0 || max == HADDR_UNDEF || max >= SHM_MAXADDR)
+        return target;
+    uint64_t cap = round_up((uint64_t)max, f->pagesz), low = round_up(need, f->pagesz);
+    if (cap < low)
+        cap = low;
+    return target < cap ? target : cap;
+}
+
 /* The reserved size growth to cover need goes to: rounded to the increment
  * and at least a quarter more than the current size (geometric for big
  * files, so a file of N bytes costs O(log N) remaps). */
@@ -144,7 +188,7 @@ static uint64_t grow_target(const shm_file_t *f, uint64_t need)
     uint64_t target = need;
     if (f->size > 0 && target < f->size + f->size / 4)
         target = f->size + f->size / 4;
-    return round_up(target, inc);
+    return cap_target(f, round_up(target, inc), need);
 }
 
 /* Writer: keep the populate-ahead thread informed.  frontier: [frontier,
@@ -185,6 +229,31 @@ static void ahead_update(shm_file_t *f, uint64_t frontier)
         f->ahead_at = at;
 }
 
+/* Push the failure to reserve [0, want) (need of it required) with error e,
+ * naming the sizes and the free space of the shm directory: the driver
+ * reserves every allocated byte in memory, so an allocated end beyond what
+ * the shm file system holds (1 TiB, or HDF5's test of a 3e18-byte EOA)
+ * fails here.  fstatvfs only informs this message, so it is called directly
+ * rather than through h5tier_sys.  Returns -e. */
+static int push_grow_failure(shm_file_t *f, int e, uint64_t want, uint64_t need)
+{
+    char ws[32], ns[32], fs[32], ts[32], where[160];
+    struct statvfs vs;
+    h5tier_format_size(want, ws, sizeof ws);
+    h5tier_format_size(need, ns, sizeof ns);
+    if (fstatvfs(f->fd, &vs) == 0)
+        snprintf(where, sizeof where, "%s has %s free of %s", h5tier__shm_dir(),
+                 h5tier_format_size((uint64_t)vs.f_bavail * vs.f_frsize, fs, sizeof fs),
+                 h5tier_format_size((uint64_t)vs.f_blocks * vs.f_frsize, ts, sizeof ts));
+    else
+        snprintf(where, sizeof where, "free space of %s unknown", h5tier__shm_dir());
+    return H5TIER_PUSH(H5TIER_AREA_SHM, e,
+                       "shm object '%s': cannot grow to %s (%llu bytes) for an allocated end of %s (%llu bytes; "
+                       "reserved now: %llu): %s; the shm driver keeps every allocated byte in memory",
+                       f->canon, ws, (unsigned long long)want, ns, (unsigned long long)need,
+                       (unsigned long long)f->size, where);
+}
+
 /* Writer: make sure [0, need) is reserved and mapped. */
 static int grow(shm_file_t *f, uint64_t need)
 {
@@ -199,12 +268,11 @@ static int grow(shm_file_t *f, uint64_t need)
         uint64_t inc = round_up(f->cfg.increment, f->pagesz);
         uint64_t target = grow_target(f, need);
         if (target > (uint64_t)SIZE_MAX || target > (uint64_t)INT64_MAX)
-            return H5TIER_PUSH(H5TIER_AREA_SHM, EFBIG, "shm object '%s': %llu bytes do not fit the address space",
-                               f->canon, (unsigned long long)target);
+            return push_grow_failure(f, EFBIG, target, need);
         /* Reserve only the new range: ENOSPC now, not SIGBUS at first touch.
          * When the generous target does not fit, try the increment, then the
-         * bare need: a nearly full /dev/shm still takes what fits. */
-        uint64_t cand[3] = {target, round_up(need, inc), round_up(need, f->pagesz)}, tried = 0;
+         * bare need: a nearly full shm directory still takes what fits. */
+        uint64_t cand[3] = {target, cap_target(f, round_up(need, inc), need), round_up(need, f->pagesz)}, tried = 0;
         int e = 0;
         for (int i = 0; i < 3; i++) {
             if (i > 0 && cand[i] >= tried)
@@ -219,9 +287,7 @@ static int grow(shm_file_t *f, uint64_t need)
                 break;
         }
         if (e)
-            return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot grow from %llu to %llu bytes%s", f->canon,
-                               (unsigned long long)f->size, (unsigned long long)tried,
-                               e == ENOSPC ? " (/dev/shm is full)" : "");
+            return push_grow_failure(f, e, tried, need);
         f->size = target;
     }
     int rc = map_to(f, (size_t)f->size);
@@ -267,9 +333,10 @@ static void file_free(shm_file_t *f)
 static int push_missing(const shm_file_t *f)
 {
     if (f->cfg.backing_file[0])
-        return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (/dev/shm%s) and no backing file '%s'",
-                           f->canon, f->canon, f->cfg.backing_file);
-    return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (/dev/shm%s)", f->canon, f->canon);
+        return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (%s%s) and no backing file '%s'",
+                           f->canon, h5tier__shm_dir(), f->canon, f->cfg.backing_file);
+    return H5TIER_PUSH(H5TIER_AREA_SHM, ENOENT, "shm object '%s' does not exist (%s%s)", f->canon, h5tier__shm_dir(),
+                       f->canon);
 }
 
 /* Open the data object.  0 or -errno; pushes a message naming the object
@@ -311,9 +378,10 @@ static int load_backing(shm_file_t *f, int fd, int writable_map)
                            f->canon, f->cfg.backing_file, (unsigned long long)bsize);
     uint64_t len = round_up(bsize, f->pagesz);
     if ((rc = h5tier__reserve(fd, (off_t)len)) < 0)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot reserve %llu bytes to load backing file '%s'%s",
+        return H5TIER_PUSH(H5TIER_AREA_SHM, rc, "shm object '%s': cannot reserve %llu bytes to load backing file '%s'%s%s%s",
                            f->canon, (unsigned long long)len, f->cfg.backing_file,
-                           rc == -ENOSPC ? " (/dev/shm is full)" : "");
+                           rc == -ENOSPC ? " (" : "", rc == -ENOSPC ? h5tier__shm_dir() : "",
+                           rc == -ENOSPC ? " is full)" : "");
     void *p = h5tier_sys.mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
         return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot map %llu bytes to load", f->canon,
@@ -357,6 +425,18 @@ static int commit_backing(shm_file_t *f)
  * the control object, so every reader can take a reader slot (an
  * unregistered reader is invisible to the writer's shrink check). */
 static mode_t ctl_mode(mode_t mode) { return mode | ((mode & 0444) >> 1); }
+
+/* H5TIER_IMAGE_MEMBER when the object may be a member of a family, split or
+ * multi file: configured so, or recorded so in the control object ctl (may
+ * be NULL) by the last writer's close. */
+static unsigned image_flags(const shm_file_t *f, const h5tier_shmc_t *ctl)
+{
+    /* relaxed atomic: a writer in another thread may be closing it now */
+    if ((f->cfg.flags & H5TIER_SHM_MEMBER) ||
+        (ctl && (__atomic_load_n(&ctl->flags, __ATOMIC_RELAXED) & H5TIER_SHMC_MEMBER)))
+        return H5TIER_IMAGE_MEMBER;
+    return 0;
+}
 
 /* Writer side of open: take the writer role, create/truncate/load. */
 static int open_writer(shm_file_t *f, unsigned flags)
@@ -422,6 +502,8 @@ static int open_writer(shm_file_t *f, unsigned flags)
     f->ino = st.st_ino;
     f->size = (uint64_t)st.st_size;
     f->fresh = f->size;
+    f->hw = f->size; /* what an earlier writer left past the end is unknown */
+    f->open_size = f->size;
     /* The first commit writes everything unless the bytes came from the
      * backing file just now (an older shm object may differ from it). */
     f->full_commit = !(created && f->committed_eof > 0);
@@ -433,15 +515,19 @@ static int open_writer(shm_file_t *f, unsigned flags)
         if ((rc = map_to(f, (size_t)f->size)) < 0)
             return rc;
         uint64_t end;
-        if ((rc = h5tier__shm_check_image(f->canon, f->map, f->size, &end, 0)) < 0)
+        int member;
+        if ((rc = h5tier__shm_check_image_ex(f->canon, f->map, f->size, image_flags(f, f->ctl), &end, &member, 0)) < 0)
             return rc;
-        f->eof = end ? end : f->size;
-    } else if (!creat) {
+        /* A member's own end is its size: the family driver sizes its members
+         * by member 0's end of file. */
+        f->eof = end && !member ? end : f->size;
+    } else if (!creat && !image_flags(f, f->ctl)) {
         return H5TIER_PUSH(H5TIER_AREA_SHM, H5TIER_ENOTHDF5, "shm object '%s' is not an HDF5 file (the object is empty)",
                            f->canon);
     }
     if (f->owner) {
-        f->ctl->flags = f->cfg.flags;
+        uint32_t member = __atomic_load_n(&f->ctl->flags, __ATOMIC_RELAXED) & H5TIER_SHMC_MEMBER;
+        __atomic_store_n(&f->ctl->flags, f->cfg.flags | member, __ATOMIC_RELAXED);
         f->ctl->page_size = f->cfg.page_size;
         snprintf(f->ctl->backing_file, sizeof f->ctl->backing_file, "%s", f->cfg.backing_file);
         atomic_store(&f->ctl->eof, (uint64_t)f->eof);
@@ -519,10 +605,23 @@ static int open_reader(shm_file_t *f)
     if (st.st_size > 0 && (rc = map_to(f, (size_t)st.st_size)) < 0)
         return rc;
     uint64_t end;
+    unsigned iflags;
+    if (f->ctl)
+        iflags = image_flags(f, f->ctl);
+    else {
+        /* not ours to write: read its member record read-only */
+        int cfd = -1;
+        h5tier_shmc_t *c = NULL;
+        iflags = image_flags(f, NULL);
+        if (!iflags && h5tier__shmc_open(f->canon, 0, 1, 0, &cfd, &c) == 0) {
+            iflags = image_flags(f, c);
+            h5tier__shmc_close(cfd, c);
+        }
+    }
     /* A live writer may be creating or loading it right now: give it up to
      * ~2 s to become a complete image before calling it bad. */
     for (int tries = 0; f->ctl && tries < 200; tries++) {
-        rc = h5tier__shm_check_image(f->canon, f->map, f->maplen, &end, 1);
+        rc = h5tier__shm_check_image_ex(f->canon, f->map, f->maplen, iflags, &end, NULL, 1);
         pid_t w = atomic_load(&f->ctl->writer_pid);
         if (rc == 0 || !(rc == -H5TIER_ETRUNC || f->maplen == 0) || w == 0 || w == getpid() ||
             !h5tier__pid_alive(w, atomic_load(&f->ctl->writer_start)))
@@ -531,7 +630,7 @@ static int open_reader(shm_file_t *f)
         if ((rc = reader_refresh(f)) < 0)
             return rc;
     }
-    return h5tier__shm_check_image(f->canon, f->map, f->maplen, &end, 0);
+    return h5tier__shm_check_image_ex(f->canon, f->map, f->maplen, iflags, &end, NULL, 0);
 }
 
 static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t maxaddr)
@@ -605,16 +704,33 @@ static herr_t vfd_close(H5FD_t *_f)
         int persisted = commit_backing(f) == 0;
         if (!persisted)
             failed = 1;
+        /* Record whether this is a member of a family, split or multi file,
+         * so the next open accepts what a standalone file may not be. */
+        if (h5tier__shm_image_is_member(f->map, (uint64_t)f->eof))
+            __atomic_fetch_or(&f->ctl->flags, H5TIER_SHMC_MEMBER, __ATOMIC_RELAXED);
+        else
+            __atomic_fetch_and(&f->ctl->flags, ~H5TIER_SHMC_MEMBER, __ATOMIC_RELAXED);
         if (f->map) {
             h5tier_sys.munmap(f->map, f->maplen);
             f->map = NULL;
             f->maplen = 0;
         }
-        /* Shrink to the logical end only when no reader could be mapping past it. */
-        if (f->touched && f->size > f->eof && h5tier__shmc_live_readers(f->ctl) == 0) {
-            if (h5tier_sys.ftruncate(f->fd, (off_t)f->eof) < 0) {
+        /* Give back what was reserved for an EOA that was raised and not (or
+         * no longer) used: shrink to the logical end when the file was written
+         * or truncated, else to the size at open (an untouched file keeps
+         * whatever it held, e.g. bytes past the superblock's end that h5clear
+         * could still recover).  Only when no reader could be mapping past it. */
+        uint64_t keep = f->touched ? (uint64_t)f->eof : (f->open_size > f->eof ? f->open_size : (uint64_t)f->eof);
+        /* The physical size: the populate-ahead thread may have reserved a
+         * step beyond f->size that the writer never took. */
+        uint64_t phys = f->size;
+        struct stat st;
+        if (h5tier_sys.fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > phys)
+            phys = (uint64_t)st.st_size;
+        if (phys > keep && h5tier__shmc_live_readers(f->ctl) == 0) {
+            if (h5tier_sys.ftruncate(f->fd, (off_t)keep) < 0) {
                 H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot shrink to %llu bytes", f->canon,
-                            (unsigned long long)f->eof);
+                            (unsigned long long)keep);
                 failed = 1;
             }
         }
@@ -711,6 +827,8 @@ static herr_t vfd_write(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
         return -1;
     }
     f->touched = 1;
+    if (end > f->hw)
+        f->hw = end;
     if (end > f->eof) {
         f->eof = end;
         if (f->owner)
@@ -791,6 +909,21 @@ static herr_t vfd_truncate(H5FD_t *_f, hid_t dxpl, hbool_t closing)
         return -1;
     if (f->eof != f->eoa)
         f->touched = 1;
+    if (f->owner && f->eoa < f->hw) {
+        /* The file shrinks: what lay past the new end must read as zeros when
+         * the space is allocated again (sec2 cuts the file; the shm object
+         * keeps its pages, reserved, until close).  Only the part ever
+         * touched: [fresh, ...) is still zero.  Only the handle holding the
+         * writer role: a second handle of this process (the library's probe
+         * whether the file is open already) never changes the bytes. */
+        uint64_t to = f->hw < f->fresh ? f->hw : f->fresh;
+        if (to > f->maplen)
+            to = f->maplen;
+        if (to > f->eoa)
+            memset(f->map + f->eoa, 0, (size_t)(to - f->eoa));
+        atomic_thread_fence(memory_order_release);
+        f->hw = f->eoa;
+    }
     f->eof = f->eoa;
     if (f->owner)
         atomic_store_explicit(&f->ctl->eof, (uint64_t)f->eof, memory_order_release);
@@ -867,7 +1000,7 @@ static const H5FD_class_t shm_class = {
     .name = H5TIER_SHM_DRIVER_NAME,                /* name shown by H5Pget_driver_info etc. */
     .maxaddr = SHM_MAXADDR,                        /* largest address: off_t range */
     .fc_degree = H5F_CLOSE_WEAK,                   /* default file close degree, like sec2 */
-    .terminate = NULL,                             /* nothing global to release */
+    .terminate = h5tier__shm_terminate,            /* forget the driver id (fapl.c) */
     .sb_size = NULL,                               /* no driver info in the superblock: */
     .sb_encode = NULL,                             /*   the image stays a plain sec2-compatible */
     .sb_decode = NULL,                             /*   HDF5 file */

@@ -25,6 +25,38 @@ int h5tier__shmc_name(const char *canon, char *out, size_t outlen)
     return 0;
 }
 
+mode_t h5tier__shmc_mode(mode_t mode) { return mode | ((mode & 0444) >> 1); }
+
+int h5tier__shmc_trust(const char *canon, const char *cname, int fd)
+{
+    char path[4096], what[4200], esc[4096];
+    if (h5tier__shm_path(cname, path, sizeof path) < 0)
+        return -ENAMETOOLONG;
+    snprintf(what, sizeof what, "control object '%s'", h5tier__esc(path, (size_t)-1, esc, sizeof esc));
+    /* The data object's owner may own the control object (a reader of a
+     * shared file opens its writer's); its mode says who may write it. */
+    char dpath[4096];
+    struct stat dst;
+    int have_data = h5tier__shm_path(canon, dpath, sizeof dpath) == 0 && lstat(dpath, &dst) == 0 &&
+                    S_ISREG(dst.st_mode);
+    struct stat st;
+    int rc = h5tier__check_shared_fd(fd, what, H5TIER_TRUST_SHARED | (have_data ? H5TIER_TRUST_ALT_OWNER : 0u),
+                                     have_data ? dst.st_uid : (uid_t)-1, &st);
+    if (rc < 0)
+        return rc;
+    /* Writable by group/others only as far as the data object is readable
+     * by them (the reader slots): never for a private file. */
+    mode_t allowed = have_data ? h5tier__shmc_mode(dst.st_mode & 0666) & 022 : 0;
+    if (st.st_mode & 022 & ~allowed)
+        return h5tier__fail(EPERM,
+                            "%s is writable by %s (mode %04o) but shm object '%s' is not readable by them "
+                            "(mode %04o); refusing to trust it",
+                            what, (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned)(st.st_mode & 07777),
+                            h5tier__esc(canon + 1, (size_t)-1, esc, sizeof esc),
+                            have_data ? (unsigned)(dst.st_mode & 07777) : 0u);
+    return 0;
+}
+
 static void pause_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -75,6 +107,8 @@ int h5tier__shmc_open(const char *canon, int create, int readonly, mode_t mode, 
             goto fail;
         }
     }
+    if (!created && (rc = h5tier__shmc_trust(canon, cname, fd)) < 0)
+        goto fail; /* checked before a single field is believed */
     if (created) {
         if (h5tier_sys.fchmod(fd, mode) < 0) { /* the umask must not narrow what the caller asked for */
             rc = h5tier__fail(errno, "shm object '%s': chmod control object", canon);
@@ -157,7 +191,12 @@ int h5tier__shmc_writer_acquire(int fd, h5tier_shmc_t *ctl, const char *canon)
             continue;
         if (errno == EWOULDBLOCK) {
             pid_t pid = atomic_load(&ctl->writer_pid);
-            return h5tier__fail(EBUSY, "shm object '%s' already has a writer (pid %d%s)", canon, (int)pid,
+            char esc[H5TIER_SHM_NAME_MAX * 4 + 8];
+            const char *n = h5tier__esc(canon, (size_t)-1, esc, sizeof esc);
+            if (pid <= 0)
+                return h5tier__fail(EBUSY, "shm object '%s' is locked by another process (a load, save or rm "
+                                    "in progress?); try again", n);
+            return h5tier__fail(EBUSY, "shm object '%s' already has a writer (pid %d%s)", n, (int)pid,
                                 pid == getpid() ? ", this process" : "");
         }
         return h5tier__fail(errno, "shm object '%s': cannot lock the control object", canon);
@@ -211,6 +250,11 @@ int h5tier__shmc_live_readers(h5tier_shmc_t *ctl)
     for (int i = 0; i < H5TIER_SHMC_READERS; i++) {
         h5tier_shmc_reader_t *r = &ctl->readers[i];
         bool alive;
+        int32_t raw = atomic_load(&r->pid);
+        if (raw == INT32_MIN) { /* no pid at all (corrupt or hostile): free the slot */
+            atomic_compare_exchange_strong(&r->pid, &raw, 0);
+            continue;
+        }
         int32_t pid = h5tier__owner_check(&r->pid, &r->start, &alive);
         if (alive)
             n++;

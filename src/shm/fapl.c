@@ -4,12 +4,21 @@
  * H5Pget_fapl_shm.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "shm/shm_driver.h"
 
-static hid_t shm_driver = H5I_INVALID_HID;
+/* The driver's id while it is registered, H5I_INVALID_HID otherwise.  HDF5
+ * reuses ids after a library restart (H5close, or the atexit cleanup before a
+ * re-open), so an id kept across one may name another driver (core, if it
+ * registers first): h5tier__shm_terminate, the class's terminate callback,
+ * forgets it when HDF5 frees the class, as sec2 does.  Atomic: terminate runs
+ * under HDF5's global lock and must not take shm_driver_lock, which
+ * h5tier_shm_driver_id holds while it calls into HDF5 (a lock-order
+ * inversion otherwise). */
+static _Atomic hid_t shm_driver = H5I_INVALID_HID;
 static pthread_mutex_t shm_driver_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *h5tier__shm_why(void)
@@ -69,17 +78,27 @@ int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t
     if (out->mode & ~(mode_t)0777)
         return h5tier__fail(EINVAL, "shm config: mode %o has bits beyond 0777", (unsigned)out->mode);
     if (out->flags & ~(H5TIER_SHM_POPULATE | H5TIER_SHM_RENAME_SAVE | H5TIER_SHM_NO_PERSIST_ON_FLUSH |
-                       H5TIER_SHM_POPULATE_AHEAD))
+                       H5TIER_SHM_POPULATE_AHEAD | H5TIER_SHM_MEMBER))
         return h5tier__fail(EINVAL, "shm config: unknown flags 0x%x", out->flags);
+    return 0;
+}
+
+herr_t h5tier__shm_terminate(void)
+{
+    atomic_store(&shm_driver, H5I_INVALID_HID);
     return 0;
 }
 
 hid_t h5tier_shm_driver_id(void)
 {
     pthread_mutex_lock(&shm_driver_lock);
-    if (shm_driver < 0 || H5Iget_type(shm_driver) != H5I_VFL)
-        shm_driver = H5FDregister(h5tier__shm_class());
-    hid_t id = shm_driver;
+    hid_t id = atomic_load(&shm_driver);
+    /* H5Iget_type: also re-registers after an H5FDunregister that HDF5 did
+     * not report through terminate (a reference still held by a fapl). */
+    if (id < 0 || H5Iget_type(id) != H5I_VFL) {
+        id = H5FDregister(h5tier__shm_class());
+        atomic_store(&shm_driver, id);
+    }
     pthread_mutex_unlock(&shm_driver_lock);
     return id;
 }

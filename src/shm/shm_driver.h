@@ -15,6 +15,11 @@
 /* The driver's class table (H5FDshm.c). */
 const H5FD_class_t *h5tier__shm_class(void);
 
+/* The class's terminate callback: HDF5 frees the class (H5close, the atexit
+ * cleanup, H5FDunregister), so the driver's id is forgotten and the next
+ * h5tier_shm_driver_id registers it again.  Always 0. */
+herr_t h5tier__shm_terminate(void);
+
 /* Check cfg (NULL = defaults) and write it with defaults filled in to *out.
  * 0 or -EINVAL/-ENAMETOOLONG with an errmsg naming the problem. */
 int h5tier__shm_config_check(const h5tier_shm_config_t *cfg, h5tier_shm_config_t *out);
@@ -36,6 +41,24 @@ int h5tier__shm_push_last(int rc);
  * as errmsg naming the object and, unless quiet, pushed on the HDF5 error
  * stack. */
 int h5tier__shm_check_image(const char *canon, const unsigned char *img, uint64_t len, uint64_t *end, int quiet);
+
+/* flags of h5tier__shm_check_image_ex */
+#define H5TIER_IMAGE_MEMBER 0x1u /* the object may be a member of a family, split or multi file: an
+                                    empty object, no signature, or an end of file beyond the object
+                                    are accepted (*member = 1) */
+
+/* h5tier__shm_check_image with flags.  A superblock (v0/v1) that names the
+ * family or multi driver in its driver-information block is member 0 of
+ * such a file whatever the flags: its end of file may lie beyond the object.
+ * *member (may be NULL) receives 1 when the object was accepted as a member
+ * (then *end is 0: the object's own size is its end).  Same errors. */
+int h5tier__shm_check_image_ex(const char *canon, const unsigned char *img, uint64_t len, unsigned flags,
+                               uint64_t *end, int *member, int quiet);
+
+/* 1 if img[0, len) is not a standalone HDF5 image but looks like a member
+ * of a family, split or multi file: empty, no signature, or a superblock
+ * whose end of file lies beyond len.  No message; never fails. */
+int h5tier__shm_image_is_member(const unsigned char *img, uint64_t len);
 
 /* ---- the populate-ahead helper thread (ahead.c) ---------------------------
  * One per writer file with H5TIER_SHM_POPULATE_AHEAD, started by the writer

@@ -40,7 +40,7 @@ typedef struct h5tier_shmc {
     uint32_t size;                /* sizeof(h5tier_shmc_t) */
     _Atomic uint64_t generation;  /* bumped by each writer open */
     _Atomic int32_t writer_pid;   /* pid of the writer holding the file open, 0 if none */
-    uint32_t flags;               /* H5TIER_SHM_* flags of the current writer */
+    uint32_t flags;               /* H5TIER_SHM_* flags of the current writer, and H5TIER_SHMC_MEMBER */
     _Atomic uint64_t writer_start; /* start time of writer_pid */
     _Atomic uint64_t eof;         /* logical end of the HDF5 file, published by the writer */
     uint64_t page_size;           /* write-tracking page size */
@@ -50,15 +50,37 @@ typedef struct h5tier_shmc {
 } h5tier_shmc_t;
 _Static_assert(sizeof(h5tier_shmc_t) <= H5TIER_SHMC_SIZE, "control object too large");
 
+/* In h5tier_shmc_t.flags: the last writer closed the object as a member of a
+ * family, split or multi file (no HDF5 signature, or a superblock whose end
+ * of file lies beyond the object); kept across writer opens until a writer
+ * closes it again.  It only relaxes the driver's own image check: the HDF5
+ * library still validates what it reads. */
+#define H5TIER_SHMC_MEMBER 0x80000000u
+
 /* Canonical control-object name for a canonical shm name "/x": "/.x.h5tier". */
 int h5tier__shmc_name(const char *canon, char *out, size_t outlen);
 
-/* Open (and when create, create 0600/mode) the control object of canon and
- * map it (read-write unless readonly).  Validates magic, version and size:
- * -H5TIER_EMAGIC / -H5TIER_EVERSION with an errmsg naming the object.
+/* Open (and when create, create 0600/mode, O_EXCL) the control object of
+ * canon and map it (read-write unless readonly).  An existing one is checked
+ * with h5tier__shmc_trust first (-EPERM / -EINVAL), then its magic, version
+ * and size: -H5TIER_EMAGIC / -H5TIER_EVERSION with an errmsg naming the
+ * object.  Fields other readers may write (eof, pids, backing_file) are
+ * still only hints: callers bound-check them.
  * When !create and it does not exist: -ENOENT. */
 int h5tier__shmc_open(const char *canon, int create, int readonly, mode_t mode, int *fd, h5tier_shmc_t **ctl);
 void h5tier__shmc_close(int fd, h5tier_shmc_t *ctl);
+
+/* Before an existing control object is believed (h5tier__shmc_open does it
+ * for every opener): it must be a regular file owned by the caller or by
+ * the owner of the data object, and writable by group/others only as far as
+ * the data object is readable by them (h5tier__shmc_mode).  0, or -EINVAL /
+ * -EPERM with an errmsg naming the control object and the reason (another
+ * user may have planted it: /dev/shm is shared by every user). */
+int h5tier__shmc_trust(const char *canon, const char *cname, int fd);
+
+/* Mode of a control object for a data object of `mode`: whoever may read
+ * the file may also write the control object (to take a reader slot). */
+mode_t h5tier__shmc_mode(mode_t mode);
 
 /* Become the one writer: flock(LOCK_EX|LOCK_NB) on the control fd, then set
  * writer_pid/writer_start and bump generation.  -EBUSY (errmsg names the

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "h5tier.h"
+#include "h5tier_sys.h"
 
 #define MAX_NAMES 256
 static char *names[MAX_NAMES];
@@ -63,10 +64,12 @@ static void cleanup(void)
     if (getpid() != owner_pid)
         return;
     for (int i = 0; i < nnames; i++) {
-        char ctl[300];
-        shm_unlink(names[i]);
+        char ctl[300], obj[300];
+        /* through the library's table: the shm directory may be $H5TIER_SHM_DIR */
+        snprintf(obj, sizeof obj, "/%s", names[i][0] == '/' ? names[i] + 1 : names[i]);
+        h5tier_sys.shm_unlink(obj);
         snprintf(ctl, sizeof ctl, "/.%s.h5tier", names[i][0] == '/' ? names[i] + 1 : names[i]);
-        shm_unlink(ctl);
+        h5tier_sys.shm_unlink(ctl);
     }
     if (tmpdir[0]) {
         char cmd[4200];

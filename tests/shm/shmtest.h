@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -80,12 +81,27 @@ static inline int st_wait_file(const char *path, double timeout_s)
     return 0;
 }
 
+/* The shm directory: $H5TIER_SHM_DIR when set (absolute), else /dev/shm. */
+static inline const char *st_shm_dir(void)
+{
+    const char *d = getenv("H5TIER_SHM_DIR");
+    return d && d[0] == '/' ? d : "/dev/shm";
+}
+
+/* "DIR/name" of a shm object, in a static rotating buffer. */
+static inline const char *st_shm_path(const char *name)
+{
+    static char buf[4][600];
+    static int k;
+    char *p = buf[k++ & 3];
+    snprintf(p, sizeof buf[0], "%s/%s", st_shm_dir(), name[0] == '/' ? name + 1 : name);
+    return p;
+}
+
 static inline off_t st_shm_size(const char *name)
 {
-    char p[512];
     struct stat st;
-    snprintf(p, sizeof p, "/dev/shm/%s", name);
-    return stat(p, &st) == 0 ? st.st_size : -1;
+    return stat(st_shm_path(name), &st) == 0 ? st.st_size : -1;
 }
 
 static inline int st_shm_exists(const char *name) { return st_shm_size(name) >= 0; }

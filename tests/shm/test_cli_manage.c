@@ -6,8 +6,8 @@
  * (ENOSPC injected at the reservation); info and list report size, owner,
  * mode, the HDF5 signature and the control object (writer pid alive/dead,
  * generation, eof, backing file), and list skips shm objects that are
- * neither HDF5 nor h5tier; save writes only up to the published eof,
- * atomically, refusing an existing file unless force; remove refuses an
+ * neither HDF5 nor h5tier; save writes up to the published eof (never
+ * short of the superblock's end of file), atomically, refusing an existing file unless force; remove refuses an
  * object whose writer holds the lock (-EBUSY) unless force, and removes the
  * control object too; load of a backing file with a committed journal left
  * by a failed persist loads the new version (recovery runs first).
@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "persist_util.h"
+#include "shmtest.h"
 
 typedef struct seen {
     const char *want[3];
@@ -44,12 +45,7 @@ static void progress_cb(uint64_t done, uint64_t total, void *arg)
     *last = done;
 }
 
-static int shm_exists(const char *name)
-{
-    char p[300];
-    snprintf(p, sizeof p, "/dev/shm/%s", name);
-    return pexists(p);
-}
+static int shm_exists(const char *name) { return pexists(st_shm_path(name)); }
 
 int main(void)
 {
@@ -60,7 +56,7 @@ int main(void)
     pimg_write_file(file, &a);
     char *n1 = tu_shm_name("mng"), *n2 = tu_shm_name("mng"), *n3 = tu_shm_name("mng");
     char path1[300];
-    snprintf(path1, sizeof path1, "/dev/shm/%s", n1);
+    snprintf(path1, sizeof path1, "%s", st_shm_path(n1));
 
     /* load */
     uint64_t last = 0;
@@ -102,7 +98,7 @@ int main(void)
     /* a non-HDF5 shm object without control object is not listed */
     char c3[300];
     snprintf(c3, sizeof c3, "/%s", n3);
-    int fd = shm_open(c3, O_RDWR | O_CREAT | O_EXCL, 0600);
+    int fd = h5tier_sys.shm_open(c3, O_RDWR | O_CREAT | O_EXCL, 0600);
     CHECK(fd >= 0 && ftruncate(fd, 4096) == 0);
     close(fd);
     seen_t s = {.want = {n1, n3, NULL}};
@@ -129,13 +125,15 @@ int main(void)
     CHECK_OK(h5tier_shm_list(list_cb, &s));
     CHECK(s.found[0] == 1 && s.info[0].writer_alive == 1);
 
-    /* save: up to the published eof, atomic, no overwrite unless force */
+    /* save: up to the published eof but never short of the superblock's end
+     * of file (a published eof below it would make a truncated copy), atomic,
+     * no overwrite unless force */
     const char *out = tu_path("saved.h5");
     last = 0;
     CHECK_OK(h5tier_shm_save(n1, out, 0, progress_cb, &last));
     size_t len = 0;
     unsigned char *b = pimg_read_file(out, &len);
-    CHECK(b && len == a.len - 4096 && !memcmp(b, a.buf, len));
+    CHECK(b && len == a.len && !memcmp(b, a.buf, len));
     free(b);
     CHECK(stat(out, &st) == 0 && (st.st_mode & 0777) == 0600);
     CHECK(h5tier_shm_save(n1, out, 0, NULL, NULL) == -EEXIST);
@@ -201,7 +199,7 @@ int main(void)
     CHECK(pexists(jpath) && pimg_file_is(file, &a));
     CHECK_OK(h5tier_shm_load(file, n2, 0, 0, NULL, NULL));
     char path2[300];
-    snprintf(path2, sizeof path2, "/dev/shm/%s", n2);
+    snprintf(path2, sizeof path2, "%s", st_shm_path(n2));
     CHECK(pimg_file_is(path2, &bimg) && pimg_file_is(file, &bimg) && !pexists(jpath));
     CHECK_OK(h5tier_shm_remove(n2, 0));
     h5tier__pagemap_free(&pm);

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 CLI=${H5TIER_CLI:?H5TIER_CLI not set}
+SHMDIR=${H5TIER_SHM_DIR:-/dev/shm}
 PY=${H5TIER_PYTHON:-/usr/bin/python3}
 command -v h5dump >/dev/null || { echo "SKIP: h5dump missing"; exit 77; }
 command -v h5diff >/dev/null || { echo "SKIP: h5diff missing"; exit 77; }
@@ -20,7 +21,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/h5tier-cli-XXXXXX")
 cleanup() {
     "$CLI" shm rm --force "$NAME" >/dev/null 2>&1 || true
     "$CLI" shm rm --force "$NAME2" >/dev/null 2>&1 || true
-    rm -f "/dev/shm/$NAME" "/dev/shm/.$NAME.h5tier" "/dev/shm/$NAME2" "/dev/shm/.$NAME2.h5tier"
+    rm -f "$SHMDIR/$NAME" "$SHMDIR/.$NAME.h5tier" "$SHMDIR/$NAME2" "$SHMDIR/.$NAME2.h5tier"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -50,8 +51,8 @@ PYEOF
 
 # ---- load, ls, info, h5dump/h5diff of /dev/shm/NAME ----
 "$CLI" shm load "$TMP/orig.h5" "$NAME"
-[[ -f /dev/shm/$NAME ]] || fail "/dev/shm/$NAME not created"
-[[ $(stat -c %a "/dev/shm/$NAME") == 600 ]] || fail "mode of /dev/shm/$NAME is not 0600"
+[[ -f $SHMDIR/$NAME ]] || fail "$SHMDIR/$NAME not created"
+[[ $(stat -c %a "$SHMDIR/$NAME") == 600 ]] || fail "mode of $SHMDIR/$NAME is not 0600"
 "$CLI" shm ls | grep -q "^$NAME " || fail "ls does not show $NAME"
 "$CLI" shm ls --json | "$PY" -c '
 import json, sys
@@ -64,18 +65,18 @@ assert r["size"] == int(sys.argv[2]), r
 ' "$NAME" "$(stat -c %s "$TMP/orig.h5")" || fail "ls --json wrong"
 expect 0 "hdf5:        yes" "$CLI" shm info "$NAME"
 expect 0 "writer:      none" "$CLI" shm info "/$NAME"
-"$CLI" shm info "$NAME" --json | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["path"]=="/dev/shm/"+sys.argv[1], d' "$NAME" \
+"$CLI" shm info "$NAME" --json | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["path"]==sys.argv[2]+"/"+sys.argv[1], d' "$NAME" "$SHMDIR" \
     || fail "info --json wrong"
-h5dump "/dev/shm/$NAME" >"$TMP/shm.dump" || fail "h5dump /dev/shm/$NAME failed"
-h5dump "$TMP/orig.h5" | sed "s#$TMP/orig.h5#/dev/shm/$NAME#" >"$TMP/orig.dump"
+h5dump "$SHMDIR/$NAME" >"$TMP/shm.dump" || fail "h5dump $SHMDIR/$NAME failed"
+h5dump "$TMP/orig.h5" | sed "s#$TMP/orig.h5#$SHMDIR/$NAME#" >"$TMP/orig.dump"
 cmp -s "$TMP/shm.dump" "$TMP/orig.dump" || fail "h5dump of shm differs from the original"
-h5diff "$TMP/orig.h5" "/dev/shm/$NAME" || fail "h5diff original vs shm"
+h5diff "$TMP/orig.h5" "$SHMDIR/$NAME" || fail "h5diff original vs shm"
 "$PY" -c '
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as f:
     assert (f["data"][:] == np.arange(300000).reshape(600, 500)).all()
     assert f["grp"].attrs["unit"] == "m/s"
-' "/dev/shm/$NAME" || fail "h5py reading /dev/shm/$NAME"
+' "$SHMDIR/$NAME" || fail "h5py reading $SHMDIR/$NAME"
 
 # ---- save back, with and without --force ----
 "$CLI" shm save "$NAME" "$TMP/copy.h5"
@@ -99,8 +100,8 @@ h5diff "$TMP/orig.h5" "$TMP/link.h5" || fail "h5diff after save over a symlink"
 # ---- load refuses an existing object unless --force; --mode ----
 expect 1 "$NAME" "$CLI" shm load "$TMP/orig.h5" "$NAME"
 "$CLI" shm load "$TMP/copy.h5" "$NAME" --force --mode 0640
-[[ $(stat -c %a "/dev/shm/$NAME") == 640 ]] || fail "--mode 0640 not applied"
-h5diff "$TMP/orig.h5" "/dev/shm/$NAME" || fail "h5diff after load --force"
+[[ $(stat -c %a "$SHMDIR/$NAME") == 640 ]] || fail "--mode 0640 not applied"
+h5diff "$TMP/orig.h5" "$SHMDIR/$NAME" || fail "h5diff after load --force"
 
 # ---- recover ----
 expect 0 "nothing to recover" "$CLI" shm recover "$TMP/copy.h5"
@@ -111,7 +112,7 @@ h5diff "$TMP/orig.h5" "$TMP/copy.h5" || fail "recover changed the file"
 
 # ---- rm ----
 "$CLI" shm rm "$NAME"
-[[ -e /dev/shm/$NAME ]] && fail "rm left /dev/shm/$NAME"
+[[ -e $SHMDIR/$NAME ]] && fail "rm left $SHMDIR/$NAME"
 "$CLI" shm ls | grep -q "^$NAME " && fail "ls still shows $NAME"
 expect 1 "$NAME" "$CLI" shm rm "$NAME"
 expect 1 "does not exist" "$CLI" shm info "$NAME"
@@ -121,7 +122,7 @@ expect 1 "missing.h5" "$CLI" shm load "$TMP/missing.h5" "$NAME2"
 head -c 5000 /dev/urandom >"$TMP/random.bin"
 expect 1 "not an HDF5 file" "$CLI" shm load "$TMP/random.bin" "$NAME2"
 expect 1 "random.bin" "$CLI" shm load "$TMP/random.bin" "$NAME2"
-[[ -e /dev/shm/$NAME2 ]] && fail "failed load left /dev/shm/$NAME2"
+[[ -e $SHMDIR/$NAME2 ]] && fail "failed load left $SHMDIR/$NAME2"
 expect 2 "../x" "$CLI" shm load "$TMP/orig.h5" "../x"
 expect 2 "bad shm name" "$CLI" shm info "a/b"
 expect 2 "bad shm name" "$CLI" shm rm ".hidden"
