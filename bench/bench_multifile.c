@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     int have_phdf5 = system(cmd) == 0;
     if (!have_phdf5)
         bench_note(SUITE, "parallel HDF5 anchor not built (libhdf5-openmpi-dev unavailable); its rows are missing");
-    int reps = quick ? 2 : 3;
+    int reps = quick ? 1 : 3;
     /* (ranks, blocks per rank): 20 MiB to 640 MiB in all (32x) in a full run */
     static const struct {
         int n;
