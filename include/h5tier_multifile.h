@@ -73,6 +73,8 @@ extern "C" {
                                           machine may then lose the tail of a rank's log) */
 #define H5TIER_MULTIFILE_ALLOW_INCOMPLETE 0x2u /* read in place even if a rank did not close (its
                                                    records up to the torn one are served) */
+#define H5TIER_MULTIFILE_VERIFY 0x4u /* read in place only after every record's data checksum was
+                                         verified (reads all logs once at open, like merge --check) */
 
 typedef struct h5tier_multifile_config {
     unsigned version; /* H5TIER_MULTIFILE_CONFIG_VERSION */

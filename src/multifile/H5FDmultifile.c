@@ -23,7 +23,8 @@
  * Reader (H5F_ACC_RDONLY): every rank's index is loaded and checked
  * (headers, record checksums, close records, metadata digests) and merged
  * into one sorted segment list; reads are served from the logs through a
- * bounded cache of open files.  H5F_ACC_RDWR without CREAT is refused.
+ * bounded cache of open files (data checksums are verified first only with
+ * H5TIER_MULTIFILE_VERIFY).  H5F_ACC_RDWR without CREAT is refused.
  *
  * Not H5FD_FEAT_DATA_SIEVE: the sieve buffer would read-modify-write 64 KiB
  * around each small raw write, writing zeros over other ranks' bytes.
@@ -267,6 +268,12 @@ static int open_writer(mf_file_t *f, unsigned flags)
     return 0;
 }
 
+static void quiet_warn(const char *msg, void *arg)
+{
+    (void)msg;
+    (void)arg;
+}
+
 static int open_reader(mf_file_t *f)
 {
     struct stat st;
@@ -279,6 +286,14 @@ static int open_reader(mf_file_t *f)
         return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, errno, "multifile: fstat '%s'", f->dir);
     f->dev = st.st_dev;
     f->ino = st.st_ino;
+    if (f->cfg.flags & H5TIER_MULTIFILE_VERIFY) { /* every data checksum first, as merge --check */
+        h5tier_merge_opts_t o = {.threads = 1, .max_open_files = MF_READER_FILES, .warn = quiet_warn,
+                                 .flags = (f->cfg.flags & H5TIER_MULTIFILE_ALLOW_INCOMPLETE)
+                                              ? H5TIER_MERGE_ALLOW_INCOMPLETE | H5TIER_MERGE_ALLOW_OVERLAPS
+                                              : H5TIER_MERGE_ALLOW_OVERLAPS};
+        if ((rc = h5tier_multifile_merge(f->dir, NULL, &o, NULL)) < 0)
+            return h5tier__mf_push_last(rc);
+    }
     if (!(f->cat = calloc(1, sizeof *f->cat)))
         return H5TIER_PUSH(H5TIER_AREA_MULTIFILE, ENOMEM, "multifile '%s': out of memory", f->dir);
     unsigned cf = (f->cfg.flags & H5TIER_MULTIFILE_ALLOW_INCOMPLETE) ? MF_CAT_ALLOW_INCOMPLETE : 0;

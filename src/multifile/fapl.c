@@ -40,7 +40,7 @@ int h5tier__mf_config_check(const h5tier_multifile_config_t *cfg, h5tier_multifi
     if (out->rank >= 0 && (out->nranks < 1 || out->nranks > H5TIER_MULTIFILE_MAX_RANKS || out->rank >= out->nranks))
         return h5tier__fail(EINVAL, "multifile config: rank %d of %d is out of range (nranks 1..%d)", out->rank,
                             out->nranks, H5TIER_MULTIFILE_MAX_RANKS);
-    if (out->flags & ~(H5TIER_MULTIFILE_NO_SYNC | H5TIER_MULTIFILE_ALLOW_INCOMPLETE))
+    if (out->flags & ~(H5TIER_MULTIFILE_NO_SYNC | H5TIER_MULTIFILE_ALLOW_INCOMPLETE | H5TIER_MULTIFILE_VERIFY))
         return h5tier__fail(EINVAL, "multifile config: unknown flags 0x%x", out->flags);
     if (out->mode == 0)
         out->mode = 0600;

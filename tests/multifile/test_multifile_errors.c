@@ -5,8 +5,9 @@
  * bytes in one epoch (named ranks and addresses; --allow-overlaps merges
  * with a warning), a torn last index record (ignored with a warning, merge
  * still equals the reference), a torn close record (rank reported as not
- * finished), a bad record checksum, a bad data checksum in a log (merge and
- * --check both fail), a missing rank, a rerun into the same directory where
+ * finished), a bad record checksum, a bad data checksum in a log (merge,
+ * --check and a read-in-place open with H5TIER_MULTIFILE_VERIFY fail; without
+ * it the open serves the bytes, as documented), a missing rank, a rerun into the same directory where
  * a rank did not start (its earlier run's files are refused by run id), a
  * format version mismatch, a rank
  * killed mid-write (fault injector: SIGKILL at its Nth pwrite; reported,
@@ -205,6 +206,24 @@ int main(int argc, char **argv)
     merge_fails(badd, "fails its checksum", "baddata_out.h5");
     rc = tu_sh(out, sizeof out, "%s merge --check %s", tu_cli(), badd);
     CHECKF(rc == 1 && strstr(out, "rank 1: data of address"), "--check of a bad log (%d): %s", rc, out);
+
+    /* read in place: a bad data byte is served unless H5TIER_MULTIFILE_VERIFY */
+    char bname[4400];
+    snprintf(bname, sizeof bname, "%.*s", (int)(strlen(badd) - 3), badd);
+    fapl = mf_fapl(-1, -1, 0);
+    hid_t bf = H5Fopen(bname, H5F_ACC_RDONLY, fapl);
+    CHECKF(bf >= 0, "in-place open without verification: %s", h5tier_errmsg());
+    H5Fclose(bf);
+    H5Pclose(fapl);
+    fapl = mf_fapl(-1, -1, H5TIER_MULTIFILE_VERIFY);
+    CHECK(H5Fopen(bname, H5F_ACC_RDONLY, fapl) < 0);
+    CHECKF(strstr(h5tier_errmsg(), "fails its checksum"), "verified open: %s", h5tier_errmsg());
+    H5Pclose(fapl);
+    fapl = mf_fapl(-1, -1, H5TIER_MULTIFILE_VERIFY);
+    bf = H5Fopen(good, H5F_ACC_RDONLY, fapl);
+    CHECKF(bf >= 0 && mf_check_content(bf, 0) == 0, "verified open of a good run: %s", h5tier_errmsg());
+    H5Fclose(bf);
+    H5Pclose(fapl);
 
     /* a missing rank */
     const char *miss = copy_of(mdir(good), "miss.h5.mf");
