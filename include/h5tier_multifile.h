@@ -210,6 +210,19 @@ typedef struct h5tier_merge_stats {
 H5TIER_API int h5tier_multifile_merge(const char *dir, const char *out, const h5tier_merge_opts_t *opts,
                                       h5tier_merge_stats_t *stats);
 
+#if defined(MPI_VERSION) || defined(H5TIER_MULTIFILE_WANT_MPI)
+/* h5tier_multifile_merge by the ranks of comm (collective; every rank
+ * passes the same dir, out and flags): every rank loads and checks the
+ * indexes, rank 0 creates OUT.tmp.PID at its full size, each rank copies its
+ * share of the records (log order, about equal bytes) with opts->threads
+ * threads, and rank 0 fsyncs, checks and renames.  Only rank 0 warns and
+ * shows progress.  Every rank returns the same success or failure: its own
+ * error, or "rank R of the merge failed".  ENOTSUP is never returned: the
+ * function exists only when h5tier is built with MPI. */
+H5TIER_API int h5tier_multifile_merge_mpi(MPI_Comm comm, const char *dir, const char *out,
+                                          const h5tier_merge_opts_t *opts, h5tier_merge_stats_t *stats);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,10 @@
  * OUT.tmp.PID, checked to open as HDF5, fsynced and renamed over OUT: a
  * failure at any point leaves no partial OUT.
  */
+#ifdef H5TIER_HAVE_MPI
+#include <mpi.h> /* first: h5tier_multifile.h declares h5tier_multifile_merge_mpi after it */
+#endif
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -162,8 +166,11 @@ static void default_warn(const char *msg, void *arg)
     fprintf(stderr, "h5tier merge: warning: %s\n", msg);
 }
 
-/* Copy (or only check) every record with nthreads threads. */
-static int run_copy(const mf_catalog_t *c, int out_fd, const h5tier_merge_opts_t *o, unsigned *peak_open)
+/* Copy (or only check) the records of part `part` of `nparts` (records in
+ * log order, cut into parts of about equal bytes: one per MPI rank, or the
+ * whole when nparts is 1) with the option's threads. */
+static int run_copy(const mf_catalog_t *c, int out_fd, const h5tier_merge_opts_t *o, unsigned *peak_open,
+                    unsigned part, unsigned nparts)
 {
     size_t n = c->nrecs;
     uint32_t *work = malloc((n ? n : 1) * sizeof *work);
@@ -218,14 +225,27 @@ static int run_copy(const mf_catalog_t *c, int out_fd, const h5tier_merge_opts_t
         rc = h5tier__fail(ENOMEM, "multifile merge: out of memory");
         goto out;
     }
-    /* slices of about equal bytes */
-    uint64_t per = c->bytes_logged / threads + 1, acc = 0;
-    size_t at = 0;
+    /* this part: [lo, hi) of work[], about bytes_logged / nparts bytes */
+    size_t lo = 0, hi = 0;
+    uint64_t acc = 0, bytes = 0;
+    for (unsigned p = 0; p <= part; p++) {
+        lo = hi;
+        uint64_t goal = c->bytes_logged / nparts * (p + 1);
+        while (hi < n && (p == nparts - 1 || acc < goal))
+            acc += c->recs[work[hi++]].len;
+    }
+    for (size_t i = lo; i < hi; i++)
+        bytes += c->recs[work[i]].len;
+    j.total = bytes;
+    /* slices of about equal bytes for the threads */
+    uint64_t per = bytes / threads + 1;
+    size_t at = lo;
+    acc = 0;
     for (unsigned t = 0; t < threads; t++) {
         w[t].j = &j;
         w[t].from = at;
         uint64_t goal = per * (t + 1);
-        while (at < n && (t == threads - 1 || acc < goal))
+        while (at < hi && (t == threads - 1 || acc < goal))
             acc += c->recs[work[at++]].len;
         w[t].to = at;
         w[t].first = t == 0;
@@ -255,6 +275,61 @@ out:
     return rc;
 }
 
+static void fill_stats(h5tier_merge_stats_t *stats, const mf_catalog_t *c, unsigned peak, double t0)
+{
+    memset(stats, 0, sizeof *stats);
+    stats->nranks = c->nranks;
+    stats->records = c->nrecs;
+    stats->bytes_logged = c->bytes_logged;
+    for (size_t i = 0; i < c->nsegs; i++)
+        stats->bytes_written += c->segs[i].len;
+    stats->out_size = c->eoa;
+    stats->overlaps = c->overlaps;
+    stats->torn = c->torn;
+    stats->epochs = c->epochs;
+    stats->index_bytes = c->nrecs * (sizeof(mf_crec_t) + 2 * sizeof(uint32_t) + sizeof(size_t)) +
+                         c->nsegs * (sizeof(mf_seg_t) + sizeof(uint32_t));
+    stats->max_open = peak;
+    stats->seconds = now_s() - t0;
+}
+
+/* OUT may be created: absent, or a regular file and FORCE.  0 or -EEXIST. */
+static int out_allowed(const char *out, unsigned flags)
+{
+    struct stat st;
+    if (lstat(out, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return h5tier__fail(EEXIST, "merge: output '%s' exists and is not a regular file", out);
+        if (!(flags & H5TIER_MERGE_FORCE))
+            return h5tier__fail(EEXIST, "merge: output '%s' exists (use --force to replace it)", out);
+    }
+    return 0;
+}
+
+/* The merged temp file is complete: fsync it, prove HDF5 opens it, rename it
+ * over out.  *tmp_gone is set once tmp no longer exists under its name. */
+static int publish(const mf_catalog_t *c, int fd, const char *tmp, const char *out, int *tmp_gone)
+{
+    int rc = h5tier__fsync(fd);
+    h5tier_sys.close(fd);
+    if (rc < 0)
+        return h5tier__fail(-rc, "merge: fsync '%s'", tmp);
+    hid_t f = H5I_INVALID_HID;
+    H5E_BEGIN_TRY { f = H5Fopen(tmp, H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_END_TRY;
+    if (f < 0)
+        return h5tier__fail(H5TIER_ENOTHDF5, "merge: the merged image of '%s' does not open as an HDF5 file; '%s' was "
+                                             "not written", c->dir, out);
+    H5Fclose(f);
+    bool renamed = false;
+    if ((rc = h5tier__rename_durable(tmp, out, &renamed)) < 0) {
+        *tmp_gone = renamed;
+        return h5tier__fail(-rc, "merge: cannot rename '%s' to '%s'", tmp, out);
+    }
+    *tmp_gone = 1;
+    return 0;
+}
+
 int h5tier_multifile_merge(const char *dir, const char *out, const h5tier_merge_opts_t *opts,
                            h5tier_merge_stats_t *stats)
 {
@@ -276,17 +351,8 @@ int h5tier_multifile_merge(const char *dir, const char *out, const h5tier_merge_
     int fd = -1;
     unsigned peak = 0;
     if (out) {
-        struct stat st;
-        if (lstat(out, &st) == 0) {
-            if (!S_ISREG(st.st_mode)) {
-                rc = h5tier__fail(EEXIST, "merge: output '%s' exists and is not a regular file", out);
-                goto out;
-            }
-            if (!(o.flags & H5TIER_MERGE_FORCE)) {
-                rc = h5tier__fail(EEXIST, "merge: output '%s' exists (use --force to replace it)", out);
-                goto out;
-            }
-        }
+        if ((rc = out_allowed(out, o.flags)) < 0)
+            goto out;
         if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid()) >= (int)sizeof tmp) {
             rc = h5tier__fail(ENAMETOOLONG, "merge: output name '%s' is too long", out);
             goto out;
@@ -302,49 +368,19 @@ int h5tier_multifile_merge(const char *dir, const char *out, const h5tier_merge_
             goto out;
         }
     }
-    if ((rc = run_copy(&c, fd, &o, &peak)) < 0)
+    if ((rc = run_copy(&c, fd, &o, &peak, 0, 1)) < 0)
         goto out;
     if (out) {
-        if ((rc = h5tier__fsync(fd)) < 0) {
-            rc = h5tier__fail(-rc, "merge: fsync '%s'", tmp);
-            goto out;
-        }
-        h5tier_sys.close(fd);
+        int gone = 0;
+        rc = publish(&c, fd, tmp, out, &gone);
         fd = -1;
-        hid_t f = H5I_INVALID_HID;
-        H5E_BEGIN_TRY { f = H5Fopen(tmp, H5F_ACC_RDONLY, H5P_DEFAULT); }
-        H5E_END_TRY;
-        if (f < 0) {
-            rc = h5tier__fail(H5TIER_ENOTHDF5, "merge: the merged image of '%s' does not open as an HDF5 file; "
-                                               "'%s' was not written", c.dir, out);
+        if (gone)
+            tmp[0] = 0;
+        if (rc < 0)
             goto out;
-        }
-        H5Fclose(f);
-        bool renamed = false;
-        if ((rc = h5tier__rename_durable(tmp, out, &renamed)) < 0) {
-            rc = h5tier__fail(-rc, "merge: cannot rename '%s' to '%s'", tmp, out);
-            if (renamed)
-                tmp[0] = 0;
-            goto out;
-        }
-        tmp[0] = 0;
     }
-    if (stats) {
-        memset(stats, 0, sizeof *stats);
-        stats->nranks = c.nranks;
-        stats->records = c.nrecs;
-        stats->bytes_logged = c.bytes_logged;
-        for (size_t i = 0; i < c.nsegs; i++)
-            stats->bytes_written += c.segs[i].len;
-        stats->out_size = c.eoa;
-        stats->overlaps = c.overlaps;
-        stats->torn = c.torn;
-        stats->epochs = c.epochs;
-        stats->index_bytes = c.nrecs * (sizeof(mf_crec_t) + 2 * sizeof(uint32_t) + sizeof(size_t)) +
-                             c.nsegs * (sizeof(mf_seg_t) + sizeof(uint32_t));
-        stats->max_open = peak;
-        stats->seconds = now_s() - t0;
-    }
+    if (stats)
+        fill_stats(stats, &c, peak, t0);
 out:
     if (fd >= 0)
         h5tier_sys.close(fd);
@@ -353,3 +389,101 @@ out:
     h5tier__mf_catalog_free(&c);
     return rc;
 }
+
+#ifdef H5TIER_HAVE_MPI
+/* Every rank's rc, agreed: 0 if all succeeded, else this rank's own error or
+ * "rank R failed" naming the first failing rank of the merge. */
+static int agree(MPI_Comm comm, int rc, int me)
+{
+    int in[2] = {rc < 0 ? rc : 0, me}, res[2] = {0, 0};
+    if (MPI_Allreduce(in, res, 1, MPI_2INT, MPI_MINLOC, comm) != MPI_SUCCESS)
+        return h5tier__fail(EIO, "merge: MPI_Allreduce failed");
+    if (rc < 0)
+        return rc;
+    if (res[0] < 0)
+        return h5tier__fail(-res[0], "merge: rank %d of the merge failed (its message says why)", res[1]);
+    return 0;
+}
+
+int h5tier_multifile_merge_mpi(MPI_Comm comm, const char *dir, const char *out, const h5tier_merge_opts_t *opts,
+                               h5tier_merge_stats_t *stats)
+{
+    int me = 0, np = 1;
+    if (MPI_Comm_rank(comm, &me) != MPI_SUCCESS || MPI_Comm_size(comm, &np) != MPI_SUCCESS)
+        return h5tier__fail(EINVAL, "merge: MPI_Comm_rank/MPI_Comm_size failed");
+    h5tier_merge_opts_t o = {0};
+    if (opts)
+        o = *opts;
+    if (!o.warn)
+        o.warn = default_warn;
+    if (me != 0) { /* one voice: rank 0 warns and shows progress */
+        o.warn = NULL;
+        o.progress = NULL;
+    }
+    double t0 = now_s();
+    mf_catalog_t c;
+    memset(&c, 0, sizeof c);
+    unsigned cf = ((o.flags & H5TIER_MERGE_ALLOW_OVERLAPS) ? MF_CAT_ALLOW_OVERLAPS : 0) |
+                  ((o.flags & H5TIER_MERGE_ALLOW_INCOMPLETE) ? MF_CAT_ALLOW_INCOMPLETE : 0);
+    int rc = dir ? h5tier__mf_catalog_load(&c, dir, cf, o.warn, o.warn_arg)
+                 : h5tier__fail(EINVAL, "multifile merge: no directory given");
+    int loaded = rc == 0;
+    rc = agree(comm, rc, me);
+    char tmp[4200] = "";
+    int fd = -1, tmp_made = 0;
+    unsigned peak = 0;
+    if (rc == 0 && out) {
+        if (me == 0) { /* rank 0 makes the temp file at its full size */
+            rc = out_allowed(out, o.flags);
+            if (rc == 0 && snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid()) >= (int)sizeof tmp)
+                rc = h5tier__fail(ENAMETOOLONG, "merge: output name '%s' is too long", out);
+            if (rc == 0 && (fd = h5tier_sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666)) < 0)
+                rc = h5tier__fail(errno, "merge: cannot create '%s'", tmp);
+            tmp_made = fd >= 0;
+            if (rc == 0 && h5tier_sys.ftruncate(fd, (off_t)c.eoa) < 0)
+                rc = h5tier__fail(errno, "merge: cannot size '%s' to %llu bytes", tmp, (unsigned long long)c.eoa);
+        }
+        rc = agree(comm, rc, me);
+        if (rc == 0) {
+            MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
+            if (me != 0 && (fd = h5tier_sys.open(tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0)) < 0)
+                rc = h5tier__fail(errno, "merge: rank %d cannot open '%s'", me, tmp);
+            rc = agree(comm, rc, me);
+        }
+    }
+    if (rc == 0) { /* each rank copies its part of the records (log order, equal bytes) */
+        rc = run_copy(&c, fd, &o, &peak, (unsigned)me, (unsigned)np);
+        rc = agree(comm, rc, me);
+    }
+    /* rc is the same on every rank here, and so is out: the collectives
+     * below are reached by all ranks in the same order */
+    if (me != 0 && fd >= 0) {
+        h5tier_sys.close(fd);
+        fd = -1;
+    }
+    if (out) {
+        MPI_Barrier(comm); /* every rank has written and closed its descriptor */
+        int pub = rc;
+        if (me == 0 && rc == 0) { /* rank 0: fsync, check, rename */
+            int gone = 0;
+            pub = publish(&c, fd, tmp, out, &gone);
+            fd = -1;
+            tmp_made = !gone;
+        }
+        MPI_Bcast(&pub, 1, MPI_INT, 0, comm);
+        if (me == 0)
+            rc = pub;
+        else if (rc == 0 && pub < 0)
+            rc = h5tier__fail(-pub, "merge: rank 0 could not publish '%s' (its message says why)", out);
+    }
+    if (fd >= 0)
+        h5tier_sys.close(fd);
+    if (me == 0 && tmp_made && tmp[0])
+        h5tier_sys.unlink(tmp);
+    if (rc == 0 && stats)
+        fill_stats(stats, &c, peak, t0);
+    if (loaded)
+        h5tier__mf_catalog_free(&c);
+    return rc;
+}
+#endif

@@ -5,7 +5,9 @@
  * h5tier is built without MPI, from Open MPI's environment variables) and
  * writes its rows/columns of contiguous and chunked 2-D datasets; `h5tier
  * merge` makes a file that h5diff finds identical to the same data written
- * serially with sec2, and the directory read in place gives the same values.
+ * serially with sec2, and so does `mpirun -np 3 h5tier merge --mpi` (the
+ * ranks share the copy; a failure is reported once and leaves nothing), and
+ * the directory read in place gives the same values.
  * Skips (77) when mpirun is not installed.  As root it sets
  * OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM); in containers vader's single-copy
  * mechanism is turned off.
@@ -75,6 +77,24 @@ int main(int argc, char **argv)
     CHECKF(rc == 0, "merge (%d): %s", rc, out);
     rc = tu_sh(out, sizeof out, "h5diff %s %s", ref, merged);
     CHECKF(rc == 0, "h5diff reference vs merged (%d): %s", rc, out);
+    if (h5tier_multifile_have_mpi()) { /* the merge itself by 3 MPI ranks */
+        const char *merged2 = mf_path("merged_mpi.h5");
+        rc = tu_sh(out, sizeof out,
+                   "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 OMPI_ALLOW_RUN_AS_ROOT=1 "
+                   "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none "
+                   "timeout 120 mpirun --oversubscribe -np 3 %s merge --mpi -j 2 %s.mf %s",
+                   tu_cli(), name, merged2);
+        CHECKF(rc == 0 && strstr(out, "merged by 3 MPI ranks"), "merge --mpi (%d): %s", rc, out);
+        rc = tu_sh(out, sizeof out, "h5diff %s %s", ref, merged2);
+        CHECKF(rc == 0, "h5diff reference vs merge --mpi (%d): %s", rc, out);
+        /* a failure (OUT exists) is reported by rank 0, every rank exits 1, nothing is left */
+        rc = tu_sh(out, sizeof out,
+                   "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 OMPI_ALLOW_RUN_AS_ROOT=1 "
+                   "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none "
+                   "timeout 120 mpirun --oversubscribe -np 3 %s merge --mpi %s.mf %s; ls %s.tmp.* 2>/dev/null | wc -l",
+                   tu_cli(), name, merged2, merged2);
+        CHECKF(strstr(out, "exists (use --force") && out[strlen(out) - 2] == '0', "merge --mpi onto OUT: %s", out);
+    }
     hid_t fapl = mf_fapl(-1, -1, 0);
     hid_t f = H5Fopen(name, H5F_ACC_RDONLY, fapl);
     CHECKF(f >= 0, "read in place: %s", h5tier_errmsg());
