@@ -138,9 +138,10 @@ int h5tier_cmd_merge(int argc, char **argv)
     o.progress = cli_progress;
     o.progress_arg = (void *)"merge";
     h5tier_merge_stats_t st = {0};
-    int rc, me = 0;
+    int rc;
     if (mpi) {
 #ifdef H5TIER_HAVE_MPI
+        int me = 0;
         MPI_Init(NULL, NULL);
         MPI_Comm_rank(MPI_COMM_WORLD, &me);
         rc = h5tier_multifile_merge_mpi(MPI_COMM_WORLD, dir, out, &o, &st);
