@@ -60,6 +60,8 @@ typedef struct h5tier_syscalls {
      * EOPNOTSUPP and EPERM (no such call, or not between these files). */
     ssize_t (*copy_file_range)(int fd_in, off_t *off_in, int fd_out, off_t *off_out, size_t len,
                                unsigned flags);
+    /* A directory (the multifile driver's NAME.mf). */
+    int (*mkdir)(const char *path, mode_t mode);
     /* A second name for a file; fails with EEXIST instead of replacing
      * (publishes a finished temporary object without a race). */
     int (*link)(const char *from, const char *to);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/internal.h"
@@ -20,13 +21,12 @@
 enum {
     SC_OPEN, SC_OPENAT, SC_CLOSE, SC_SHM_OPEN, SC_SHM_UNLINK, SC_FTRUNCATE, SC_FALLOCATE, SC_MMAP,
     SC_MUNMAP, SC_MREMAP, SC_MADVISE, SC_PREAD, SC_PWRITE, SC_FSYNC, SC_FDATASYNC, SC_RENAME,
-    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_COPY_FILE_RANGE, SC_LINK, SC_SYNC_FILE_RANGE, SC_N
+    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_COPY_FILE_RANGE, SC_LINK, SC_SYNC_FILE_RANGE, SC_MKDIR, SC_N
 };
 static const char *const sc_names[SC_N] = {
     "open", "openat", "close", "shm_open", "shm_unlink", "ftruncate", "fallocate", "mmap",
     "munmap", "mremap", "madvise", "pread", "pwrite", "fsync", "fdatasync", "rename",
-    "unlink", "flock", "fstat", "fchmod", "copy_file_range", "link",
-    "sync_file_range"};
+    "unlink", "flock", "fstat", "fchmod", "copy_file_range", "link", "sync_file_range", "mkdir"};
 
 struct fault {
     unsigned long nth; /* 0 = not armed */
@@ -115,6 +115,7 @@ static ssize_t d_copy_file_range(int in, off_t *oin, int out, off_t *oout, size_
     return gate_short(SC_COPY_FILE_RANGE, &l) < 0 ? -1 : copy_file_range(in, oin, out, oout, l, fl);
 }
 
+static int d_mkdir(const char *p, mode_t m) { GATE(SC_MKDIR, -1); return mkdir(p, m); }
 static int d_link(const char *a, const char *b) { GATE(SC_LINK, -1); return link(a, b); }
 static int d_sync_file_range(int fd, off_t o, off_t l, unsigned fl)
 {
@@ -130,8 +131,7 @@ static int d_sync_file_range(int fd, off_t o, off_t l, unsigned fl)
         .mmap = d_mmap, .munmap = d_munmap, .mremap = d_mremap, .madvise = d_madvise,                \
         .pread = d_pread, .pwrite = d_pwrite, .fsync = d_fsync, .fdatasync = d_fdatasync,            \
         .rename = d_rename, .unlink = d_unlink, .flock = d_flock, .fstat = d_fstat, .fchmod = d_fchmod, \
-        .copy_file_range = d_copy_file_range, .link = d_link,                                        \
-        .sync_file_range = d_sync_file_range                                                         \
+        .copy_file_range = d_copy_file_range, .link = d_link, .sync_file_range = d_sync_file_range, .mkdir = d_mkdir \
     }
 static const h5tier_syscalls_t defaults = SYSCALL_DEFAULTS;
 h5tier_syscalls_t h5tier_sys = SYSCALL_DEFAULTS;
