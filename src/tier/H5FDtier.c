@@ -1155,6 +1155,9 @@ static int open_ssd(tier_file_t *f, unsigned i)
                 t->used++;
                 f->st.kept_loaded_pages++;
             }
+            for (uint64_t k = 0; k < f->kept.pin_below && k < t->cap; k++)
+                if (!t->slot_used[k])
+                    t->slot_used[k] = 2;
             t->st.used = t->used * f->P;
             return 0;
         }

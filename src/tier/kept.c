@@ -10,11 +10,14 @@
  * temporary name, fsync, rename, directory fsync.  A writer removes the index
  * at open, so a crash while it writes leaves no index at all.
  *
- * Sharing: the data file is flock'ed; the first opener takes LOCK_EX and may
- * add pages; later openers while it lives take LOCK_SH and use the loaded
- * index read-only.  The exclusive holder never reuses a slot listed in the
- * index it loaded (readers may be reading it), so shared readers never see a
- * slot change under them.  Everything read from the index is checked
+ * Sharing: every user holds the data file LOCK_SH (so `cache rm`, which
+ * needs LOCK_EX, never removes a cache in use).  The first opener also takes
+ * LOCK_EX on `h5tier-<DEV>-<INO>.lock`: the builder, which may add pages and
+ * rewrites the index at close; later openers while it lives use the loaded
+ * index read-only.  The builder never reuses a slot listed in the index it
+ * loaded, and when other users were present at its open, no slot below the
+ * data file's end at that time, so shared readers never see a slot change
+ * under them.  Everything read from the index is checked
  * (owner, regular file, sizes, slot numbers) before use.
  */
 #include <fcntl.h>
@@ -103,7 +106,7 @@ int h5tier__tier_kept_open(tier_kept_t *k, const char *dir, const char *bpath, i
 {
     (void)bpath;
     memset(k, 0, sizeof *k);
-    k->fd = -1;
+    k->fd = k->lock_fd = -1;
     struct stat bst;
     if (h5tier_sys.fstat(bfd, &bst) < 0)
         return -errno;
@@ -120,25 +123,44 @@ int h5tier__tier_kept_open(tier_kept_t *k, const char *dir, const char *bpath, i
         h5tier_sys.close(fd);
         return h5tier__fail(EPERM, "kept cache '%s': not a private regular file of this user", k->data_path);
     }
-    int excl = 1;
-    while (h5tier_sys.flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    /* every user holds the data file shared (cache rm takes it exclusive) */
+    while (h5tier_sys.flock(fd, LOCK_SH | LOCK_NB) < 0) {
         if (errno == EINTR)
             continue;
-        excl = 0;
-        break;
+        int e = errno;
+        h5tier_sys.close(fd);
+        return h5tier__fail(e == EWOULDBLOCK ? EBUSY : e, "kept cache '%s' is being removed", k->data_path);
     }
-    if (!excl) {
-        if (want_exclusive || invalidate) {
-            h5tier_sys.close(fd);
-            return h5tier__fail(EBUSY, "kept cache '%s' is held by another process", k->data_path);
-        }
-        while (h5tier_sys.flock(fd, LOCK_SH | LOCK_NB) < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            h5tier_sys.close(fd);
-            return h5tier__fail(e, "kept cache '%s': cannot share it", k->data_path);
-        }
+    /* the builder role (may add pages, rewrites the index) is the lock file's */
+    char lock_path[PATH_MAX + 8];
+    snprintf(lock_path, sizeof lock_path, "%s/%s.lock", dir, base);
+    int lfd = h5tier_sys.open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int excl = 0;
+    if (lfd >= 0 && h5tier_sys.fstat(lfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
+        while (h5tier_sys.flock(lfd, LOCK_EX | LOCK_NB) < 0 && errno == EINTR)
+            ;
+        excl = h5tier_sys.flock(lfd, LOCK_EX | LOCK_NB) == 0;
+    }
+    if (!excl && lfd >= 0) {
+        h5tier_sys.close(lfd);
+        lfd = -1;
+    }
+    k->lock_fd = lfd;
+    k->pin_below = 0;
+    if (excl) {
+        /* other users right now?  Then every slot the file holds may be in
+         * use by them: only new slots past its end are written */
+        if (h5tier_sys.flock(fd, LOCK_EX | LOCK_NB) == 0)
+            h5tier_sys.flock(fd, LOCK_SH); /* alone: back to shared */
+        else
+            k->pin_below = (uint64_t)st.st_size / page;
+        struct stat dst;
+        if (h5tier_sys.fstat(fd, &dst) == 0 && k->pin_below)
+            k->pin_below = (uint64_t)dst.st_size / page;
+    }
+    if (!excl && (want_exclusive || invalidate)) {
+        h5tier_sys.close(fd);
+        return h5tier__fail(EBUSY, "kept cache '%s' is held by another process", k->data_path);
     }
     k->fd = fd;
     k->exclusive = excl;
@@ -201,7 +223,9 @@ void h5tier__tier_kept_close(tier_kept_t *k)
 {
     if (k->fd >= 0)
         h5tier_sys.close(k->fd); /* releases the flock */
-    k->fd = -1;
+    if (k->lock_fd > 0)
+        h5tier_sys.close(k->lock_fd);
+    k->fd = k->lock_fd = -1;
     free(k->ent);
     k->ent = NULL;
     k->nent = 0;
@@ -314,7 +338,10 @@ int h5tier_tier_cache_remove(const char *dir, const char *backing, int stale_onl
             h5tier_sys.close(fd); /* in use by a live process (or not a file): leave it */
             continue;
         }
+        char lp[PATH_MAX];
+        snprintf(lp, sizeof lp, "%s/%s.lock", dir, base);
         h5tier_sys.unlink(ip);
+        h5tier_sys.unlink(lp);
         if (h5tier_sys.unlink(dp) == 0)
             removed++;
         h5tier_sys.close(fd);

@@ -63,7 +63,9 @@ typedef struct tier_kept {
     char data_path[PATH_MAX];
     char idx_path[PATH_MAX];
     int fd;               /* the cache data file, flock'ed */
-    int exclusive;        /* holds LOCK_EX: may add pages and rewrite the index */
+    int lock_fd;          /* the .lock file, flock'ed LOCK_EX by the builder; -1 otherwise */
+    int exclusive;        /* the builder: may add pages and rewrite the index */
+    uint64_t pin_below;   /* slots below this may be read by other users: never rewritten */
     tier_kept_entry_t *ent; /* entries of a valid index at open */
     uint64_t nent;
 } tier_kept_t;
