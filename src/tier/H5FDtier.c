@@ -406,8 +406,10 @@ static ttier_t *ssd_target(tier_file_t *f)
         ttier_t *t = &f->tiers[i];
         if (t->failed || t->readonly)
             continue;
-        if (f->backing_ewma_ns > 0 && t->ewma_ns > f->backing_ewma_ns * 1.2 && t->st.bytes_in > 32 * f->P)
-            continue; /* dynamic: slower than the source it would save us from */
+        if (f->backing_ewma_ns > 0 && t->ewma_ns > f->backing_ewma_ns * 2 && t->st.bytes_in > 64 * f->P &&
+            !(f->kept_on && i == 1))
+            continue; /* dynamic: slower than the source it would save us from (a kept
+                         tier is for the next process: always filled) */
         int fr = t->used < t->cap;
         if (!best || (fr && !best_free) || (fr == best_free && t->ewma_ns < best->ewma_ns)) {
             best = t;
