@@ -12,6 +12,8 @@
 int h5tier_cmd_shm(int argc, char **argv);
 int h5tier_cmd_ring(int argc, char **argv);
 int h5tier_cmd_persist(int argc, char **argv);
+int h5tier_cmd_tier(int argc, char **argv);
+int h5tier_cmd_run(int argc, char **argv);
 /* `h5tier ring archive ...` (tools/cmd_ring_archive.c), called by cmd_ring.c. */
 int h5tier_cmd_ring_archive(int argc, char **argv);
 

@@ -16,6 +16,8 @@ static const struct {
     {"shm", h5tier_cmd_shm, "HDF5 files in POSIX shared memory: ls, info, load, save, rm"},
     {"ring", h5tier_cmd_ring, "live circular buffers with an HDF5 schema: create, write, tail, stat, archive"},
     {"persist", h5tier_cmd_persist, "copy chosen objects to disk with the layout their final size deserves"},
+    {"tier", h5tier_cmd_tier, "RAM/SSD tiers in front of slow files: stat, cache ls|rm, check"},
+    {"run", h5tier_cmd_run, "run an unmodified HDF5 program with an h5tier driver (tier, shm)"},
 };
 
 static void usage(FILE *out)
@@ -36,6 +38,7 @@ static void usage(FILE *out)
             "  h5tier ring create ev --dtype 'u8,f4[4]' --capacity 1M\n"
             "  h5tier ring tail ev --from latest --count 10\n"
             "  h5tier persist shm:run1 out.h5 --object /results --dry-run\n"
+            "  h5tier run --driver tier --config 'ram=1GiB ssd=/scratch:20GiB' -- python3 job.py\n"
             "\n"
             "'h5tier <command> --help' shows a command's options and examples.\n"
             "h5tier %s\n",
