@@ -45,7 +45,8 @@
 #define TIER_MAXADDR ((haddr_t)INT64_MAX - 1)
 #define TIER_RUN_BYTES ((uint64_t)16 << 20) /* largest backing I/O of one run */
 #define TIER_SCAN 64                        /* eviction candidates looked at */
-#define TIER_AGE_NS 30000000ll              /* write-behind lets a page rest 30 ms */
+#define TIER_AGE_NS 5000000ll               /* write-behind lets a page rest 5 ms */
+#define TIER_AHEAD_BYTES ((uint64_t)2 << 20) /* most bytes read ahead at once */
 #define HINT_PROP "h5tier_tier_hint"
 
 typedef struct tpage {
@@ -55,10 +56,11 @@ typedef struct tpage {
     struct tpage *dprev, *dnext; /* dirty list, oldest first (RAM pages only) */
     unsigned char *buf;          /* tier 0: the bytes */
     uint64_t slot;               /* SSD tiers: the slot in the cache file */
+    uint64_t kslot;              /* RAM page promoted from a kept tier: its slot there, still valid */
     int64_t wtime;               /* last write (ns, monotonic) */
     uint32_t freq;               /* uses (LFU) */
     int8_t tier;                 /* 0 = RAM, 1.. = SSD tiers */
-    uint8_t dirty, busy, meta, prefetched, hint, pinned_slot;
+    uint8_t dirty, busy, meta, prefetched, hint, has_kslot;
 } tpage_t;
 
 typedef struct ttier {
@@ -257,10 +259,22 @@ static void dirty_del(tier_file_t *f, tpage_t *p)
     f->st.dirty_bytes = f->dirty_bytes;
 }
 
+/* A RAM page's copy in the kept tier is no longer valid (or no longer wanted). */
+static void kslot_release(tier_file_t *f, tpage_t *p)
+{
+    if (!p->has_kslot)
+        return;
+    ttier_t *k = &f->tiers[1];
+    if (k->slot_used && k->slot_used[p->kslot] == 1)
+        k->slot_used[p->kslot] = 0;
+    p->has_kslot = 0;
+}
+
 /* Drop a clean, idle page from the cache entirely. */
 static void page_drop(tier_file_t *f, tpage_t *p)
 {
     ttier_t *t = &f->tiers[p->tier];
+    kslot_release(f, p);
     if (p->prefetched)
         f->st.prefetch_waste++;
     lru_unlink(t, p);
@@ -290,6 +304,9 @@ static void tier_fail(tier_file_t *f, ttier_t *t, int err, const char *what)
                 "from the backing file again\n",
                 t->dir, what, h5tier_strerror(err), f->path);
     /* its pages are clean copies: drop them all */
+    if (t == &f->tiers[1])
+        for (tpage_t *q = f->tiers[0].head; q; q = q->next)
+            q->has_kslot = 0;
     while (t->head) {
         tpage_t *p = t->head;
         if (p->prefetched)
@@ -372,6 +389,8 @@ static int ssd_store(tier_file_t *f, ttier_t *t, const unsigned char *buf, uint6
     ewma(&t->ewma_ns, (double)dt);
     t->st.ns_per_byte = t->ewma_ns / (double)f->P;
     t->st.bytes_in += f->P;
+    if (f->kept_on && t == &f->tiers[1])
+        f->kept.wrote = 1;
     return 0;
 }
 
@@ -424,6 +443,21 @@ static void demote(tier_file_t *f, tpage_t *p)
 {
     ttier_t *ram = &f->tiers[0];
     ram->st.evictions++;
+    if (p->has_kslot && !f->tiers[1].failed) { /* its kept copy is still valid: no write */
+        ttier_t *k = &f->tiers[1];
+        lru_unlink(ram, p);
+        ram->used--;
+        ram->st.used = ram->used * f->P;
+        free(p->buf);
+        p->buf = NULL;
+        p->slot = p->kslot;
+        p->has_kslot = 0;
+        p->tier = 1;
+        k->used++;
+        k->st.used = k->used * f->P;
+        lru_front(k, p);
+        return;
+    }
     ttier_t *t = ssd_target(f);
     uint64_t slot;
     if (t && ssd_store(f, t, p->buf, &slot) == 0) {
@@ -671,8 +705,12 @@ static int promote(tier_file_t *f, tpage_t *p)
     lru_unlink(t, p);
     t->used--;
     t->st.used = t->used * f->P;
-    if (t->slot_used[p->slot] == 1)
+    if (f->kept_on && t == &f->tiers[1] && !t->readonly) {
+        p->kslot = p->slot; /* inclusive: the kept copy stays for the next process */
+        p->has_kslot = 1;
+    } else if (t->slot_used[p->slot] == 1) {
         t->slot_used[p->slot] = 0;
+    }
     ht_remove(f, p);
     while (ram->used >= ram->cap) {
         tpage_t *v = victim(f, ram);
@@ -778,7 +816,7 @@ static void install_clean(tier_file_t *f, uint64_t pno, const unsigned char *img
 
 static int get_hint(hid_t dxpl)
 {
-    if (dxpl < 0 || dxpl == H5P_DEFAULT)
+    if (dxpl < 0 || dxpl == H5P_DEFAULT || dxpl == H5P_DATASET_XFER_DEFAULT)
         return 0;
     int h = 0;
     htri_t ex;
@@ -825,7 +863,8 @@ static unsigned detect(tier_file_t *f, uint64_t first, uint64_t last)
     }
     f->last_first = first;
     f->last_end = last;
-    return f->seq_streak >= 2 ? f->depth_cur : 0;
+    unsigned cap = (unsigned)(TIER_AHEAD_BYTES / f->P ? TIER_AHEAD_BYTES / f->P : 1);
+    return f->seq_streak >= 2 ? (f->depth_cur < cap ? f->depth_cur : cap) : 0;
 }
 
 static void prefetch_hit(tier_file_t *f, tpage_t *p)
@@ -903,14 +942,22 @@ static herr_t vfd_read(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, si
             if (meta)
                 p->meta = 1;
             if (p->tier > 0) {
-                int prom = hint != H5TIER_HINT_COLD && hint != H5TIER_HINT_NOCACHE &&
-                           (f->cfg.evict == TIER_EVICT_LRU || p->freq >= 2 || meta);
+                /* promotion of re-used pages (and metadata) only: a page read
+                 * once is served from the SSD tier where it is */
+                int prom = hint != H5TIER_HINT_COLD && hint != H5TIER_HINT_NOCACHE && (p->freq >= 2 || meta);
                 if (prom) {
                     if (promote(f, p) < 0) {
                         H5Eclear2(H5E_DEFAULT);
                         continue; /* gone (the tier failed): a miss now */
                     }
                 } else {
+                    if (a == ps && b == ps + f->P) { /* the whole page: straight into the caller's buffer */
+                        if (ssd_load(f, p, ub + (a - addr)) < 0)
+                            continue; /* the tier is off: read it from the backing store */
+                        touch(f, p);
+                        pno++;
+                        continue;
+                    }
                     if (stage_reserve(f, (size_t)f->P) < 0) {
                         ret = -1;
                         break;
@@ -1014,6 +1061,7 @@ static int write_page(tier_file_t *f, uint64_t pno, uint64_t a, uint64_t b, cons
             f->tiers[0].st.hits++;
             prefetch_hit(f, p);
         }
+        kslot_release(f, p); /* the kept copy is about to be stale */
         memcpy(p->buf + (a - ps), src, (size_t)(b - a));
         f->tiers[0].st.bytes_in += b - a;
         if (meta)
@@ -1299,6 +1347,20 @@ static int kept_finish(tier_file_t *f)
     /* warm the next process: clean RAM pages go down while there is room */
     for (tpage_t *p = f->tiers[0].head; p && t->used < t->cap; p = p->next) {
         uint64_t slot;
+        if (p->has_kslot) { /* already there */
+            tpage_t *q = calloc(1, sizeof *q);
+            if (!q)
+                break;
+            q->pno = p->pno;
+            q->slot = p->kslot;
+            q->tier = 1;
+            q->next = t->head;
+            if (t->head)
+                t->head->prev = q;
+            t->head = q;
+            t->used++;
+            continue;
+        }
         if (p->dirty || p->pno * f->P >= f->eof || slot_alloc(t, &slot) < 0)
             continue;
         t->slot_used[slot] = 0;
@@ -1327,7 +1389,9 @@ static int kept_finish(tier_file_t *f)
     for (tpage_t *p = t->head; p; p = p->next)
         if (p->pno * f->P < f->eof)
             ent[i++] = (tier_kept_entry_t){p->pno, p->slot};
-    int rc = h5tier__tier_kept_save(&f->kept, f->path, f->fd, f->P, ent, n);
+    int rc = 0;
+    if (f->writer || f->kept.wrote || n != f->kept.nent) /* else the index on disk says it all */
+        rc = h5tier__tier_kept_save(&f->kept, f->path, f->fd, f->P, ent, n);
     free(ent);
     /* free the shadow entries (those not in the hash table) */
     for (tpage_t *p = t->head, *nx; p; p = nx) {

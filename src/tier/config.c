@@ -109,7 +109,7 @@ static int yesno(const char *tok, const char *val, int *out)
     return bad(tok, "expected yes or no, got '%s'", val);
 }
 
-static int parse_token(char *tok, tier_cfg_t *c, int *ram_set, int *dirty_set)
+static int parse_token(char *tok, tier_cfg_t *c, int *ram_set, int *dirty_set, int *bypass_set)
 {
     char orig[TIER_PATH_MAX + 64];
     snprintf(orig, sizeof orig, "%s", tok);
@@ -185,6 +185,7 @@ static int parse_token(char *tok, tier_cfg_t *c, int *ram_set, int *dirty_set)
         return size_value(orig, val, &c->dirty, "the dirty-bytes bound");
     }
     if (!strcasecmp(key, "bypass")) {
+        *bypass_set = 1;
         if (!strcasecmp(val, "off") || !strcasecmp(val, "no")) {
             c->bypass = 0;
             return 0;
@@ -228,9 +229,9 @@ int h5tier__tier_config_parse(const char *text, tier_cfg_t *c)
     c->depth = 16;
     c->flush = TIER_FLUSH_ASYNC;
     c->keep = 0;
-    c->bypass = (uint64_t)16 << 20;
+    c->bypass = (uint64_t)4 << 20;
     c->warn = 1;
-    int ram_set = 0, dirty_set = 0;
+    int ram_set = 0, dirty_set = 0, bypass_set = 0;
     if (text) {
         size_t n = strlen(text);
         if (n >= H5TIER_TIER_CONFIG_MAX)
@@ -239,7 +240,7 @@ int h5tier__tier_config_parse(const char *text, tier_cfg_t *c)
         memcpy(buf, text, n + 1);
         char *save = NULL;
         for (char *tok = strtok_r(buf, " \t\n;", &save); tok; tok = strtok_r(NULL, " \t\n;", &save)) {
-            int rc = parse_token(tok, c, &ram_set, &dirty_set);
+            int rc = parse_token(tok, c, &ram_set, &dirty_set, &bypass_set);
             if (rc < 0)
                 return rc;
         }
@@ -273,6 +274,8 @@ int h5tier__tier_config_parse(const char *text, tier_cfg_t *c)
         return h5tier__fail(EINVAL, "tier config: 'keep=yes' needs an ssd tier (ssd=DIRECTORY:SIZE) to keep");
     if (c->bypass && c->bypass < c->page)
         c->bypass = c->page;
+    if (c->bypass && c->bypass < 4 * c->page && !bypass_set)
+        c->bypass = 4 * c->page;
     return 0;
 }
 

@@ -183,7 +183,7 @@ int h5tier__tier_kept_save(tier_kept_t *k, const char *bpath, int bfd, uint64_t 
     if (h5tier_sys.fstat(bfd, &bst) < 0)
         return -errno;
     int rc = 0;
-    if (h5tier_sys.fdatasync(k->fd) < 0)
+    if (k->wrote && h5tier_sys.fdatasync(k->fd) < 0)
         return h5tier__fail(errno, "kept cache '%s': fdatasync", k->data_path);
     kept_hdr_t h;
     memset(&h, 0, sizeof h);

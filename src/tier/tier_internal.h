@@ -66,6 +66,7 @@ typedef struct tier_kept {
     int lock_fd;          /* the .lock file, flock'ed LOCK_EX by the builder; -1 otherwise */
     int exclusive;        /* the builder: may add pages and rewrite the index */
     uint64_t pin_below;   /* slots below this may be read by other users: never rewritten */
+    int wrote;            /* pages were written to the data file since open */
     tier_kept_entry_t *ent; /* entries of a valid index at open */
     uint64_t nent;
 } tier_kept_t;

@@ -8,7 +8,8 @@
  * force eviction on nearly every operation, an SSD tier smaller than the
  * file, LRU and LFU, fastest/round-robin/random placement, read-ahead on and
  * off, synchronous and asynchronous write-back, the streaming bypass, and
- * a dirty bound of one page.  Then an HDF5-level workload (chunked and
+ * a dirty bound of one page, and a kept SSD tier (the file is then
+ * reopened twice through the kept cache and read at random: never stale).  Then an HDF5-level workload (chunked and
  * contiguous datasets, random hyperslab writes and reads, attributes)
  * through both drivers gives byte-identical files, and h5dump reads the tier
  * file.
@@ -33,6 +34,24 @@ static void vfd_case(const char *cfg, uint64_t seed, int nops, size_t span, size
     tt_check_model(pts, mt, lt);
     tt_check_model(pss, ms, ls);
     CHECKF(tt_same_files(pts, pss), "config '%s' seed %llu", cfgx, (unsigned long long)seed);
+    if (strstr(cfgx, "keep=yes")) { /* reopen twice: the kept cache is used, never stale */
+        unsigned char *rb = malloc(lt);
+        for (int round = 0; round < 2; round++) {
+            H5FD_t *f = H5FDopen(pts, H5F_ACC_RDONLY, ft, HADDR_UNDEF);
+            CHECK(f);
+            CHECK(H5FDset_eoa(f, H5FD_MEM_DRAW, lt) >= 0);
+            uint64_t s = seed * 7 + (uint64_t)round;
+            for (int i = 0; i < 300; i++) {
+                size_t off = (size_t)(tt_rand(&s) % lt), len = 1 + (size_t)(tt_rand(&s) % 20000);
+                if (off + len > lt)
+                    len = lt - off;
+                CHECK(H5FDread(f, H5FD_MEM_DRAW, H5P_DEFAULT, off, len, rb) >= 0);
+                CHECKF(memcmp(rb, mt + off, len) == 0, "kept reopen %d: read %zu at %zu differs", round, len, off);
+            }
+            CHECK(H5FDclose(f) >= 0);
+        }
+        free(rb);
+    }
     free(mt);
     free(ms);
     H5Pclose(ft);
@@ -141,6 +160,9 @@ int main(void)
     /* pages larger than every write, and writes many pages long */
     vfd_case("ram=4MiB page=1MiB", 99, N, 3000000, 3000);
     vfd_case("ram=64KiB page=4KiB ssd=%s:128KiB", 98, 400, 1500000, 400000);
+    /* a kept SSD tier: promoted pages keep their kept copy until written */
+    vfd_case("ram=32KiB page=4KiB ssd=%s:256KiB keep=yes", 97, N, 600000, 20000);
+    vfd_case("ram=32KiB page=4KiB ssd=%s:256KiB keep=yes evict=lfu", 96, N, 600000, 20000);
 
     /* HDF5 level */
     char pt[4096], ps[4096], cfg[4200];
