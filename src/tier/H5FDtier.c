@@ -106,8 +106,10 @@ typedef struct tier_file {
     pthread_cond_t cv;           /* a write-back finished */
     pthread_cond_t wake;         /* work for the write-behind thread */
     pthread_t thr;
-    int thr_on, stop, flush_req;
+    int thr_on, thr_failed, stop, flush_req;
     int wb_err;                  /* a write-back failed (errno), reported at the next call */
+    unsigned char *wb_src[TIER_RUN_BYTES / 4096]; /* the run wb_collect pinned */
+    int synced;                  /* nothing written since the last fsync */
     char wb_msg[512];
     /* read-ahead detector */
     uint64_t last_first, last_end;
@@ -394,25 +396,29 @@ static int ssd_store(tier_file_t *f, ttier_t *t, const unsigned char *buf, uint6
     return 0;
 }
 
-static int ssd_load(tier_file_t *f, tpage_t *p, unsigned char *dst)
+/* Read [off, off+len) of SSD page p into dst.  0, or -errno after the tier
+ * was switched off (p is then gone). */
+static int ssd_load_range(tier_file_t *f, tpage_t *p, uint64_t off, size_t len, unsigned char *dst)
 {
     ttier_t *t = &f->tiers[p->tier];
     size_t got = 0;
     int64_t t0 = now_ns();
-    int rc = h5tier__pread_full(t->fd, dst, f->P, (off_t)(p->slot * f->P), &got);
+    int rc = h5tier__pread_full(t->fd, dst, len, (off_t)(p->slot * f->P + off), &got);
     int64_t dt = now_ns() - t0;
     t->st.busy_s += (double)dt / 1e9;
-    if (rc == 0 && got != f->P)
+    if (rc == 0 && got != len)
         rc = -EIO; /* a short cache file: its pages cannot be trusted */
     if (rc < 0) {
         tier_fail(f, t, -rc, "read");
         return rc;
     }
-    ewma(&t->ewma_ns, (double)dt);
+    ewma(&t->ewma_ns, (double)dt * (double)f->P / (double)(len ? len : 1));
     t->st.ns_per_byte = t->ewma_ns / (double)f->P;
-    t->st.bytes_out += f->P;
+    t->st.bytes_out += len;
     return 0;
 }
+
+static int ssd_load(tier_file_t *f, tpage_t *p, unsigned char *dst) { return ssd_load_range(f, p, 0, (size_t)f->P, dst); }
 
 /* The SSD tier a demoted or placed clean page goes to: the one with the
  * lowest measured service time that has a free slot, else the fastest;
@@ -479,9 +485,10 @@ static void demote(tier_file_t *f, tpage_t *p)
 /* ---- write-back ------------------------------------------------------------- */
 
 /* Take a run of dirty pages starting at the oldest one (and its dirty
- * neighbours) into buf: pinned busy, no longer dirty.  *len: bytes to write
+ * neighbours): pinned busy, no longer dirty; their buffers in f->wb_src
+ * (copied into buf by wb_write, outside the lock).  *len: bytes to write
  * (clipped to the logical end).  Returns the number of pages (0: none). */
-static uint64_t wb_collect(tier_file_t *f, unsigned char *buf, uint64_t *first, size_t *len, int aged_only)
+static uint64_t wb_collect(tier_file_t *f, uint64_t *first, size_t *len, int aged_only)
 {
     tpage_t *s = NULL;
     int64_t now = aged_only ? now_ns() : 0;
@@ -512,10 +519,10 @@ static uint64_t wb_collect(tier_file_t *f, unsigned char *buf, uint64_t *first, 
     uint64_t n = hi - lo + 1;
     for (uint64_t i = 0; i < n; i++) {
         tpage_t *q = find(f, lo + i);
-        memcpy(buf + i * f->P, q->buf, f->P);
         dirty_del(f, q);
-        q->busy = 1;
+        q->busy = 1; /* pinned: not evicted, not written to, until wb_write ends */
         f->nbusy++;
+        f->wb_src[i] = q->buf;
     }
     uint64_t start = lo * f->P, end = (hi + 1) * f->P;
     if (end > f->eof)
@@ -528,7 +535,12 @@ static uint64_t wb_collect(tier_file_t *f, unsigned char *buf, uint64_t *first, 
 /* Write a collected run (lock NOT held during the I/O), then unpin it. */
 static int wb_write(tier_file_t *f, unsigned char *buf, uint64_t first, uint64_t n, size_t len)
 {
+    unsigned char *src[TIER_RUN_BYTES / 4096];
+    memcpy(src, f->wb_src, n * sizeof *src);
     pthread_mutex_unlock(&f->mu);
+    /* busy pages are read here and nowhere written (write_page waits) */
+    for (uint64_t i = 0; i < n; i++)
+        memcpy(buf + i * f->P, src[i], f->P);
     int64_t t0 = now_ns();
     int rc = len ? h5tier__pwrite_full(f->fd, buf, len, (off_t)(first * f->P)) : 0;
     int64_t dt = now_ns() - t0;
@@ -570,7 +582,7 @@ static void *flusher(void *arg)
             int pressure = f->flush_req || f->dirty_bytes >= f->cfg.dirty / 2;
             uint64_t first;
             size_t len;
-            uint64_t n = wb_collect(f, buf, &first, &len, !pressure);
+            uint64_t n = wb_collect(f, &first, &len, !pressure);
             if (n) {
                 wb_write(f, buf, first, n, len);
                 continue;
@@ -611,7 +623,7 @@ static int wb_sync_one(tier_file_t *f)
         return PUSHF(ENOMEM, "tier file '%s': write-back buffer", f->path);
     uint64_t first;
     size_t len;
-    uint64_t n = wb_collect(f, f->wbuf, &first, &len, 0);
+    uint64_t n = wb_collect(f, &first, &len, 0);
     if (!n) {
         if (f->nbusy)
             pthread_cond_wait(&f->cv, &f->mu);
@@ -944,27 +956,17 @@ static herr_t vfd_read(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, si
             if (p->tier > 0) {
                 /* promotion of re-used pages (and metadata) only: a page read
                  * once is served from the SSD tier where it is */
-                int prom = hint != H5TIER_HINT_COLD && hint != H5TIER_HINT_NOCACHE && (p->freq >= 2 || meta);
+                int prom = hint != H5TIER_HINT_COLD && hint != H5TIER_HINT_NOCACHE &&
+                           (meta || (p->freq >= 2 && f->seq_streak == 0)); /* not a stream passing by */
                 if (prom) {
                     if (promote(f, p) < 0) {
                         H5Eclear2(H5E_DEFAULT);
                         continue; /* gone (the tier failed): a miss now */
                     }
                 } else {
-                    if (a == ps && b == ps + f->P) { /* the whole page: straight into the caller's buffer */
-                        if (ssd_load(f, p, ub + (a - addr)) < 0)
-                            continue; /* the tier is off: read it from the backing store */
-                        touch(f, p);
-                        pno++;
-                        continue;
-                    }
-                    if (stage_reserve(f, (size_t)f->P) < 0) {
-                        ret = -1;
-                        break;
-                    }
-                    if (ssd_load(f, p, f->stage) < 0)
+                    /* the part wanted, straight into the caller's buffer */
+                    if (ssd_load_range(f, p, a - ps, (size_t)(b - a), ub + (a - addr)) < 0)
                         continue; /* the tier is off: read it from the backing store */
-                    memcpy(ub + (a - addr), f->stage + (a - ps), (size_t)(b - a));
                     touch(f, p);
                     pno++;
                     continue;
@@ -1031,6 +1033,10 @@ static int write_page(tier_file_t *f, uint64_t pno, uint64_t a, uint64_t b, cons
         tpage_t *p = find(f, pno);
         if (p && p->tier > 0 && f->tiers[p->tier].failed)
             p = NULL;
+        if (p && p->busy) { /* its write-back is copying it: wait */
+            pthread_cond_wait(&f->cv, &f->mu);
+            continue;
+        }
         if (!(p && p->tier == 0 && p->dirty) && f->dirty_bytes + f->P > f->cfg.dirty) {
             f->st.writeback_stalls++;
             int rc = wait_progress(f);
@@ -1137,6 +1143,14 @@ static herr_t vfd_write(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
         if (write_page(f, pno, a, b, src + (a - addr), meta, hint) < 0)
             ret = -1;
         pno++;
+    }
+    f->synced = 0;
+    if (!f->thr_on && !f->thr_failed && f->cfg.flush == TIER_FLUSH_ASYNC && f->pid == getpid()) {
+        /* started at the first write: read-only work never pays for a thread */
+        if (pthread_create(&f->thr, NULL, flusher, f) == 0)
+            f->thr_on = 1;
+        else
+            f->thr_failed = 1; /* the caller writes back itself, as flush=sync */
     }
     if (f->thr_on && f->dhead)
         pthread_cond_signal(&f->wake);
@@ -1331,10 +1345,7 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t
         free(f);
         return NULL;
     }
-    if (f->writer && f->cfg.flush == TIER_FLUSH_ASYNC) {
-        if (pthread_create(&f->thr, NULL, flusher, f) == 0)
-            f->thr_on = 1; /* otherwise the caller writes back itself, as flush=sync */
-    }
+    f->synced = 1;
     (void)maxaddr;
     return &f->pub;
 }
@@ -1412,7 +1423,7 @@ static herr_t vfd_close(H5FD_t *_f)
     tier_file_t *f = (tier_file_t *)_f;
     int ret = 0;
     pthread_mutex_lock(&f->mu);
-    if (f->writer) {
+    if (f->writer && !f->synced) {
         if (wb_all(f) < 0)
             ret = -1;
         else if (h5tier__fsync(f->fd) < 0) {
@@ -1499,9 +1510,13 @@ static herr_t vfd_flush(H5FD_t *_f, hid_t dxpl, hbool_t closing)
     if (!f->writer || closing) /* at closing, vfd_close writes and fsyncs after the last truncate */
         return 0;
     pthread_mutex_lock(&f->mu);
-    int rc = wb_all(f);
-    if (rc == 0 && h5tier__fsync(f->fd) < 0)
-        rc = PUSHF(errno, "tier file '%s': fsync of the backing file", f->path);
+    int rc = f->synced ? 0 : wb_all(f);
+    if (rc == 0 && !f->synced) {
+        if (h5tier__fsync(f->fd) < 0)
+            rc = PUSHF(errno, "tier file '%s': fsync of the backing file", f->path);
+        else
+            f->synced = 1;
+    }
     pthread_mutex_unlock(&f->mu);
     return rc < 0 ? -1 : 0;
 }
@@ -1540,6 +1555,7 @@ static herr_t vfd_truncate(H5FD_t *_f, hid_t dxpl, hbool_t closing)
                        (unsigned long long)f->eoa);
         else
             f->eof = f->bsize = f->eoa;
+        f->synced = 0;
     }
     pthread_mutex_unlock(&f->mu);
     return rc < 0 ? -1 : 0;
