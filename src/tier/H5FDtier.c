@@ -625,9 +625,10 @@ static int wb_sync_one(tier_file_t *f)
     size_t len;
     uint64_t n = wb_collect(f, &first, &len, 0);
     if (!n) {
-        if (f->nbusy)
+        if (f->nbusy) /* the thread's write-back: a failure re-dirties its pages, we retry them */
             pthread_cond_wait(&f->cv, &f->mu);
-        return take_wb_err(f);
+        f->wb_err = 0;
+        return 0;
     }
     int rc = wb_write(f, f->wbuf, first, n, len);
     if (rc < 0) {
@@ -653,12 +654,13 @@ static int wait_progress(tier_file_t *f)
     return take_wb_err(f);
 }
 
-/* Write every dirty page and wait for all write-backs.  0 or -errno (pushed). */
+/* Write every dirty page and wait for all write-backs.  0 or -errno (pushed).
+ * A failure the thread met earlier is retried here, not reported: what
+ * counts at a flush is whether every byte is on the backing store now. */
 static int wb_all(tier_file_t *f)
 {
-    int rc = take_wb_err(f);
-    if (rc < 0)
-        return rc;
+    int rc;
+    f->wb_err = 0;
     while (f->dhead || f->nbusy) {
         if ((rc = wb_sync_one(f)) < 0)
             return rc;
