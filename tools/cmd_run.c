@@ -140,7 +140,8 @@ int h5tier_cmd_run(int argc, char **argv)
     char *preload = malloc(strlen(shim) + (pre ? strlen(pre) : 0) + 2);
     if (!preload)
         return cli_fail(CMD, ENOMEM, NULL, "out of memory");
-    sprintf(preload, "%s%s%s", shim, pre && *pre ? ":" : "", pre && *pre ? pre : "");
+    /* the shim after what is already preloaded (a sanitizer runtime must stay first) */
+    sprintf(preload, "%s%s%s", pre && *pre ? pre : "", pre && *pre ? ":" : "", shim);
     setenv("LD_PRELOAD", preload, 1);
     setenv("H5TIER_RUN_DRIVER", driver, 1);
     if (config)
