@@ -48,6 +48,7 @@
 #define TIER_AGE_NS 5000000ll               /* write-behind lets a page rest 5 ms */
 #define TIER_AHEAD_BYTES ((uint64_t)2 << 20) /* most bytes read ahead at once */
 #define HINT_PROP "h5tier_tier_hint"
+#define WB_IOV_BYTES (sizeof(struct iovec) * (TIER_RUN_BYTES / 4096))
 
 typedef struct tpage {
     uint64_t pno;
@@ -504,15 +505,17 @@ static uint64_t wb_collect(tier_file_t *f, uint64_t *first, size_t *len, int age
         return 0;
     uint64_t maxn = TIER_RUN_BYTES / f->P ? TIER_RUN_BYTES / f->P : 1;
     uint64_t lo = s->pno, hi = s->pno;
+    /* neighbours join the run only if they rested too: a page being written
+     * now would make its writer wait for the whole run */
     while (hi - lo + 1 < maxn) {
         tpage_t *q = lo > 0 ? find(f, lo - 1) : NULL;
-        if (!q || !q->dirty || q->busy)
+        if (!q || !q->dirty || q->busy || (aged_only && now - q->wtime < TIER_AGE_NS))
             break;
         lo--;
     }
     while (hi - lo + 1 < maxn) {
         tpage_t *q = find(f, hi + 1);
-        if (!q || !q->dirty || q->busy)
+        if (!q || !q->dirty || q->busy || (aged_only && now - q->wtime < TIER_AGE_NS))
             break;
         hi++;
     }
@@ -532,17 +535,24 @@ static uint64_t wb_collect(tier_file_t *f, uint64_t *first, size_t *len, int age
     return n;
 }
 
-/* Write a collected run (lock NOT held during the I/O), then unpin it. */
+/* Write a collected run (lock NOT held during the I/O), then unpin it.
+ * buf: the calling writer's own space for WB_IOV_MAX iovecs. */
 static int wb_write(tier_file_t *f, unsigned char *buf, uint64_t first, uint64_t n, size_t len)
 {
-    unsigned char *src[TIER_RUN_BYTES / 4096];
-    memcpy(src, f->wb_src, n * sizeof *src);
+    struct iovec *iov = (struct iovec *)(void *)buf; /* the caller's own: used without the lock */
+    size_t left = len;
+    int cnt = 0;
+    for (uint64_t i = 0; i < n && left > 0; i++) {
+        iov[cnt].iov_base = f->wb_src[i];
+        iov[cnt].iov_len = left < f->P ? left : (size_t)f->P;
+        left -= iov[cnt].iov_len;
+        cnt++;
+    }
     pthread_mutex_unlock(&f->mu);
-    /* busy pages are read here and nowhere written (write_page waits) */
-    for (uint64_t i = 0; i < n; i++)
-        memcpy(buf + i * f->P, src[i], f->P);
+    /* busy pages are read here, straight from their buffers, and written
+     * nowhere else meanwhile (write_page waits for them) */
     int64_t t0 = now_ns();
-    int rc = len ? h5tier__pwrite_full(f->fd, buf, len, (off_t)(first * f->P)) : 0;
+    int rc = len ? h5tier__pwritev_full(f->fd, iov, cnt, (off_t)(first * f->P)) : 0;
     int64_t dt = now_ns() - t0;
     pthread_mutex_lock(&f->mu);
     f->st.backing_busy_s += (double)dt / 1e9;
@@ -574,8 +584,7 @@ static int wb_write(tier_file_t *f, unsigned char *buf, uint64_t first, uint64_t
 static void *flusher(void *arg)
 {
     tier_file_t *f = arg;
-    size_t blen = (size_t)(TIER_RUN_BYTES > f->P ? TIER_RUN_BYTES : f->P);
-    unsigned char *buf = malloc(blen);
+    unsigned char *buf = malloc(WB_IOV_BYTES);
     pthread_mutex_lock(&f->mu);
     while (!f->stop) {
         if (buf && f->dhead && !f->wb_err) {
@@ -618,8 +627,7 @@ static int take_wb_err(tier_file_t *f)
  * (sync mode, or to help the thread).  0, or -errno (pushed). */
 static int wb_sync_one(tier_file_t *f)
 {
-    size_t need = (size_t)(TIER_RUN_BYTES > f->P ? TIER_RUN_BYTES : f->P);
-    if (!f->wbuf && !(f->wbuf = malloc(need)))
+    if (!f->wbuf && !(f->wbuf = malloc(WB_IOV_BYTES)))
         return PUSHF(ENOMEM, "tier file '%s': write-back buffer", f->path);
     uint64_t first;
     size_t len;
