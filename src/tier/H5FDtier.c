@@ -56,6 +56,8 @@ typedef struct tpage {
     struct tpage *prev, *next;   /* its tier's recency list (head = most recent) */
     struct tpage *dprev, *dnext; /* dirty list, oldest first (RAM pages only) */
     unsigned char *buf;          /* tier 0: the bytes */
+    unsigned char *wb_buf;       /* busy page written to meanwhile: the old bytes its write-back
+                                    is writing (freed when it ends); buf is the new copy */
     uint64_t slot;               /* SSD tiers: the slot in the cache file */
     uint64_t kslot;              /* RAM page promoted from a kept tier: its slot there, still valid */
     int64_t wtime;               /* last write (ns, monotonic) */
@@ -487,7 +489,8 @@ static void demote(tier_file_t *f, tpage_t *p)
 
 /* Take a run of dirty pages starting at the oldest one (and its dirty
  * neighbours): pinned busy, no longer dirty; their buffers in f->wb_src
- * (copied into buf by wb_write, outside the lock).  *len: bytes to write
+ * (written by wb_write straight from there, outside the lock; a writer
+ * meanwhile gives the page a new buffer, copy on write).  *len: bytes to write
  * (clipped to the logical end).  Returns the number of pages (0: none). */
 static uint64_t wb_collect(tier_file_t *f, uint64_t *first, size_t *len, int aged_only)
 {
@@ -569,6 +572,10 @@ static int wb_write(tier_file_t *f, unsigned char *buf, uint64_t first, uint64_t
             continue;
         q->busy = 0;
         f->nbusy--;
+        if (q->wb_buf) { /* written to meanwhile: it is dirty again with its new buffer */
+            free(q->wb_buf);
+            q->wb_buf = NULL;
+        }
         if (rc < 0 && !q->dirty)
             dirty_add(f, q); /* stays dirty: nothing is lost */
     }
@@ -1043,9 +1050,17 @@ static int write_page(tier_file_t *f, uint64_t pno, uint64_t a, uint64_t b, cons
         tpage_t *p = find(f, pno);
         if (p && p->tier > 0 && f->tiers[p->tier].failed)
             p = NULL;
-        if (p && p->busy) { /* its write-back is copying it: wait */
-            pthread_cond_wait(&f->cv, &f->mu);
-            continue;
+        if (p && p->busy && !p->wb_buf && p->tier == 0) {
+            /* its write-back is reading buf without the lock: copy on write (the
+             * write-back keeps the old buffer, the page gets a new one) */
+            unsigned char *nb = malloc(f->P);
+            if (!nb) {
+                pthread_cond_wait(&f->cv, &f->mu); /* no memory: wait for the write-back instead */
+                continue;
+            }
+            memcpy(nb, p->buf, f->P);
+            p->wb_buf = p->buf;
+            p->buf = nb;
         }
         if (!(p && p->tier == 0 && p->dirty) && f->dirty_bytes + f->P > f->cfg.dirty) {
             f->st.writeback_stalls++;

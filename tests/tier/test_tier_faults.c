@@ -15,6 +15,7 @@
  * (5) short backing reads and writes are completed by the I/O loops.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -24,19 +25,21 @@
 
 /* Which file the injected faults hit: "ssd" (an unlinked .h5tier-tier-
  * cache file) or "backing" (the name below). */
-static const char *target;
-static char backing[4096];
-static int fail_err;     /* errno to fail with, 0 = none */
-static int fail_short;   /* halve transfers instead */
-static int fail_read, fail_write, fail_fsync;
-static long fired;
+/* atomics: the write-behind thread reads them while the test arms them */
+static _Atomic(const char *) target;
+static char backing[4096]; /* set before any file is opened */
+static _Atomic int fail_err;  /* errno to fail with, 0 = none */
+static _Atomic int fail_short; /* halve transfers instead */
+static _Atomic int fail_read, fail_write, fail_fsync;
+static _Atomic long fired;
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
 static int (*real_fsync)(int);
 
 static int hit(int fd)
 {
-    if (!target)
+    const char *t = target;
+    if (!t)
         return 0;
     char l[64], p[4096];
     snprintf(l, sizeof l, "/proc/self/fd/%d", fd);
@@ -44,7 +47,7 @@ static int hit(int fd)
     if (n < 0)
         return 0;
     p[n] = 0;
-    if (!strcmp(target, "ssd"))
+    if (!strcmp(t, "ssd"))
         return strstr(p, ".h5tier-tier-") != NULL;
     return !strcmp(p, backing);
 }
