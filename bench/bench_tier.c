@@ -546,7 +546,10 @@ int main(int argc, char **argv)
                "(system calls interposed in the benchmark process, the same for sec2 and tier; no kernel cache "
                "can hide it). Local disk: the same workloads, cold page cache (fadvise DONTNEED) and no injection. "
                "sec2 files are fsync'ed at the end like tier's. Tier: ram=256MiB page=1MiB ssd=local:1GiB; "
-               "(4) ram=16MiB; (5) kept cache keep=yes, child processes.",
+               "(4) ram=16MiB; (5) kept cache keep=yes, child processes. On a VM where fadvise(DONTNEED) does "
+               "not empty the page cache, the local-disk sec2 reads run at page-cache speed: there an extra "
+               "user-space cache can only add copies. CPU-bound rows (tier's memcpy and first-touch page "
+               "faults) suffer most on a loaded host (load 12-16 on 2 cores when measured here).",
                lat_s * 1e3, bw_bps / 1e6);
     char cmd[2 * PATH_MAX + 32];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, ssd);
