@@ -101,6 +101,8 @@ typedef struct tier_file {
     tpage_t *dhead, *dtail;      /* dirty pages, oldest first */
     uint64_t dirty_bytes;
     uint64_t nbusy;              /* pages whose write-back is in flight */
+    unsigned char **pool;        /* page buffers already touched (first-touch faults paid ahead) */
+    uint64_t npool, pool_cap;
     unsigned char *stage;        /* the caller's bounce buffer for reads */
     size_t stage_len;
     unsigned char *wbuf;         /* the caller's write-back buffer (never the same as stage: a
@@ -142,6 +144,25 @@ static int64_t now_ns(void)
 static void ewma(double *avg, double v) { *avg = *avg == 0 ? v : *avg * 0.9 + v * 0.1; }
 
 #define PUSHF(err, ...) H5TIER_PUSH(H5TIER_AREA_TIER, (err), __VA_ARGS__)
+#define TIER_POOL_BYTES ((uint64_t)64 << 20) /* most page buffers kept touched ahead */
+
+/* A page buffer: one from the pool when there is one (its pages are already
+ * faulted in: a first write into it runs at memcpy speed), else malloc. */
+static unsigned char *buf_get(tier_file_t *f)
+{
+    if (f->npool)
+        return f->pool[--f->npool];
+    return malloc(f->P);
+}
+
+/* Give a page buffer back: to the pool while it has room, else free. */
+static void buf_put(tier_file_t *f, unsigned char *b)
+{
+    if (b && f->pool && f->npool < f->pool_cap && f->tiers[0].used + f->npool < f->tiers[0].cap)
+        f->pool[f->npool++] = b; /* pages + pool never exceed the RAM tier */
+    else
+        free(b);
+}
 
 /* ---- page table ----------------------------------------------------------- */
 
@@ -290,7 +311,7 @@ static void page_drop(tier_file_t *f, tpage_t *p)
         if (t->slot_used && t->slot_used[p->slot] == 1)
             t->slot_used[p->slot] = 0;
     } else {
-        free(p->buf);
+        buf_put(f, p->buf);
     }
     free(p);
 }
@@ -457,7 +478,7 @@ static void demote(tier_file_t *f, tpage_t *p)
         lru_unlink(ram, p);
         ram->used--;
         ram->st.used = ram->used * f->P;
-        free(p->buf);
+        buf_put(f, p->buf);
         p->buf = NULL;
         p->slot = p->kslot;
         p->has_kslot = 0;
@@ -473,7 +494,7 @@ static void demote(tier_file_t *f, tpage_t *p)
         lru_unlink(ram, p);
         ram->used--;
         ram->st.used = ram->used * f->P;
-        free(p->buf);
+        buf_put(f, p->buf);
         p->buf = NULL;
         p->slot = slot;
         p->tier = (int8_t)(t - f->tiers);
@@ -606,6 +627,20 @@ static void *flusher(void *arg)
         }
         if (f->flush_req && (!f->dhead || f->wb_err))
             f->flush_req = 0;
+        /* idle: touch page buffers ahead for the writer (never beyond the RAM tier) */
+        if (f->pool && f->npool < f->pool_cap && f->tiers[0].used + f->npool < f->tiers[0].cap && !f->flush_req) {
+            unsigned char *b = malloc(f->P);
+            if (b) {
+                pthread_mutex_unlock(&f->mu);
+                memset(b, 0, f->P);
+                pthread_mutex_lock(&f->mu);
+                if (f->npool < f->pool_cap)
+                    f->pool[f->npool++] = b;
+                else
+                    free(b);
+                continue;
+            }
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 10000000;
@@ -702,7 +737,7 @@ static int ram_new(tier_file_t *f, uint64_t pno, tpage_t **out)
             return -EAGAIN; /* cannot happen: only this thread installs pages */
     }
     tpage_t *p = calloc(1, sizeof *p);
-    unsigned char *b = p ? malloc(f->P) : NULL;
+    unsigned char *b = p ? buf_get(f) : NULL;
     if (!b) {
         free(p);
         return PUSHF(ENOMEM, "tier file '%s': no memory for a %llu-byte page", f->path, (unsigned long long)f->P);
@@ -723,7 +758,7 @@ static int ram_new(tier_file_t *f, uint64_t pno, tpage_t **out)
 static int promote(tier_file_t *f, tpage_t *p)
 {
     ttier_t *t = &f->tiers[p->tier], *ram = &f->tiers[0];
-    unsigned char *b = malloc(f->P);
+    unsigned char *b = buf_get(f);
     if (!b)
         return PUSHF(ENOMEM, "tier file '%s': no memory for a page", f->path);
     if (ssd_load(f, p, b) < 0) {
@@ -1053,7 +1088,7 @@ static int write_page(tier_file_t *f, uint64_t pno, uint64_t a, uint64_t b, cons
         if (p && p->busy && !p->wb_buf && p->tier == 0) {
             /* its write-back is reading buf without the lock: copy on write (the
              * write-back keeps the old buffer, the page gets a new one) */
-            unsigned char *nb = malloc(f->P);
+            unsigned char *nb = buf_get(f);
             if (!nb) {
                 pthread_cond_wait(&f->cv, &f->mu); /* no memory: wait for the write-back instead */
                 continue;
@@ -1296,6 +1331,9 @@ static void free_tiers(tier_file_t *f)
         h5tier__tier_kept_close(&f->kept);
     free(f->stage);
     free(f->wbuf);
+    for (uint64_t i = 0; i < f->npool; i++)
+        free(f->pool[i]);
+    free(f->pool);
 }
 
 static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t maxaddr)
@@ -1371,6 +1409,13 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t
         return NULL;
     }
     f->synced = 1;
+    if (f->writer) {
+        f->pool_cap = TIER_POOL_BYTES / f->P;
+        if (f->pool_cap > ram->cap / 2)
+            f->pool_cap = ram->cap / 2;
+        if (f->pool_cap && !(f->pool = calloc(f->pool_cap, sizeof *f->pool)))
+            f->pool_cap = 0; /* no pool: buffers are simply malloc'ed */
+    }
     (void)maxaddr;
     return &f->pub;
 }
