@@ -121,6 +121,13 @@ typedef struct tier_file {
     int64_t stride;
     int seq_streak, stride_streak;
     unsigned depth_cur, depth_hits;
+    /* learned predictor (prefetch=learn): per page, the page the next read
+     * started at, with a confidence count (a direct-mapped table) */
+    struct tier_succ {
+        uint64_t from, to;
+        uint32_t count;
+    } *succ;
+    uint64_t learn_prev;         /* first page of the previous read + 1 (0 = none) */
     unsigned rr;
     uint64_t rng;
     double backing_ewma_ns;
@@ -944,6 +951,48 @@ static void prefetch_hit(tier_file_t *f, tpage_t *p)
     }
 }
 
+#define SUCC_SLOTS 8192
+
+/* prefetch=learn: record the transition previous read -> this one, then, if
+ * this read's page has been followed twice or more by the same page, read
+ * that one (span pages) ahead.  Optional: failures are ignored. */
+static void learn_and_predict(tier_file_t *f, uint64_t first, uint64_t span, uint64_t eofp)
+{
+    if (f->learn_prev) {
+        uint64_t from = f->learn_prev - 1;
+        struct tier_succ *e = &f->succ[(from * 0x9E3779B97F4A7C15ull >> 40) % SUCC_SLOTS];
+        if (from != first) {
+            if (e->from == from && e->to == first) {
+                if (e->count < 1000)
+                    e->count++;
+            } else if (e->from == from && e->count > 1) {
+                e->count--; /* a different successor: lose confidence first */
+            } else {
+                *e = (struct tier_succ){from, first, 1};
+            }
+        }
+    }
+    f->learn_prev = first + 1;
+    struct tier_succ *e = &f->succ[(first * 0x9E3779B97F4A7C15ull >> 40) % SUCC_SLOTS];
+    if (e->from != first || e->count < 2)
+        return;
+    uint64_t s = e->to, n = 0;
+    if (span > 16)
+        span = 16;
+    while (n < span && s + n <= eofp && !find(f, s + n))
+        n++;
+    if (n == 0 || stage_reserve(f, (size_t)(n * f->P)) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    if (backing_read(f, f->stage, (size_t)(n * f->P), s * f->P) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    for (uint64_t j = 0; j < n; j++)
+        install_clean(f, s + j, f->stage + j * f->P, 1, 0, 0);
+}
+
 /* ---- the I/O callbacks ------------------------------------------------------ */
 
 static int addr_check(tier_file_t *f, haddr_t addr, size_t size)
@@ -1047,7 +1096,9 @@ static herr_t vfd_read(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, si
         pno = q;
     }
     /* strided read-ahead: the next positions of a constant stride */
-    if (ret == 0 && f->cfg.prefetch == TIER_PREFETCH_AUTO && f->stride_streak >= 2 && f->stride > 1 &&
+    if (ret == 0 && f->succ && hint != H5TIER_HINT_NOCACHE)
+        learn_and_predict(f, first, last - first + 1, eofp);
+    if (ret == 0 && f->cfg.prefetch >= TIER_PREFETCH_AUTO && f->stride_streak >= 2 && f->stride > 1 &&
         hint != H5TIER_HINT_NOCACHE && f->seq_streak == 0) {
         uint64_t span = last - first + 1;
         unsigned k = f->depth_cur / (unsigned)span;
@@ -1331,6 +1382,7 @@ static void free_tiers(tier_file_t *f)
         h5tier__tier_kept_close(&f->kept);
     free(f->stage);
     free(f->wbuf);
+    free(f->succ);
     for (uint64_t i = 0; i < f->npool; i++)
         free(f->pool[i]);
     free(f->pool);
@@ -1390,6 +1442,8 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl_id, haddr_t
     pthread_cond_init(&f->cv, NULL);
     pthread_cond_init(&f->wake, NULL);
     f->depth_cur = f->cfg.depth < 4 ? f->cfg.depth : 4;
+    if (f->cfg.prefetch == TIER_PREFETCH_LEARN)
+        f->succ = calloc(SUCC_SLOTS, sizeof *f->succ); /* NULL: no learning, nothing else changes */
     f->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull + 1;
     f->pid = getpid();
     ttier_t *ram = &f->tiers[0];

@@ -165,8 +165,8 @@ static int parse_token(char *tok, tier_cfg_t *c, int *ram_set, int *dirty_set, i
         return choice(orig, val, n, 3, "placement policy", &c->place);
     }
     if (!strcasecmp(key, "prefetch")) {
-        static const char *const n[] = {"off", "seq", "auto"};
-        return choice(orig, val, n, 3, "prefetch mode", &c->prefetch);
+        static const char *const n[] = {"off", "seq", "auto", "learn"};
+        return choice(orig, val, n, 4, "prefetch mode", &c->prefetch);
     }
     if (!strcasecmp(key, "flush")) {
         static const char *const n[] = {"async", "sync"};
@@ -282,7 +282,7 @@ int h5tier__tier_config_parse(const char *text, tier_cfg_t *c)
 void h5tier__tier_config_format(const tier_cfg_t *c, char *out, size_t len)
 {
     static const char *const ev[] = {"lru", "lfu"}, *const pl[] = {"fastest", "roundrobin", "random"},
-                             *const pf[] = {"off", "seq", "auto"}, *const fl[] = {"async", "sync"};
+                             *const pf[] = {"off", "seq", "auto", "learn"}, *const fl[] = {"async", "sync"};
     size_t n = 0;
 #define PUT(...)                                                                                   \
     do {                                                                                           \

@@ -6,7 +6,9 @@
  * streams through a small RAM tier; bad hints are refused; (2) sequential
  * reads trigger read-ahead whose pages are then used (accuracy > 50%) and
  * strided reads trigger strided read-ahead (prefetch hits > 0), and with
- * prefetch=off nothing is read ahead; (3) writes of at least `bypass` bytes
+ * prefetch=off nothing is read ahead; a random access order repeated three
+ * times is read ahead by prefetch=learn (page-transition statistics) and
+ * not by auto; (3) writes of at least `bypass` bytes
  * skip the cache; (4) the statistics API refuses a file of another driver.
  */
 #include <errno.h>
@@ -138,6 +140,40 @@ int main(void)
         H5Dclose(d);
         H5Fclose(f);
     }
+
+    /* (2b) a repeating random pattern: only the learned predictor gets it */
+    uint64_t hits[2];
+    const char *lmodes[] = {"ram=256KiB page=16KiB prefetch=auto", "ram=256KiB page=16KiB prefetch=learn"};
+    for (int m = 0; m < 2; m++) {
+        H5Pclose(fapl);
+        fapl = tt_fapl(lmodes[m]);
+        f = H5Fopen(tu_path("h2.h5"), H5F_ACC_RDONLY, fapl);
+        d = H5Dopen2(f, "d", H5P_DEFAULT);
+        uint64_t s = 42;
+        int pos[64];
+        for (int i = 0; i < 64; i++)
+            pos[i] = i * 4; /* 64 blocks of 16 KiB, 64 KiB apart */
+        for (int i = 63; i > 0; i--) {
+            int j = (int)(tt_rand(&s) % (uint64_t)(i + 1)), t = pos[i];
+            pos[i] = pos[j];
+            pos[j] = t;
+        }
+        for (int pass = 0; pass < 3; pass++)
+            for (int i = 0; i < 64; i++) {
+                hsize_t off = (hsize_t)pos[i] * 4096;
+                rw(d, H5P_DEFAULT, off, 4096, rb, 0);
+                CHECKF(memcmp(rb, buf + off, 4096 * sizeof(int)) == 0, "learned pattern: block %d", pos[i]);
+            }
+        CHECK_OK(h5tier_tier_stats(f, &st));
+        hits[m] = st.prefetch_hits;
+        tu_log("%s: %llu read ahead, %llu used", lmodes[m], (unsigned long long)st.prefetch_pages,
+               (unsigned long long)st.prefetch_hits);
+        H5Dclose(d);
+        H5Fclose(f);
+    }
+    CHECKF(hits[1] >= 80 && hits[1] > 4 * hits[0], "learned predictor: %llu pages used (auto: %llu)",
+           (unsigned long long)hits[1], (unsigned long long)hits[0]);
+    tu_log("ok: the learned page-transition predictor reads a repeating random pattern ahead");
 
     /* (3) large writes bypass */
     H5Pclose(fapl);
