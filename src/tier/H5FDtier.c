@@ -128,6 +128,7 @@ typedef struct tier_file {
         uint32_t count;
     } *succ;
     uint64_t learn_prev;         /* first page of the previous read + 1 (0 = none) */
+    uint64_t last_touch;         /* page last touched + 1 (0 = none) */
     unsigned rr;
     uint64_t rng;
     double backing_ewma_ns;
@@ -256,8 +257,11 @@ static void touch(tier_file_t *f, tpage_t *p)
         lru_unlink(t, p);
         lru_front(t, p);
     }
-    if (p->freq < UINT32_MAX / 2)
+    /* a use is counted once per visit: a page touched again right away (the
+     * next part of the same stream) is not re-used */
+    if (p->freq < UINT32_MAX / 2 && f->last_touch != p->pno + 1)
         p->freq++;
+    f->last_touch = p->pno + 1;
 }
 
 static void dirty_add(tier_file_t *f, tpage_t *p)
@@ -363,8 +367,9 @@ static int slot_alloc(ttier_t *t, uint64_t *slot)
 }
 
 /* The eviction victim among the least recent pages of tier t: clean and idle;
- * LRU takes the first, LFU the least used; cold pages go first, hot and
- * metadata pages last. */
+ * LRU takes the first, LFU the least used, 2Q the least recent page used
+ * only once (else the least recent); cold pages go first, hot and metadata
+ * pages last. */
 static tpage_t *victim(tier_file_t *f, ttier_t *t)
 {
     tpage_t *best = NULL;
@@ -377,6 +382,8 @@ static tpage_t *victim(tier_file_t *f, ttier_t *t)
             continue;
         n++;
         long score = f->cfg.evict == TIER_EVICT_LFU ? (long)p->freq : n;
+        if (f->cfg.evict == TIER_EVICT_2Q && p->freq < 2)
+            score -= 100000; /* 2Q (simplified): pages used once go before re-used ones */
         if (p->hint == H5TIER_HINT_COLD)
             score -= 1000000;
         if (p->hint == H5TIER_HINT_HOT)
@@ -1024,6 +1031,8 @@ static int read_missing(tier_file_t *f, uint64_t pno, uint64_t n, uint64_t nreq,
         }
         if (hint != H5TIER_HINT_NOCACHE)
             install_clean(f, pno + i, f->stage + i * f->P, i >= nreq, meta, hint);
+        if (i < nreq)
+            f->last_touch = pno + i + 1; /* its first use */
     }
     return 0;
 }

@@ -157,8 +157,8 @@ static int parse_token(char *tok, tier_cfg_t *c, int *ram_set, int *dirty_set, i
         return 0;
     }
     if (!strcasecmp(key, "evict")) {
-        static const char *const n[] = {"lru", "lfu"};
-        return choice(orig, val, n, 2, "eviction policy", &c->evict);
+        static const char *const n[] = {"lru", "lfu", "2q"};
+        return choice(orig, val, n, 3, "eviction policy", &c->evict);
     }
     if (!strcasecmp(key, "place")) {
         static const char *const n[] = {"fastest", "roundrobin", "random"};
@@ -281,7 +281,7 @@ int h5tier__tier_config_parse(const char *text, tier_cfg_t *c)
 
 void h5tier__tier_config_format(const tier_cfg_t *c, char *out, size_t len)
 {
-    static const char *const ev[] = {"lru", "lfu"}, *const pl[] = {"fastest", "roundrobin", "random"},
+    static const char *const ev[] = {"lru", "lfu", "2q"}, *const pl[] = {"fastest", "roundrobin", "random"},
                              *const pf[] = {"off", "seq", "auto", "learn"}, *const fl[] = {"async", "sync"};
     size_t n = 0;
 #define PUT(...)                                                                                   \

@@ -8,7 +8,8 @@
  * strided reads trigger strided read-ahead (prefetch hits > 0), and with
  * prefetch=off nothing is read ahead; a random access order repeated three
  * times is read ahead by prefetch=learn (page-transition statistics) and
- * not by auto; (3) writes of at least `bypass` bytes
+ * not by auto; evict=2q keeps a re-used set through a one-time scan that
+ * flushes it out under lru; (3) writes of at least `bypass` bytes
  * skip the cache; (4) the statistics API refuses a file of another driver.
  */
 #include <errno.h>
@@ -174,6 +175,33 @@ int main(void)
     CHECKF(hits[1] >= 80 && hits[1] > 4 * hits[0], "learned predictor: %llu pages used (auto: %llu)",
            (unsigned long long)hits[1], (unsigned long long)hits[0]);
     tu_log("ok: the learned page-transition predictor reads a repeating random pattern ahead");
+
+    /* (2c) scan resistance: a re-used set survives a one-time scan under 2q, not lru */
+    uint64_t miss2[2];
+    const char *emodes[] = {"ram=512KiB page=16KiB prefetch=off evict=lru", "ram=512KiB page=16KiB prefetch=off evict=2q"};
+    for (int m = 0; m < 2; m++) {
+        H5Pclose(fapl);
+        fapl = tt_fapl(emodes[m]);
+        f = H5Fopen(tu_path("h2.h5"), H5F_ACC_RDONLY, fapl);
+        d = H5Dopen2(f, "d", H5P_DEFAULT);
+        for (int r = 0; r < 2; r++) /* 128 KiB hot set, used twice */
+            for (hsize_t off = 0; off < 32768; off += 4096)
+                rw(d, H5P_DEFAULT, off, 4096, rb, 0);
+        for (hsize_t off = 65536; off < N; off += 4096) /* a 3.75 MiB one-time scan */
+            rw(d, H5P_DEFAULT, off, 4096, rb, 0);
+        CHECK_OK(h5tier_tier_stats(f, &st));
+        uint64_t m0 = st.tier[0].misses;
+        for (hsize_t off = 0; off < 32768; off += 4096)
+            rw(d, H5P_DEFAULT, off, 4096, rb + off, 0);
+        CHECK(memcmp(rb, buf, 32768 * sizeof(int)) == 0);
+        CHECK_OK(h5tier_tier_stats(f, &st));
+        miss2[m] = st.tier[0].misses - m0;
+        H5Dclose(d);
+        H5Fclose(f);
+    }
+    CHECKF(miss2[1] == 0 && miss2[0] > 0, "after a scan, hot set misses: lru %llu, 2q %llu",
+           (unsigned long long)miss2[0], (unsigned long long)miss2[1]);
+    tu_log("ok: 2q keeps a re-used set through a one-time scan (lru: %llu misses)", (unsigned long long)miss2[0]);
 
     /* (3) large writes bypass */
     H5Pclose(fapl);
