@@ -29,6 +29,14 @@
  *
  * SWMR is not supported (the driver caches; it does not set
  * H5FD_FEAT_SUPPORTS_SWMR_IO).
+ *
+ * Caveats: do not use a file opened through this driver in a child after
+ * fork() (its write-behind thread is not there; HDF5 itself is not fork-safe
+ * with open files either).  Paths in the configuration cannot contain blanks
+ * or ';' (the separators).  Memory: up to ram= bytes of pages (and page
+ * buffers prepared ahead), plus a copy of each page written to while its
+ * write-back is in flight; the SSD tiers' cache files grow to at most their
+ * capacity.
  */
 #ifndef H5TIER_TIER_H
 #define H5TIER_TIER_H
