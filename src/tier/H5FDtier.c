@@ -46,6 +46,9 @@
 #define TIER_RUN_BYTES ((uint64_t)16 << 20) /* largest backing I/O of one run */
 #define TIER_SCAN 64                        /* eviction candidates looked at */
 #define TIER_AGE_NS 5000000ll               /* write-behind lets a page rest 5 ms */
+#define TIER_REWRITE_NS 200000000ll         /* and writes a page again at most every 200 ms
+                                               (without pressure): hot pages are not rewritten
+                                               for every small change */
 #define TIER_AHEAD_BYTES ((uint64_t)2 << 20) /* most bytes read ahead at once */
 #define HINT_PROP "h5tier_tier_hint"
 #define WB_IOV_BYTES (sizeof(struct iovec) * (TIER_RUN_BYTES / 4096))
@@ -61,6 +64,7 @@ typedef struct tpage {
     uint64_t slot;               /* SSD tiers: the slot in the cache file */
     uint64_t kslot;              /* RAM page promoted from a kept tier: its slot there, still valid */
     int64_t wtime;               /* last write (ns, monotonic) */
+    int64_t wbtime;              /* last write-back (ns, monotonic; 0 = never) */
     uint32_t freq;               /* uses (LFU) */
     int8_t tier;                 /* 0 = RAM, 1.. = SSD tiers */
     uint8_t dirty, busy, meta, prefetched, hint, has_kslot;
@@ -534,7 +538,7 @@ static uint64_t wb_collect(tier_file_t *f, uint64_t *first, size_t *len, int age
     for (tpage_t *p = f->dhead; p; p = p->dnext) {
         if (p->busy)
             continue;
-        if (aged_only && now - p->wtime < TIER_AGE_NS)
+        if (aged_only && (now - p->wtime < TIER_AGE_NS || (p->wbtime && now - p->wbtime < TIER_REWRITE_NS)))
             continue;
         s = p;
         break;
@@ -547,13 +551,15 @@ static uint64_t wb_collect(tier_file_t *f, uint64_t *first, size_t *len, int age
      * now would make its writer wait for the whole run */
     while (hi - lo + 1 < maxn) {
         tpage_t *q = lo > 0 ? find(f, lo - 1) : NULL;
-        if (!q || !q->dirty || q->busy || (aged_only && now - q->wtime < TIER_AGE_NS))
+        if (!q || !q->dirty || q->busy ||
+            (aged_only && (now - q->wtime < TIER_AGE_NS || (q->wbtime && now - q->wbtime < TIER_REWRITE_NS))))
             break;
         lo--;
     }
     while (hi - lo + 1 < maxn) {
         tpage_t *q = find(f, hi + 1);
-        if (!q || !q->dirty || q->busy || (aged_only && now - q->wtime < TIER_AGE_NS))
+        if (!q || !q->dirty || q->busy ||
+            (aged_only && (now - q->wtime < TIER_AGE_NS || (q->wbtime && now - q->wbtime < TIER_REWRITE_NS))))
             break;
         hi++;
     }
@@ -607,6 +613,7 @@ static int wb_write(tier_file_t *f, unsigned char *buf, uint64_t first, uint64_t
             continue;
         q->busy = 0;
         f->nbusy--;
+        q->wbtime = now_ns();
         if (q->wb_buf) { /* written to meanwhile: it is dirty again with its new buffer */
             free(q->wb_buf);
             q->wb_buf = NULL;
