@@ -116,8 +116,16 @@ static const struct shim_driver {
     /* {"multifile", apply_multifile}, -- a new driver is one line here */
 };
 
-/* The driver names, NULL-terminated (`h5tier run` checks --driver with it). */
-SHIM_API const char *h5tier_shim_driver_names[sizeof drivers / sizeof drivers[0] + 1] = {"tier", "shm", NULL};
+/* The driver names, NULL-terminated (`h5tier run` checks --driver with it),
+ * filled from drivers[] when the library loads: a new driver is one line
+ * in the table above and nothing else. */
+SHIM_API const char *h5tier_shim_driver_names[sizeof drivers / sizeof drivers[0] + 1];
+
+__attribute__((constructor)) static void names_init(void)
+{
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
+        h5tier_shim_driver_names[i] = drivers[i].name;
+}
 
 static _Thread_local int inside; /* no redirection of our own nested calls */
 
