@@ -72,6 +72,8 @@ int h5tier_shm_info(const char *name, h5tier_shm_info_t *info)
     int r = h5tier__shm_name_canon(name, canon, sizeof canon);
     if (r < 0)
         return r;
+    if ((r = h5tier__shm_dir_check()) < 0)
+        return r;
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", canon);
     struct stat st;
@@ -124,6 +126,9 @@ static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const
 
 int h5tier_shm_list(int (*cb)(const h5tier_shm_info_t *info, void *arg), void *arg)
 {
+    int r0 = h5tier__shm_dir_check();
+    if (r0 < 0)
+        return r0;
     const char *dir = h5tier__shm_dir();
     DIR *d = opendir(dir);
     if (!d)
@@ -221,6 +226,8 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
         return r;
     if (!file || !*file)
         return h5tier__fail(EINVAL, "load into shm object '%s': no file given", NM(canon, e));
+    if ((r = h5tier__shm_dir_check()) < 0)
+        return r;
     if (!mode)
         mode = 0600;
     char what[ESC_NAME + 64];
@@ -372,6 +379,8 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         return r;
     if (!file || !*file)
         return h5tier__fail(EINVAL, "save of shm object '%s': no file given", NM(canon, e));
+    if ((r = h5tier__shm_dir_check()) < 0)
+        return r;
     char tmp[PATH_MAX];
     int n = snprintf(tmp, sizeof tmp, "%s.h5tier-save.%d", file, (int)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp)
@@ -531,6 +540,8 @@ int h5tier_shm_remove(const char *name, int force)
         return r;
     r = h5tier__shmc_name(canon, cname, sizeof cname);
     if (r < 0)
+        return r;
+    if ((r = h5tier__shm_dir_check()) < 0)
         return r;
     /* A ring with a live writer is refused, as `ring rm` does. */
     int dfd = h5tier_sys.shm_open(canon, O_RDONLY, 0);
