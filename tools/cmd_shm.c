@@ -432,7 +432,9 @@ static int cmd_load(int argc, char **argv)
     if (r < 0) {
         const char *hint = NULL;
         char h[512];
-        if (r == -EEXIST) {
+        if (r == -EEXIST && strstr(h5tier_errmsg(), "its temporary")) {
+            hint = "retry; if it happens again, look at who owns that temporary ('ls -la' the shm directory)";
+        } else if (r == -EEXIST) {
             snprintf(h, sizeof h, "add --force to replace it, or 'h5tier shm rm %s' first", ESC(canon + 1, en));
             hint = h;
         } else if (r == -ENOENT) {
@@ -450,7 +452,9 @@ static int cmd_load(int argc, char **argv)
             hint = "the journal next to the file is damaged; move it away to load the old version";
         }
         else if (r == -EPERM)
-            hint = "a control object of that name belongs to someone else: choose another NAME";
+            hint = strstr(h5tier_errmsg(), "control object") ? "a control object of that name belongs to someone "
+                                                               "else: choose another NAME"
+                                                             : "that name belongs to someone else: choose another NAME";
         if (dir_hint())
             hint = dir_hint();
         return cli_fail(CMD " load", r, hint, "cannot load '%s' into shm object '%s'", ESC(o.pos[0], ef),
@@ -483,7 +487,9 @@ static int cmd_save(int argc, char **argv)
     }
     if (r < 0) {
         const char *hint = NULL;
-        if (r == -EEXIST)
+        if (r == -EEXIST && strstr(h5tier_errmsg(), "its temporary"))
+            hint = "retry; if it happens again, look at who owns that temporary ('ls -la' its directory)";
+        else if (r == -EEXIST)
             hint = "add --force to replace it, or choose another file name";
         else if (r == -ENOENT)
             hint = "'h5tier shm ls' lists the shm files that exist; the destination directory must exist too";

@@ -64,6 +64,25 @@ static int open_data_ro(const char *canon, struct stat *st)
     return fd;
 }
 
+/* An error for a temporary name that already exists (left by another
+ * process with our pid in another pid namespace, or planted by another user
+ * to make us follow or overwrite it): it is never followed nor reused.
+ * path is the full path, shown escaped with its kind and owner.  -EEXIST. */
+static int planted_tmp(const char *what, const char *path)
+{
+    char esc[4096], kind[96] = "";
+    struct stat st;
+    if (lstat(path, &st) == 0)
+        snprintf(kind, sizeof kind, " (%s owned by uid %u)",
+                 S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISREG(st.st_mode) ? "a file" : "not a regular file",
+                 (unsigned)st.st_uid);
+    return h5tier__fail(EEXIST,
+                        "%s: its temporary '%s' already exists%s: another process or user left or planted it; it is "
+                        "never followed nor overwritten: retry (a new process uses a new temporary name), and remove it "
+                        "if it is yours",
+                        what, h5tier__esc(path, (size_t)-1, esc, sizeof esc), kind);
+}
+
 /* ---- info and list ----------------------------------------------------- */
 
 int h5tier_shm_info(const char *name, h5tier_shm_info_t *info)
@@ -286,6 +305,12 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
     h5tier__remove_stale_tmps(h5tier__shm_dir(), prefix + 1, false); /* what killed loads left */
     snprintf(tmp, sizeof tmp, "%s%d", prefix, (int)getpid());
     fd = h5tier_sys.shm_open(tmp, O_RDWR | O_CREAT | O_EXCL, mode);
+    if (fd < 0 && errno == EEXIST) {
+        char tp[4096];
+        h5tier__shm_path(tmp, tp, sizeof tp);
+        ret = planted_tmp(what, tp);
+        goto out;
+    }
     if (fd < 0) {
         ret = h5tier__fail(errno, "shm object '%s': cannot create its temporary object '%s' in %s: %s", NM(canon, e),
                            tmp + 1, h5tier__shm_dir(), strerror(errno));
@@ -466,6 +491,12 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         size = end;
 
     out = h5tier_sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0 && errno == EEXIST) {
+        char w[4200], ef[4096];
+        snprintf(w, sizeof w, "file '%s'", h5tier__esc(file, (size_t)-1, ef, sizeof ef));
+        ret = planted_tmp(w, tmp);
+        goto done;
+    }
     if (out < 0) {
         ret = h5tier__fail(errno, "file '%s': cannot create temp file '%s': %s", file, tmp, strerror(errno));
         goto done;
@@ -600,7 +631,13 @@ int h5tier_shm_remove(const char *name, int force)
     int ret = 0;
     if (h5tier_sys.shm_unlink(canon) < 0) {
         int err = errno;
-        if (err != ENOENT || cfd < 0)
+        char dpath[4096];
+        struct stat dst;
+        if ((err == EPERM || err == EACCES) && h5tier__shm_path(canon, dpath, sizeof dpath) == 0 &&
+            lstat(dpath, &dst) == 0 && dst.st_uid != geteuid())
+            ret = h5tier__fail(EPERM, "shm object '%s' belongs to uid %u (you are uid %u): only its owner can remove "
+                               "or replace it", NM(canon, e), (unsigned)dst.st_uid, (unsigned)geteuid());
+        else if (err != ENOENT || cfd < 0)
             ret = h5tier__fail(err, "shm object '%s': %s", NM(canon, e),
                                err == ENOENT ? "does not exist" : strerror(err));
     }
