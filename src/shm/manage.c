@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,39 @@ out:
  * from `ls` by the leading dot. */
 static void load_tmp_prefix(const char *canon, char *out, size_t len) { snprintf(out, len, "/.%s~", canon + 1); }
 
+/* Remove what killed loads of ANY name left: ".X~PID" objects owned by the
+ * caller whose process is gone (or is us: a previous process with our pid).
+ * Hidden by the dot, they would hold RAM unseen by `shm ls` until someone
+ * loads the same X again.  Another user's are never touched, nor a live
+ * process's.  A data object never starts with '.', and a control object
+ * ends in ".h5tier", so nothing else matches.  Best effort. */
+static void sweep_load_tmps(void)
+{
+    const char *dir = h5tier__shm_dir();
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    uid_t me = geteuid();
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name, *tilde = strrchr(n, '~');
+        if (n[0] != '.' || !tilde || tilde == n + 1)
+            continue;
+        size_t nd = strspn(tilde + 1, "0123456789");
+        if (nd == 0 || nd > 9 || tilde[1 + nd] != 0)
+            continue;
+        pid_t pid = (pid_t)atol(tilde + 1);
+        if (pid != getpid() && !(pid > 0 && kill(pid, 0) < 0 && errno == ESRCH))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != me)
+            continue;
+        char full[4096];
+        if (snprintf(full, sizeof full, "%s/%s", dir, n) < (int)sizeof full)
+            (void)h5tier_sys.unlink(full);
+    }
+    closedir(d);
+}
+
 /* Refuse to make canon next to a control object that is not ours to trust. */
 static int check_foreign_control(const char *canon)
 {
@@ -302,7 +336,7 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
     /* Build the copy under a temporary name, publish it only complete: a
      * killed load never leaves a partial object under the final name. */
     load_tmp_prefix(canon, prefix, sizeof prefix);
-    h5tier__remove_stale_tmps(h5tier__shm_dir(), prefix + 1, false); /* what killed loads left */
+    sweep_load_tmps(); /* what killed loads (of any name) left */
     snprintf(tmp, sizeof tmp, "%s%d", prefix, (int)getpid());
     fd = h5tier_sys.shm_open(tmp, O_RDWR | O_CREAT | O_EXCL, mode);
     if (fd < 0 && errno == EEXIST) {
