@@ -470,7 +470,7 @@ int h5tier_shm_save(const char *name, const char *file, int force,
     uint64_t osize = (uint64_t)st.st_size;
     int out = -1, ret = 0, made = 0, cfd = -1;
     h5tier_shmc_t *ctl = NULL;
-    void *map = MAP_FAILED;
+    void *map = MAP_FAILED, *buf = NULL;
     uint64_t mapped = 0, size = 0, eof = 0;
     pid_t writer = 0;
     char saved[1024];
@@ -487,15 +487,42 @@ int h5tier_shm_save(const char *name, const char *file, int force,
     } else {
         h5tier__fail(0, "%s", saved); /* none, or not ours: nothing from it is believed */
     }
-    if (osize) {
-        map = h5tier_sys.mmap(NULL, (size_t)osize, PROT_READ, MAP_SHARED, fd, 0);
-        if (map == MAP_FAILED) {
-            ret = h5tier__fail(errno, "shm object '%s': mmap failed: %s", NM(canon, e), strerror(errno));
+    /* Nothing of the object is mapped: whoever shrinks it meanwhile (its
+     * writer at close, anyone allowed to write a shared object) would kill
+     * us with SIGBUS.  Its head (userblock + superblock) is read into a
+     * private anonymous image of the object's size (untouched pages cost
+     * nothing), which the checks below read; the copy goes by pread. */
+    long long sig = osize ? h5tier__h5_signature_fd(fd, osize) : -1;
+    if (sig < -1) {
+        ret = h5tier__fail((int)-sig, "shm object '%s': read failed: %s", NM(canon, e), strerror((int)-sig));
+        goto done;
+    }
+    if (sig < 0) {
+        ret = h5tier__fail(H5TIER_ENOTHDF5, "shm object '%s': not an HDF5 file (no signature at 0, 512, 1024, ...)",
+                           NM(canon, e));
+        goto done;
+    }
+    map = h5tier_sys.mmap(NULL, (size_t)osize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                          -1, 0);
+    if (map == MAP_FAILED) {
+        ret = h5tier__fail(errno, "shm object '%s': mmap failed: %s", NM(canon, e), strerror(errno));
+        goto done;
+    }
+    mapped = osize;
+    {
+        uint64_t head = (uint64_t)sig + 4096 < osize ? (uint64_t)sig + 4096 : osize;
+        size_t got = 0;
+        if ((r = h5tier__pread_full(fd, map, (size_t)head, 0, &got)) < 0) {
+            ret = h5tier__fail(-r, "shm object '%s': read failed: %s", NM(canon, e), strerror(-r));
             goto done;
         }
-        mapped = osize;
+        if (got < head) {
+            ret = h5tier__fail(H5TIER_ETRUNC, "shm object '%s' shrank while being saved (to %zu bytes); nothing "
+                               "was saved", NM(canon, e), got);
+            goto done;
+        }
     }
-    if (osize == 0 || h5tier__h5_signature_offset(map, osize) < 0) {
+    if (h5tier__h5_signature_offset(map, osize) < 0) { /* changed since the first look */
         ret = h5tier__fail(H5TIER_ENOTHDF5, "shm object '%s': not an HDF5 file (no signature at 0, 512, 1024, ...)",
                            NM(canon, e));
         goto done;
@@ -536,9 +563,26 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         goto done;
     }
     made = 1;
+    buf = malloc(size < COPY_CHUNK ? (size_t)size : COPY_CHUNK);
+    if (!buf) {
+        ret = h5tier__fail(ENOMEM, "file '%s': out of memory for the copy buffer", file);
+        goto done;
+    }
     for (uint64_t done = 0; done < size;) {
-        size_t len = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
-        r = h5tier__pwrite_full(out, (const char *)map + done, len, (off_t)done);
+        size_t len = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK, got = 0;
+        r = h5tier__pread_full(fd, buf, len, (off_t)done, &got);
+        if (r < 0) {
+            ret = h5tier__fail(-r, "shm object '%s': read at offset %llu failed: %s", NM(canon, e),
+                               (unsigned long long)done, strerror(-r));
+            goto done;
+        }
+        if (got < len) {
+            ret = h5tier__fail(H5TIER_ETRUNC, "shm object '%s' shrank while being saved (at byte %llu of %llu); "
+                               "nothing was saved", NM(canon, e), (unsigned long long)(done + got),
+                               (unsigned long long)size);
+            goto done;
+        }
+        r = h5tier__pwrite_full(out, buf, len, (off_t)done);
         if (r < 0) {
             ret = h5tier__fail(-r, "file '%s': write failed: %s", file, strerror(-r));
             goto done;
@@ -583,6 +627,7 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         ret = 1;
     }
 done:
+    free(buf);
     if (out >= 0)
         h5tier_sys.close(out);
     if (made)
