@@ -549,8 +549,10 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         goto done;
     }
     /* Up to the end published by the writer (the object may be larger: the
-     * growth increment), never less than the superblock's end of file. */
-    size = eof && eof <= osize ? eof : osize;
+     * growth increment); without one, up to the superblock's end of file
+     * (an object extended by anyone must not make us copy its holes); never
+     * less than the superblock's end of file. */
+    size = eof && eof <= osize ? eof : end ? end : osize;
     if (end > size)
         size = end;
 
