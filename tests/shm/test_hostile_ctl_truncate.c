@@ -77,8 +77,10 @@ int main(void)
     CHECK(waitpid(w, &status, 0) == w);
     unlink(dpath);
     unlink(cpath);
-    if (WIFSIGNALED(status)) {
-        tu_log("writer killed by signal %d after another user truncated its control object", WTERMSIG(status));
+    /* 3-6: setup failures above; a signal, or ASan's exit 1 after its SIGBUS report, is the writer dying */
+    int died = WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    if (died) {
+        tu_log("writer died (status %d) after another user truncated its control object", status);
 #ifdef H5TIER_KNOWN_DEFECT_CTL_TRUNCATE
         printf("SKIP: known defect (issue 8 item 4, shm control object design, src/shm/H5FDshm.c): another user "
                "can truncate the 0666 control object of a 0644 shm file and kill its writer with SIGBUS\n");
