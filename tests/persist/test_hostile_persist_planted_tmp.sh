@@ -20,6 +20,7 @@ mkfifo -m 0666 "$TMP/gate"
 "$AS" "$A" sh -c 'echo $$ >"$0/a/pid"; read x <"$0/gate"; exec "$@"' "$TMP" \
     "$CLI" persist "$TMP/a/data.h5" "$TMP/shared/out.h5" >"$TMP/out.txt" 2>&1 &
 G=$!
+on_cleanup "kill $G" # a failure below must not leave it blocked on the gate (nor its user)
 for _ in $(seq 100); do [[ -s $TMP/a/pid ]] && break; sleep 0.05; done
 P=$(cat "$TMP/a/pid")
 "$AS" "$B" ln -s "$TMP/a/victim" "$TMP/shared/.out.h5.h5tier-tmp-$P"
