@@ -157,15 +157,22 @@ int h5tier__shm_name_from_path(const char *path, char *out, size_t outlen);
 
 /* ---- the shm directory and trust checks (shmdir.c) ----------------------- */
 
-/* The directory holding shm objects: $H5TIER_SHM_DIR when set to an absolute
- * path, else "/dev/shm". */
+/* The directory holding shm objects: $H5TIER_SHM_DIR when set (non-empty),
+ * else "/dev/shm".  Use it only after h5tier__shm_dir_check (open/unlink
+ * below do). */
 const char *h5tier__shm_dir(void);
+/* Is a set $H5TIER_SHM_DIR usable?  0 (also when unset), or with an errmsg
+ * naming it: -EINVAL relative, -ENOENT missing, -ENOTDIR not a directory,
+ * -EPERM owned by another user than the caller or root, or writable by
+ * group/others without the sticky bit. */
+int h5tier__shm_dir_check(void);
 /* "DIR/name" for a canonical "/name" into out.  0, or -ENAMETOOLONG. */
 int h5tier__shm_path(const char *canon, char *out, size_t outlen);
 /* The real calls behind h5tier_sys.shm_open / shm_unlink: open (unlink)
  * DIR/name; open adds O_NOFOLLOW|O_CLOEXEC, and O_NONBLOCK during the open
  * so a FIFO planted at the name never blocks (cleared again unless asked).
- * -1 with errno (EINVAL for a name with a '/' after the first byte). */
+ * -1 with errno (EINVAL for a name with a '/' after the first byte; the
+ * errno of h5tier__shm_dir_check for a refused H5TIER_SHM_DIR). */
 int h5tier__shm_open_path(const char *canon, int flags, mode_t mode);
 int h5tier__shm_unlink_path(const char *canon);
 
@@ -186,8 +193,9 @@ int h5tier__check_shared_fd(int fd, const char *what, unsigned flags, uid_t alt_
 int h5tier__check_mode(mode_t mode, const char *what);
 
 /* Printable form of untrusted text (a name, path or string read from shared
- * memory or a file): control bytes, DEL, C1 controls, backslash and invalid
- * UTF-8 become "\xNN" and "\\"; valid UTF-8 is kept.  inlen (size_t)-1 = up to NUL.
+ * memory or a file): control bytes, DEL, C1 controls, bidirectional
+ * overrides/marks (U+202A-E, U+2066-9, U+200E/F, U+061C), backslash and
+ * invalid UTF-8 become "\xNN" and "\\"; other valid UTF-8 is kept.  inlen (size_t)-1 = up to NUL.
  * Cut with "..." to fit buflen.  Returns buf. */
 const char *h5tier__esc(const char *in, size_t inlen, char *buf, size_t buflen);
 
