@@ -238,6 +238,11 @@ int h5tier__remove_stale_tmps(const char *dir, const char *prefix, bool all)
         char full[PATH_MAX];
         if (snprintf(full, sizeof full, "%s/%s", d0, n) >= (int)sizeof full)
             continue;
+        /* only our own regular files: never another user's (root, or a
+         * directory without the sticky bit, could otherwise remove it) */
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+            continue;
         if (h5tier_sys.unlink(full) == 0)
             removed++;
     }

@@ -362,6 +362,30 @@ static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
     }
 }
 
+/* An existing data object is believed only when it is a regular file; a
+ * writer that would truncate it (H5F_ACC_TRUNC: "make me a new file") also
+ * needs it to be its own: another user's object, even one writable by all,
+ * would receive this process's file (the other user could read it, rewrite
+ * it under us or truncate it).  Opening another user's shared file for
+ * read-write without TRUNC stays possible: that sharing was its owner's
+ * choice.  0 or -errno pushed. */
+static int check_existing(shm_file_t *f, int truncating)
+{
+    char what[H5TIER_SHM_NAME_MAX + 64];
+    snprintf(what, sizeof what, "shm object '%s'", f->canon);
+    struct stat st;
+    int rc = h5tier__check_shared_fd(f->fd, what, H5TIER_TRUST_ANY_OWNER | H5TIER_TRUST_SHARED, 0, &st);
+    if (rc < 0)
+        return h5tier__shm_push_last(rc);
+    if (truncating && st.st_uid != geteuid())
+        return H5TIER_PUSH(H5TIER_AREA_SHM, EPERM,
+                           "shm object '%s' is owned by uid %u, not by you (uid %u): H5F_ACC_TRUNC would write "
+                           "your new file into another user's object; remove it (its owner can) or choose "
+                           "another name",
+                           f->canon, (unsigned)st.st_uid, (unsigned)geteuid());
+    return 0;
+}
+
 /* Fill the freshly created, empty object f->fd (mapped read-write by the
  * caller's role) from the backing file.  0 or -errno pushed (-ENOENT when
  * there is no backing file). */
@@ -451,6 +475,8 @@ static int open_writer(shm_file_t *f, unsigned flags)
     int exists = rc == 0;
     if (exists && excl)
         return H5TIER_PUSH(H5TIER_AREA_SHM, EEXIST, "shm object '%s' already exists (H5F_ACC_EXCL)", f->canon);
+    if (exists && (rc = check_existing(f, (flags & H5F_ACC_TRUNC) != 0)) < 0)
+        return rc;
     rc = h5tier__shmc_open(f->canon, 1, 0, ctl_mode(f->cfg.mode), &f->ctl_fd, &f->ctl);
     if (rc < 0)
         return h5tier__shm_push_last(rc);
@@ -586,6 +612,8 @@ static int open_reader(shm_file_t *f)
         rc = open_data(f, O_RDONLY, 0);
     }
     if (rc < 0)
+        return rc;
+    if ((rc = check_existing(f, 0)) < 0) /* a FIFO or directory at the name: refused, never mapped */
         return rc;
     struct stat st;
     if (h5tier_sys.fstat(f->fd, &st) < 0)
