@@ -148,15 +148,22 @@ int h5tier__shm_name_from_path(const char *path, char *out, size_t outlen);
 
 /* ---- the shm directory and trust checks (shmdir.c) ----------------------- */
 
-/* The directory holding shm objects: $H5TIER_SHM_DIR when set to an absolute
- * path, else "/dev/shm". */
+/* The directory holding shm objects: $H5TIER_SHM_DIR when set (non-empty),
+ * else "/dev/shm".  Use it only after h5tier__shm_dir_check (open/unlink
+ * below do). */
 const char *h5tier__shm_dir(void);
+/* Is a set $H5TIER_SHM_DIR usable?  0 (also when unset), or with an errmsg
+ * naming it: -EINVAL relative, -ENOENT missing, -ENOTDIR not a directory,
+ * -EPERM owned by another user than the caller or root, or writable by
+ * group/others without the sticky bit. */
+int h5tier__shm_dir_check(void);
 /* "DIR/name" for a canonical "/name" into out.  0, or -ENAMETOOLONG. */
 int h5tier__shm_path(const char *canon, char *out, size_t outlen);
 /* The real calls behind h5tier_sys.shm_open / shm_unlink: open (unlink)
  * DIR/name; open adds O_NOFOLLOW|O_CLOEXEC, and O_NONBLOCK during the open
  * so a FIFO planted at the name never blocks (cleared again unless asked).
- * -1 with errno (EINVAL for a name with a '/' after the first byte). */
+ * -1 with errno (EINVAL for a name with a '/' after the first byte; the
+ * errno of h5tier__shm_dir_check for a refused H5TIER_SHM_DIR). */
 int h5tier__shm_open_path(const char *canon, int flags, mode_t mode);
 int h5tier__shm_unlink_path(const char *canon);
 
