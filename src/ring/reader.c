@@ -430,6 +430,9 @@ static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from, bool report)
 static long avail(h5tier_ring_reader_t *r, int timeout_ms)
 {
     for (;;) {
+        int rb = h5tier__ring_broken(&r->m);
+        if (H5TIER_UNLIKELY(rb < 0))
+            return rb;
         if (r->pos >= r->tail_cache) {
             int rc = wait_data(r, timeout_ms);
             if (rc < 0)
@@ -482,6 +485,9 @@ long h5tier_ring_next_many(h5tier_ring_reader_t *r, void *buf, size_t max, size_
         memcpy(buf, r->data + slot * r->rsize, first * r->rsize);
         if (first < n)
             memcpy((char *)buf + first * r->rsize, r->data, (n - first) * r->rsize);
+        int rb = h5tier__ring_broken(&r->m); /* zeros from a truncated object are never returned as records */
+        if (H5TIER_UNLIKELY(rb < 0))
+            return rb;
         uint64_t valid = validate(r, pos);
         if (H5TIER_UNLIKELY(valid > pos)) {
             int rc = lapped(r, valid, r->opts.flags & H5TIER_RING_REPORT_LAPS);
@@ -532,6 +538,9 @@ int h5tier_ring_view_done(h5tier_ring_reader_t *r)
         return h5tier__fail(EINVAL, "stream '%s': no view is pending", r->sname);
     uint64_t n = r->view_n;
     r->view_n = 0;
+    int rb = h5tier__ring_broken(&r->m);
+    if (rb < 0)
+        return rb;
     uint64_t valid = validate(r, r->view_pos);
     if (valid > r->view_pos)
         return lapped(r, valid, true); /* the caller used torn records: always say so */
