@@ -788,9 +788,13 @@ static herr_t vfd_close(H5FD_t *_f)
                 h5tier_sys.shm_unlink(cname);
         }
     }
-    if (!f->owner && f->ctl && f->reader_slot >= 0 && h5tier__shmc_broken(f->ctl)) {
-        push_ctl_broken(f); /* a reader: its slot is gone; said, nothing else lost */
-        failed = 1;
+    if (!f->owner && f->ctl && f->reader_slot >= 0) {
+        h5tier__shmc_reader_remove(f->ctl, f->reader_slot);
+        f->reader_slot = -1;
+        if (h5tier__shmc_broken(f->ctl)) { /* a reader's slot was lost: said, nothing else is */
+            push_ctl_broken(f);
+            failed = 1;
+        }
     }
     if (failed)
         report_close_failure();
