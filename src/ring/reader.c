@@ -392,6 +392,8 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
             r->tail_cache = t;
             return 0;
         }
+        if (H5TIER_UNLIKELY(h5tier__ring_broken(&r->m) < 0))
+            return -EIO; /* truncated under us: avail() says which object */
         if (rc == -EINTR)
             return h5tier__fail(EINTR, "stream '%s': wait interrupted by a signal", r->sname);
     }
@@ -436,7 +438,7 @@ static long avail(h5tier_ring_reader_t *r, int timeout_ms)
         if (r->pos >= r->tail_cache) {
             int rc = wait_data(r, timeout_ms);
             if (rc < 0)
-                return rc;
+                return (rb = h5tier__ring_broken(&r->m)) < 0 ? rb : rc; /* zeros misread as a bad tail */
         }
         uint64_t old = oldest_of(r->tail_cache, r->cap);
         if (r->pos < old) {
