@@ -68,6 +68,11 @@ int h5tier__pread_zero(int fd, void *buf, size_t len, off_t off);
  * Returns 0 or -errno (-EIO when the kernel writes nothing). */
 int h5tier__pwrite_full(int fd, const void *buf, size_t len, off_t off);
 
+/* Write the iovcnt buffers of iov (each at most 1 GiB, iovcnt <= IOV_MAX)
+ * contiguously from off, retrying EINTR and short writes.  0 or -errno
+ * (-EIO when the kernel writes nothing).  iov is not modified. */
+int h5tier__pwritev_full(int fd, const struct iovec *iov, int iovcnt, off_t off);
+
 /* Copy [0, len) of src to the same offsets of dst: copy_file_range (in the
  * kernel, a reflink where the file system can), falling back to a 4 MiB
  * pread/pwrite loop where it cannot copy between these files.  *done: bytes
@@ -76,6 +81,10 @@ int h5tier__copy_file(int src, int dst, uint64_t len, uint64_t *done);
 
 /* fsync with EINTR retry.  Returns 0 or -errno. */
 int h5tier__fsync(int fd);
+
+/* fdatasync with EINTR retry: the data and the metadata needed to read it
+ * back (size, allocation), not the times.  Returns 0 or -errno. */
+int h5tier__fdatasync(int fd);
 
 /* fsync the directory holding path (after a create or rename). */
 int h5tier__fsync_dir(const char *path);

@@ -131,14 +131,21 @@ int h5tier__backing_load(const char *path, void *dst, uint64_t size,
 
 /* Make path hold image[0, eof) durably, writing only the pages marked in
  * dirty when the file exists and rename mode is off:
- *   journal mode: dirty pages -> PATH.h5tier-journal, fsync, commit record,
- *     fsync, apply in place, truncate to eof, fsync, unlink journal.
+ *   journal mode: dirty pages + commit record -> PATH.h5tier-journal,
+ *     fdatasync, fsync dir, apply in place, truncate to eof, fdatasync,
+ *     unlink journal (directory not synced: a resurrected journal re-applies
+ *     the same bytes).
  *   rename mode (H5TIER_SHM_RENAME_SAVE) or new file: whole image -> temp file
- *     in the same directory, fsync, rename over path, fsync the directory.
+ *     in the same directory, fsync, fsync dir, rename over path, fsync dir.
  * A kill at any point leaves a file that is the old or the new version once
  * h5tier_shm_recover() has run (the driver runs it at open).  dirty may be
  * NULL (= everything).  0 or -errno. */
 int h5tier__backing_commit(const char *path, const void *image, uint64_t eof, const h5tier_pagemap_t *dirty,
                            unsigned flags, mode_t mode, h5tier_persist_stats_t *stats);
+
+/* Tests only: the format version new journals are labelled with
+ * (default 2; 1 makes a journal with format 1's recovery rules, any other
+ * value one this library refuses to replay). */
+extern unsigned h5tier__journal_write_version;
 
 #endif /* H5TIER_SHM_INTERNAL_H */
