@@ -114,7 +114,8 @@ static const char save_help[] =
     "Copy the shm object /dev/shm/NAME to the disk file FILE.h5 atomically: the\n"
     "bytes go to a temporary file in the same directory, which is fsynced and then\n"
     "renamed to FILE.h5, so FILE.h5 is never seen half-written.  Up to the end of\n"
-    "file published by the writer is saved (never less than the superblock's).\n"
+    "file published by the writer is saved (without one, up to the superblock's end\n"
+    "of file; never less than the superblock's).\n"
     "Refused: an object shorter than its superblock says (truncated, partial), and\n"
     "one whose live writer marks it open in the superblock (SWMR: read it live\n"
     "with h5py swmr=True, save it after the writer closes it).  Save a file whose\n"
@@ -236,13 +237,21 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
     return buf;
 }
 
+/* A JSON string for raw text: escaped by h5tier__esc first (valid UTF-8
+ * without control bytes or bidi overrides), then its escapes are turned into
+ * JSON's, so that text holding a backslash or a quote decodes to exactly
+ * itself; only bytes h5tier__esc had to escape (invalid UTF-8, controls)
+ * decode to the text "\xNN". */
 static void json_string(FILE *out, const char *raw)
 {
     char buf[4096 * 4 + 8];
-    const char *s = ESC(raw, buf); /* valid UTF-8 without control bytes */
+    const char *s = ESC(raw, buf);
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
+        if (p[0] == '\\' && p[1] == '\\') { /* h5tier__esc's escaped backslash: one backslash */
+            fputs("\\\\", out);
+            p++;
+        } else if (*p == '"' || *p == '\\') /* a quote; the backslash of an "\xNN" escape */
             fprintf(out, "\\%c", *p);
         else if (*p < 0x20)
             fprintf(out, "\\u%04x", *p);

@@ -193,8 +193,9 @@ int h5tier__check_shared_fd(int fd, const char *what, unsigned flags, uid_t alt_
 int h5tier__check_mode(mode_t mode, const char *what);
 
 /* Printable form of untrusted text (a name, path or string read from shared
- * memory or a file): control bytes, DEL, C1 controls, backslash and invalid
- * UTF-8 become "\xNN" and "\\"; valid UTF-8 is kept.  inlen (size_t)-1 = up to NUL.
+ * memory or a file): control bytes, DEL, C1 controls, bidirectional
+ * overrides/marks (U+202A-E, U+2066-9, U+200E/F, U+061C), backslash and
+ * invalid UTF-8 become "\xNN" and "\\"; other valid UTF-8 is kept.  inlen (size_t)-1 = up to NUL.
  * Cut with "..." to fit buflen.  Returns buf. */
 const char *h5tier__esc(const char *in, size_t inlen, char *buf, size_t buflen);
 

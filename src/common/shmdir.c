@@ -198,6 +198,9 @@ static size_t utf8_len(const unsigned char *p, size_t n)
         return 0; /* overlong or surrogate */
     if (cp >= 0x80 && cp < 0xa0)
         return 0; /* C1 controls (e.g. U+009B, a CSI) are escaped too */
+    if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
+        cp == 0x061c)
+        return 0; /* bidirectional overrides and marks reorder what a terminal shows ("Trojan Source") */
     return len;
 }
 

@@ -338,7 +338,7 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
     load_tmp_prefix(canon, prefix, sizeof prefix);
     sweep_load_tmps(); /* what killed loads (of any name) left */
     snprintf(tmp, sizeof tmp, "%s%d", prefix, (int)getpid());
-    fd = h5tier_sys.shm_open(tmp, O_RDWR | O_CREAT | O_EXCL, mode);
+    fd = h5tier_sys.shm_open(tmp, O_RDWR | O_CREAT | O_EXCL, 0600); /* private until complete */
     if (fd < 0 && errno == EEXIST) {
         char tp[4096];
         h5tier__shm_path(tmp, tp, sizeof tp);
@@ -351,10 +351,6 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
         goto out;
     }
     made_tmp = 1;
-    if (h5tier_sys.fchmod(fd, mode) < 0) { /* the umask must not narrow what was asked for */
-        ret = h5tier__fail(errno, "shm object '%s': chmod failed: %s", NM(canon, e), strerror(errno));
-        goto out;
-    }
     if (size > 0) {
         r = h5tier__reserve(fd, (off_t)size);
         if (r < 0) {
@@ -379,6 +375,13 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
                                strerror(-r));
             goto out;
         }
+    }
+    /* The requested mode only now: while it was being filled nobody else
+     * could write or truncate it (SIGBUS under our mapping).  Also the
+     * umask must not narrow what was asked for. */
+    if (h5tier_sys.fchmod(fd, mode) < 0) {
+        ret = h5tier__fail(errno, "shm object '%s': chmod failed: %s", NM(canon, e), strerror(errno));
+        goto out;
     }
     /* publish: a second name for the complete object, never replacing one */
     char tpath[4096];
@@ -546,8 +549,10 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         goto done;
     }
     /* Up to the end published by the writer (the object may be larger: the
-     * growth increment), never less than the superblock's end of file. */
-    size = eof && eof <= osize ? eof : osize;
+     * growth increment); without one, up to the superblock's end of file
+     * (an object extended by anyone must not make us copy its holes); never
+     * less than the superblock's end of file. */
+    size = eof && eof <= osize ? eof : end ? end : osize;
     if (end > size)
         size = end;
 

@@ -103,6 +103,7 @@ int main(void)
     int rc = WEXITSTATUS(status);
     unlink(dpath);
     unlink(cpath);
+    free(a.buf);
     CHECKF(rc != 2, "child failed (see above)");
     if (rc == 1) {
 #ifdef H5TIER_KNOWN_DEFECT_DRIVER_FOREIGN

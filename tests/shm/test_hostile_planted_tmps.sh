@@ -34,6 +34,7 @@ gated() {
     rm -f "$TMP/a/pid"
     "$AS" "$u" sh -c 'echo $$ >"$0/a/pid"; read x <"$0/gate"; exec "$@"' "$TMP" "$@" >"$TMP/gated.out" 2>&1 &
     GPID=$!
+    on_cleanup "kill $GPID" # a failure below must not leave it blocked on the gate (nor its user)
     for _ in $(seq 100); do [[ -s $TMP/a/pid ]] && break; sleep 0.05; done
     [[ -s $TMP/a/pid ]] || fail "gated process did not start"
 }
