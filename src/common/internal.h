@@ -235,4 +235,28 @@ long long h5tier__h5_signature_fd(int fd, uint64_t size);
 uint64_t h5tier__le_get(const unsigned char *p, unsigned n);
 void h5tier__le_put(unsigned char *p, uint64_t v, unsigned n);
 
+/* ---- mappings others may truncate (sigbus.c) ----------------------------- */
+
+/* Register the shared mapping [addr, addr + len) of an object that another
+ * process may truncate (prot: its protection).  A SIGBUS inside it then maps
+ * private zero pages over it from the faulting page on and marks it broken
+ * instead of killing the process (see sigbus.c; H5TIER_NO_SIGBUS_HANDLER=1
+ * opts out).  0, or -ENOSPC when the table is full (the mapping stays
+ * unprotected; callers carry on).  Unregister before unmapping or
+ * remapping. */
+int h5tier__sigbus_register(void *addr, size_t len, int prot);
+void h5tier__sigbus_unregister(const void *addr);
+/* Was the region registered at addr hit by a truncation?  Cheap when no
+ * region is broken (one relaxed load): callers check after each access
+ * batch and never return what a broken region held. */
+extern _Atomic unsigned h5tier__sigbus_nbroken;
+bool h5tier__sigbus_broken_slow(const void *addr);
+static inline bool h5tier__sigbus_broken(const void *addr)
+{
+    return __builtin_expect(atomic_load_explicit(&h5tier__sigbus_nbroken, memory_order_relaxed) != 0, 0) &&
+           h5tier__sigbus_broken_slow(addr);
+}
+/* Is the handler installed (not opted out, registration happened)? */
+bool h5tier__sigbus_installed(void);
+
 #endif /* H5TIER_COMMON_INTERNAL_H */

@@ -150,6 +150,8 @@ int h5tier__shmc_open(const char *canon, int create, int readonly, mode_t mode, 
         rc = h5tier__fail(errno, "shm object '%s': cannot map control object", canon);
         goto fail;
     }
+    if (!readonly) /* anyone who may read the file may write, so truncate, this object: survive it */
+        h5tier__sigbus_register(map, H5TIER_SHMC_SIZE, PROT_READ | PROT_WRITE);
     h5tier_shmc_t *ctl = map;
     if (created)
         shmc_init(ctl);
@@ -188,8 +190,10 @@ int h5tier__shmc_open(const char *canon, int create, int readonly, mode_t mode, 
     *ctlp = ctl;
     return 0;
 fail:
-    if (map != MAP_FAILED)
+    if (map != MAP_FAILED) {
+        h5tier__sigbus_unregister(map);
         h5tier_sys.munmap(map, H5TIER_SHMC_SIZE);
+    }
     if (fd >= 0)
         h5tier_sys.close(fd);
     if (created)
@@ -199,8 +203,10 @@ fail:
 
 void h5tier__shmc_close(int fd, h5tier_shmc_t *ctl)
 {
-    if (ctl)
+    if (ctl) {
+        h5tier__sigbus_unregister(ctl);
         h5tier_sys.munmap(ctl, H5TIER_SHMC_SIZE);
+    }
     if (fd >= 0)
         h5tier_sys.close(fd);
 }

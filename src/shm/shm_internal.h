@@ -71,6 +71,12 @@ int h5tier__shmc_name(const char *canon, char *out, size_t outlen);
  * When !create and it does not exist: -ENOENT. */
 int h5tier__shmc_open(const char *canon, int create, int readonly, mode_t mode, int *fd, h5tier_shmc_t **ctl);
 void h5tier__shmc_close(int fd, h5tier_shmc_t *ctl);
+/* A shared (not readonly) mapping is registered with h5tier__sigbus_register:
+ * when another process truncates the object under it, the process survives
+ * and this says so; from then on the mapping is private zeros (reader slots,
+ * writer fields and eof are lost to the others), which callers report as
+ * "truncated by another process". */
+static inline bool h5tier__shmc_broken(const h5tier_shmc_t *ctl) { return ctl && h5tier__sigbus_broken(ctl); }
 
 /* Before an existing control object is believed (h5tier__shmc_open does it
  * for every opener): it must be a regular file owned by the caller or by
