@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 600
 
 .PHONY: all deps build demo test bench bench-quick test-asan test-tsan install clean
-.PHONY: build-matrix test-hdf5-1.14 check-hdf5
+.PHONY: build-matrix test-hdf5-1.14 check-hdf5 fuzz
 
 all: build
 
@@ -68,8 +68,13 @@ DRIVER ?= shm
 check-hdf5: build
 	scripts/check-hdf5.sh $(DRIVER) $(BUILD)
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for FUZZ_SECONDS each (default 60).
+fuzz: deps
+	@scripts/deps.sh clang libclang-rt-14-dev
+	scripts/fuzz.sh
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-matrix
+	rm -rf $(BUILD) build-asan build-tsan build-matrix build-fuzz

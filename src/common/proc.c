@@ -59,7 +59,7 @@ pid_t h5tier__owner_check(_Atomic int32_t *pid, _Atomic uint64_t *start, bool *a
 {
     for (;;) {
         int32_t p = atomic_load_explicit(pid, memory_order_acquire);
-        if (p == 0) {
+        if (p == 0 || p == INT32_MIN) { /* INT32_MIN: garbage from shm (cannot be negated): nobody */
             *alive = false;
             return 0;
         }

@@ -128,8 +128,10 @@ static hid_t parse_base(parser_t *ps)
     }
     ps->p++;
     int bytes = 0;
-    while (isdigit((unsigned char)*ps->p))
-        bytes = bytes * 10 + (*ps->p++ - '0');
+    while (isdigit((unsigned char)*ps->p)) { /* capped: more digits name no size (and never overflow) */
+        bytes = bytes < 1000 ? bytes * 10 + (*ps->p - '0') : 1000;
+        ps->p++;
+    }
     hid_t base = H5I_INVALID_HID;
     if (kind == 'f') {
         if (bytes == 4)
