@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 600
 
 .PHONY: all deps build demo test bench bench-quick test-asan test-tsan install clean
-.PHONY: build-matrix test-hdf5-1.14 check-hdf5 fuzz
+.PHONY: build-matrix test-hdf5-1.14 check-hdf5 fuzz coverage
 
 all: build
 
@@ -68,6 +68,11 @@ DRIVER ?= shm
 check-hdf5: build
 	scripts/check-hdf5.sh $(DRIVER) $(BUILD)
 
+# Line and branch coverage per area (gcovr), from the whole suite.
+coverage: deps
+	@scripts/deps.sh gcovr
+	scripts/coverage.sh
+
 # libFuzzer targets (tests/fuzz/fuzz_*.c) for FUZZ_SECONDS each (default 60).
 fuzz: deps
 	@scripts/deps.sh clang libclang-rt-14-dev
@@ -77,4 +82,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-matrix build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-matrix build-fuzz build-coverage
