@@ -32,8 +32,8 @@ case $driver in shm|sec2) ;; *) echo "check-hdf5: DRIVER must be shm or sec2 (go
 [ "$(id -u)" -eq 0 ] || { echo "check-hdf5: needs root (apt-get source, unshare -m)" >&2; exit 1; }
 "$src/scripts/deps.sh" dpkg-dev zlib1g-dev >/dev/null
 mkdir -p "$cache"
-exec 9>"$cache/lock"
-flock 9
+exec 9>"${H5TIER_HDF5_LOCK:-$cache/lock}"
+flock 9   # held while building; released before the suite runs in its own copy
 t0=$(date +%s)
 say() { echo "== check-hdf5 [+$(( $(date +%s) - t0 )) s] $*"; }
 
@@ -113,6 +113,26 @@ s = s[:i] + decl + s[i:]
 open(p, 'w').write(s)
 PY
 fi
+# h5_get_file_size() (used by many tests to check file growth) knows the
+# library's drivers and asserts on any other: the shm object is a plain file
+# at /dev/shm/NAME (HDF5_PREFIX), so let it stat() it as for sec2.
+if ! grep -q 'h5tier hook: file size' "$h5test"; then
+  python3 - "$h5test" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+a = "        if (driver == H5FD_SEC2 || driver == H5FD_STDIO || driver == H5FD_CORE ||"
+if s.count(a) != 1:
+    sys.exit("h5test.c: cannot find the sec2 case of h5_get_file_size")
+# (only under HDF5_DRIVER=shm: a sec2 run must not register our driver)
+s = s.replace(a, '        if ((HDgetenv("HDF5_DRIVER") && !HDstrcmp(HDgetenv("HDF5_DRIVER"), "shm") && '
+              'driver == h5tier_shm_driver_id()) || /* h5tier hook: file size */\n'
+              + a.replace("        if (", "            "))
+i = s.index("herr_t H5Pset_fapl_shm(hid_t fapl_id, const void *cfg);")
+s = s[:i] + "hid_t h5tier_shm_driver_id(void);\n" + s[i:]
+open(p, "w").write(s)
+PY
+fi
 # The SWMR tests ask H5FD__supports_swmr_test(HDF5_DRIVER) (a test-only
 # function in the library) and skip for drivers it does not list: list shm,
 # which supports SWMR I/O (H5FD_FEAT_SUPPORTS_SWMR_IO).
@@ -132,8 +152,10 @@ done
 # ---- 4. make -k check of test/ in a private /dev/shm ------------------------
 libs_orig=$(sed -n 's/^LIBS = //p' "$tree/test/Makefile")
 libs="$libs_orig $hb/libh5tier.a -lpthread -lrt -lm"
-# relink every test program against the current libh5tier.a
-make -C "$tree/test" clean-checkPROGRAMS > /dev/null 2>&1 || true
+# relink every test program when libh5tier.a changed
+if [ "$hb/libh5tier.a" -nt "$tree/test/.libs/testhdf5" ] || [ "$h5test" -nt "$tree/test/.libs/testhdf5" ]; then
+  make -C "$tree/test" clean-checkPROGRAMS > /dev/null 2>&1 || true
+fi
 say "building the test programs (linked with libh5tier.a)"
 make -C "$tree/test" -j"$jobs" LIBS="$libs" check_PROGRAMS="$(sed -n 's/^check_PROGRAMS = //p' "$tree/test/Makefile" | head -1)" \
   > "$cache/test-build.log" 2>&1 || true
@@ -150,15 +172,21 @@ print-tests:
 	@echo $(TEST_PROG) $(TEST_SCRIPT)
 MK
 )
-say "running test/ with HDF5_DRIVER=$driver HDF5TestExpress=$express ($(wc -w <<<"$progs") programs and scripts)"
-make -C "$tree/test" check-clean >/dev/null 2>&1 || true
-rm -f "$tree"/test/*.chkexe "$tree"/test/*.chklog
+# Each driver runs in its own copy of test/ (relative paths and libtool
+# wrappers work from a sibling directory), so runs never mix their results
+# and sec2 and shm may run at the same time.
+run=$tree/test-run-$driver
+rm -rf "$run"
+cp -a "$tree/test" "$run"
+rm -f "$run"/*.chkexe "$run"/*.chklog   # (the *.h5 there are the suite's input files)
+flock -u 9
+say "running test/ with HDF5_DRIVER=$driver HDF5TestExpress=$express ($(wc -w <<<"$progs") programs and scripts) in $run"
 start=$(date +%s)
 unshare -m --propagation private -- bash -c '
   mount -t tmpfs -o mode=1777,size=8g tmpfs /dev/shm
   cd "$1" && env HDF5_DRIVER="$2" HDF5_PREFIX=/dev/shm HDF5TestExpress="$3" \
     timeout 3600 make -k -j"$5" check LIBS="$4"
-' _ "$tree/test" "$driver" "$express" "$libs" "$jobs" > "$cache/check-$driver.log" 2>&1 || true
+' _ "$run" "$driver" "$express" "$libs" "$jobs" > "$cache/check-$driver.log" 2>&1 || true
 say "test/ finished in $(( $(date +%s) - start )) s (log: $cache/check-$driver.log)"
 
 # ---- results ---------------------------------------------------------------
@@ -166,7 +194,7 @@ res=$cache/results-$driver.txt
 : > "$res"
 pass=0 fail=0
 for p in $progs; do
-  if [ -e "$tree/test/$p.chkexe" ]; then
+  if [ -e "$run/$p.chkexe" ]; then
     echo "PASS $p" >> "$res"; pass=$((pass + 1))
   else
     echo "FAIL $p" >> "$res"; fail=$((fail + 1))
@@ -174,4 +202,37 @@ for p in $progs; do
 done
 column -c 120 "$res" 2>/dev/null || cat "$res"
 echo "check-hdf5 $driver: $pass programs passed, $fail failed (HDF5 $ver test/, HDF5TestExpress=$express; $res)"
-[ "$fail" -eq 0 ]
+[ "$driver" = sec2 ] && exit $(( fail > 0 ))
+
+# ---- against sec2: every program that passes there must pass here, or be
+# listed with its reason in tests/hdf5-suite/known-failures-DRIVER.txt
+# (and docs/hdf5-suite.md).
+# The baseline: this machine's last sec2 run, else the one committed with the
+# project (tests/hdf5-suite/results-sec2.txt, same HDF5 version), else run it.
+base=$cache/results-sec2.txt
+[ -s "$base" ] || base=$src/tests/hdf5-suite/results-sec2.txt
+if [ ! -s "$base" ]; then
+  echo "check-hdf5: no sec2 baseline yet; running the suite with sec2 first"
+  H5TIER_HDF5_CACHE=$cache "$0" sec2 "${2:-}" >/dev/null 2>&1 || true
+  base=$cache/results-sec2.txt
+fi
+known=$src/tests/hdf5-suite/known-failures-$driver.txt
+bad=0
+while read -r st p; do
+  [ "$st" = FAIL ] || continue
+  grep -q "^PASS $p\$" "$base" || continue
+  if grep -q "^$p " "$known" 2>/dev/null; then
+    echo "known: $p -- $(sed -n "s/^$p //p" "$known")"
+  else
+    echo "REGRESSION: $p passes with sec2 but fails with $driver (log: $run/$p.chklog)"
+    bad=$((bad + 1))
+  fi
+done < "$res"
+if [ -e "$known" ]; then
+  while read -r p _; do
+    case $p in ''|'#'*) continue;; esac
+    grep -q "^PASS $p\$" "$res" && echo "note: $p is listed as a known failure but passes now: remove it from $known"
+  done < "$known"
+fi
+echo "check-hdf5 $driver: $bad unexplained failures (programs that pass with sec2, fail with $driver, and are not listed)"
+[ "$bad" -eq 0 ]
