@@ -111,7 +111,7 @@ typedef struct h5tier_tier_tier_stats {
     int failed;               /* 1 once the tier was switched off after an error */
 } h5tier_tier_tier_stats_t;
 
-typedef struct h5tier_tier_stats {
+typedef struct h5tier_tier_stats_s {
     unsigned ntiers;
     h5tier_tier_tier_stats_t tier[H5TIER_TIER_MAX_TIERS];
     uint64_t backing_reads, backing_read_bytes;   /* preads of the backing store */

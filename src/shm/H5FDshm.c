@@ -70,6 +70,7 @@
 #include <unistd.h>
 
 #include "shm/shm_driver.h"
+#include "shm/plugin.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
@@ -1084,6 +1085,7 @@ static const H5FD_class_t shm_class = {
 #if defined(H5FD_CLASS_VERSION)
     .version = H5FD_CLASS_VERSION,                 /* struct version (1.14+) */
     .value = (H5FD_class_value_t)H5TIER_SHM_DRIVER_VALUE, /* driver value (1.14+) */
+    .del = h5tier__shm_vfd_del,                    /* H5Fdelete (1.14+, plugin.c) */
 #endif
     .name = H5TIER_SHM_DRIVER_NAME,                /* name shown by H5Pget_driver_info etc. */
     .maxaddr = SHM_MAXADDR,                        /* largest address: off_t range */
@@ -1119,4 +1121,8 @@ static const H5FD_class_t shm_class = {
     .fl_map = H5FD_FLMAP_DICHOTOMY,                /* free-list map, like sec2 */
 };
 
+#if defined(H5FD_CLASS_VERSION)
+const H5FD_class_t *h5tier__shm_class(void) { return h5tier__shm_class14(&shm_class); } /* plugin.c */
+#else
 const H5FD_class_t *h5tier__shm_class(void) { return &shm_class; }
+#endif
