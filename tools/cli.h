@@ -15,6 +15,7 @@ int h5tier_cmd_persist(int argc, char **argv);
 int h5tier_cmd_top(int argc, char **argv); /* tools/cmd_top.c */
 /* `h5tier ring archive ...` (tools/cmd_ring_archive.c), called by cmd_ring.c. */
 int h5tier_cmd_ring_archive(int argc, char **argv);
+int h5tier_cmd_ring_net(int argc, char **argv); /* tools/cmd_ring_net.c: publish, subscribe, keygen */
 
 /* Print "h5tier <cmd>: <what>: <h5tier_errmsg()>" (the recorded explanation,
  * which ends with the error text), or "<what>: <h5tier_strerror(err)>" when

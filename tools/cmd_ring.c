@@ -55,6 +55,9 @@ static void usage(FILE *out)
             "  stat   NAME [--json]\n"
             "  rm     NAME [--force]\n"
             "  archive NAME OUT.h5 [--lossless] ...   (see 'h5tier ring archive --help')\n"
+            "  publish NAME --bind tcp://ADDR:PORT [--curve DIR]   (fan-out over ZeroMQ)\n"
+            "  subscribe tcp://HOST:PORT (--mirror NAME | --archive OUT.h5) [--lossless]\n"
+            "  keygen DIR                             (CURVE keys for publish/subscribe)\n"
             "\n"
             "'h5tier ring <command> --help' shows each command's options and examples.\n");
 }
@@ -868,6 +871,8 @@ int h5tier_cmd_ring(int argc, char **argv)
         return cmd_rm(argc - 1, argv + 1);
     if (!strcmp(c, "archive"))
         return h5tier_cmd_ring_archive(argc - 1, argv + 1);
+    if (!strcmp(c, "publish") || !strcmp(c, "subscribe") || !strcmp(c, "keygen"))
+        return h5tier_cmd_ring_net(argc - 1, argv + 1); /* tools/cmd_ring_net.c */
     fprintf(stderr, "h5tier ring: unknown command '%s'\n", c);
     usage(stderr);
     return 2;
