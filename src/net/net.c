@@ -472,6 +472,12 @@ static void pub_recv(pub_t *P)
         }
         memcpy(p->name, nm, nl);
         p->name[nl] = 0;
+        for (int i = 0; i < MAX_PEERS; i++) /* a restarted subscriber: its old connection lets go of the tether */
+            if (P->peers[i] && P->peers[i] != p && !strcmp(P->peers[i]->name, p->name)) {
+                logf_(P->o->log, P->o->log_arg, "subscriber '%s' reconnected: its old connection is dropped",
+                      p->name);
+                peer_drop(P, P->peers[i]);
+            }
         p->lossless = (h.aux & 1) != 0;
         peer_stop(p, P->n);
         P->st->reconnects++;
@@ -583,7 +589,7 @@ static int pub_pump(pub_t *P)
 }
 
 /* Report handshake failures seen by a socket monitor; returns the number seen. */
-static int monitor_drain(void *mon, void (*log)(const char *, void *), void *arg, const char *side)
+static int monitor_drain(void *mon, void (*log)(const char *, void *), void *arg, const char *side, int *disc)
 {
     int seen = 0;
     for (;;) {
@@ -607,6 +613,8 @@ static int monitor_drain(void *mon, void (*log)(const char *, void *), void *arg
             more = zmq_msg_more(&m);
             zmq_msg_close(&m);
         }
+        if (ev == ZMQ_EVENT_DISCONNECTED && disc)
+            (*disc)++;
         if (ev & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)) {
             seen++;
@@ -734,7 +742,7 @@ int h5tier_net_publish(const char *ring, const h5tier_net_pub_opts_t *o, h5tier_
                 pub_recv(P);
             }
         if (mon && np > 0 && (it[1].revents & ZMQ_POLLIN))
-            st.refused += (uint64_t)monitor_drain(mon, o->log, o->log_arg, "publisher");
+            st.refused += (uint64_t)monitor_drain(mon, o->log, o->log_arg, "publisher", NULL);
         busy = pub_pump(P);
         double t = now_s();
         if (t - last_ping >= 1.0) {
@@ -1013,8 +1021,8 @@ int h5tier_net_subscribe(const h5tier_net_sub_opts_t *o, h5tier_net_stats_t *sta
         rc = h5tier__fail(e, "subscribe: cannot connect to %s: %s", o->connect, zmq_strerror(e));
         goto done;
     }
-    double t0 = now_s(), last_rx = 0, last_hello = t0, last_keep = t0, last_flush = t0;
-    int have_schema = 0, refused = 0;
+    double t0 = now_s(), last_rx = 0, last_data = 0, last_hello = t0, last_keep = t0, last_flush = t0;
+    int have_schema = 0, refused = 0, disconnects = 0;
     sub_hello(S, sock);
     while (!(o->stop && *o->stop)) {
         double t = now_s();
@@ -1025,12 +1033,14 @@ int h5tier_net_subscribe(const h5tier_net_sub_opts_t *o, h5tier_net_stats_t *sta
         if (!have_schema && t - t0 > (o->connect_timeout_s > 0 ? o->connect_timeout_s : 10)) {
             rc = h5tier__fail(ETIMEDOUT, "subscribe: no schema from %s within %.0f s: %s", o->connect,
                               o->connect_timeout_s > 0 ? o->connect_timeout_s : 10,
-                              refused ? "the security handshake failed (the publisher uses CURVE and this "
+                              refused ? "refused: the security handshake failed (the publisher uses CURVE and this "
                                         "subscriber has no or the wrong server.pub: --curve DIR)"
-                                      : "no publisher answered (is it running, is the address right?)");
+                              : disconnects ? "refused: the publisher closed the connection during the handshake "
+                                              "(a wrong CURVE key in --curve DIR, or CURVE on one side only)"
+                                            : "no publisher answered (is it running, is the address right?)");
             break;
         }
-        if (have_schema && o->idle_timeout_s > 0 && t - last_rx > o->idle_timeout_s)
+        if (have_schema && o->idle_timeout_s > 0 && t - last_data > o->idle_timeout_s)
             break;
         if (t - (last_rx > last_hello ? last_rx : last_hello) > 2.0) {
             sub_hello(S, sock); /* publisher restarted, link cut: start over (resuming where we are) */
@@ -1059,7 +1069,7 @@ int h5tier_net_subscribe(const h5tier_net_sub_opts_t *o, h5tier_net_stats_t *sta
             break;
         }
         if (mon && (it[1].revents & ZMQ_POLLIN))
-            refused += monitor_drain(mon, o->log, o->log_arg, "subscriber");
+            refused += monitor_drain(mon, o->log, o->log_arg, "subscriber", &disconnects);
         if (!(it[0].revents & ZMQ_POLLIN))
             continue;
         for (int burst = 0; burst < 1024 && rc == 0; burst++) {
@@ -1115,6 +1125,7 @@ int h5tier_net_subscribe(const h5tier_net_sub_opts_t *o, h5tier_net_stats_t *sta
                             rc = sub_setup(S, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]));
                         if (rc == 0) {
                             have_schema = 1;
+                            last_data = now_s(); /* the idle timeout counts from here */
                             logf_(o->log, o->log_arg, "schema from %s: %u stream%s -> %s '%s'", o->connect, S->n,
                                   S->n == 1 ? "" : "s", o->mirror ? "ring" : "archive",
                                   o->mirror ? o->mirror : o->archive);
@@ -1122,7 +1133,7 @@ int h5tier_net_subscribe(const h5tier_net_sub_opts_t *o, h5tier_net_stats_t *sta
                         }
                     }
                 } else if (h.type == M_DATA && np2 == 2 && have_schema) {
-                    last_rx = now_s();
+                    last_rx = last_data = now_s();
                     rc = sub_data(S, &h, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), &st);
                     if (rc == 0 && o->lossless && !S->a)
                         sub_ack(S, sock, h.stream);
