@@ -508,8 +508,10 @@ static char *book_path(const char *path, const char *leaf)
 
 static int is_book(const char *p)
 {
+    static const char name[] = ".h5tier"; /* BOOK without its '/' */
+    size_t n = sizeof name - 1;
     p = p[0] == '/' ? p + 1 : p;
-    return !strncmp(p, BOOK + 1, strlen(BOOK) - 1) && (p[strlen(BOOK) - 1] == 0 || p[strlen(BOOK) - 1] == '/');
+    return !strncmp(p, name, n) && (p[n] == 0 || p[n] == '/');
 }
 
 static int ends_with(const char *s, const char *suf)
