@@ -327,7 +327,7 @@ static void persist_rows(uint64_t size)
     if (floor > 0)
         bench_note("shm",
                    "persist floor: the same %llu pages written in place without a journal + one fsync take "
-                   "%.4f s = %.3f of the full persist (the journal writes them twice, with 5 fsyncs; "
+                   "%.4f s = %.3f of the full persist (the journal writes them twice, with 2 data syncs + 1 directory sync; "
                    "journal / floor = %.2f)",
                    (unsigned long long)dirty_count(size), floor, floor / full, journal / floor);
     unlink(backing);

@@ -47,6 +47,9 @@ enum h5tier_error {
     H5TIER_EGONE,       /* the requested sequence number is no longer in the ring */
     H5TIER_ESCHEMA,     /* types, shapes or record sizes do not match */
     H5TIER_EJOURNAL,    /* a persist journal is damaged and was not applied */
+    H5TIER_EDIVERGED,   /* multifile: a rank's metadata differs from rank 0's */
+    H5TIER_EOVERLAP,    /* multifile: two ranks wrote the same bytes in one epoch */
+    H5TIER_EINCOMPLETE, /* multifile: a rank's log has no close record (killed, disk full) */
     H5TIER_ELAST
 };
 

@@ -21,6 +21,9 @@ static const char *const own_errors[] = {
     [H5TIER_EGONE - H5TIER_EBASE] = "requested record is no longer available",
     [H5TIER_ESCHEMA - H5TIER_EBASE] = "schema mismatch",
     [H5TIER_EJOURNAL - H5TIER_EBASE] = "damaged persist journal",
+    [H5TIER_EDIVERGED - H5TIER_EBASE] = "ranks wrote different metadata",
+    [H5TIER_EOVERLAP - H5TIER_EBASE] = "ranks wrote the same bytes in one epoch",
+    [H5TIER_EINCOMPLETE - H5TIER_EBASE] = "a rank did not finish its log",
 };
 
 const char *h5tier_strerror(int err)

@@ -68,6 +68,11 @@ int h5tier__pread_zero(int fd, void *buf, size_t len, off_t off);
  * Returns 0 or -errno (-EIO when the kernel writes nothing). */
 int h5tier__pwrite_full(int fd, const void *buf, size_t len, off_t off);
 
+/* Write the iovcnt buffers of iov (each at most 1 GiB, iovcnt <= IOV_MAX)
+ * contiguously from off, retrying EINTR and short writes.  0 or -errno
+ * (-EIO when the kernel writes nothing).  iov is not modified. */
+int h5tier__pwritev_full(int fd, const struct iovec *iov, int iovcnt, off_t off);
+
 /* Copy [0, len) of src to the same offsets of dst: copy_file_range (in the
  * kernel, a reflink where the file system can), falling back to a 4 MiB
  * pread/pwrite loop where it cannot copy between these files.  *done: bytes
@@ -76,6 +81,10 @@ int h5tier__copy_file(int src, int dst, uint64_t len, uint64_t *done);
 
 /* fsync with EINTR retry.  Returns 0 or -errno. */
 int h5tier__fsync(int fd);
+
+/* fdatasync with EINTR retry: the data and the metadata needed to read it
+ * back (size, allocation), not the times.  Returns 0 or -errno. */
+int h5tier__fdatasync(int fd);
 
 /* fsync the directory holding path (after a create or rename). */
 int h5tier__fsync_dir(const char *path);
@@ -148,15 +157,22 @@ int h5tier__shm_name_from_path(const char *path, char *out, size_t outlen);
 
 /* ---- the shm directory and trust checks (shmdir.c) ----------------------- */
 
-/* The directory holding shm objects: $H5TIER_SHM_DIR when set to an absolute
- * path, else "/dev/shm". */
+/* The directory holding shm objects: $H5TIER_SHM_DIR when set (non-empty),
+ * else "/dev/shm".  Use it only after h5tier__shm_dir_check (open/unlink
+ * below do). */
 const char *h5tier__shm_dir(void);
+/* Is a set $H5TIER_SHM_DIR usable?  0 (also when unset), or with an errmsg
+ * naming it: -EINVAL relative, -ENOENT missing, -ENOTDIR not a directory,
+ * -EPERM owned by another user than the caller or root, or writable by
+ * group/others without the sticky bit. */
+int h5tier__shm_dir_check(void);
 /* "DIR/name" for a canonical "/name" into out.  0, or -ENAMETOOLONG. */
 int h5tier__shm_path(const char *canon, char *out, size_t outlen);
 /* The real calls behind h5tier_sys.shm_open / shm_unlink: open (unlink)
  * DIR/name; open adds O_NOFOLLOW|O_CLOEXEC, and O_NONBLOCK during the open
  * so a FIFO planted at the name never blocks (cleared again unless asked).
- * -1 with errno (EINVAL for a name with a '/' after the first byte). */
+ * -1 with errno (EINVAL for a name with a '/' after the first byte; the
+ * errno of h5tier__shm_dir_check for a refused H5TIER_SHM_DIR). */
 int h5tier__shm_open_path(const char *canon, int flags, mode_t mode);
 int h5tier__shm_unlink_path(const char *canon);
 
@@ -177,8 +193,9 @@ int h5tier__check_shared_fd(int fd, const char *what, unsigned flags, uid_t alt_
 int h5tier__check_mode(mode_t mode, const char *what);
 
 /* Printable form of untrusted text (a name, path or string read from shared
- * memory or a file): control bytes, DEL, C1 controls, backslash and invalid
- * UTF-8 become "\xNN" and "\\"; valid UTF-8 is kept.  inlen (size_t)-1 = up to NUL.
+ * memory or a file): control bytes, DEL, C1 controls, bidirectional
+ * overrides/marks (U+202A-E, U+2066-9, U+200E/F, U+061C), backslash and
+ * invalid UTF-8 become "\xNN" and "\\"; other valid UTF-8 is kept.  inlen (size_t)-1 = up to NUL.
  * Cut with "..." to fit buflen.  Returns buf. */
 const char *h5tier__esc(const char *in, size_t inlen, char *buf, size_t buflen);
 

@@ -12,6 +12,9 @@
  * polls h5tier__persist_out_error() after every slab and after the close,
  * reports the real errno (-ENOSPC, -EFBIG, -EIO) and deletes the file.
  * The file is never used after a failure, so discarding is safe.
+ * Every 16 MiB written it starts the writeback of the file
+ * (sync_file_range), so the fsync that ends a persist waits for the last
+ * few MiB instead of the whole file.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,12 +26,14 @@
 
 #include "persist/persist_internal.h"
 
+#define OUT_KICK ((uint64_t)16 << 20) /* start writeback every 16 MiB written */
 #define OUT_MAXADDR (((haddr_t)1 << (8 * sizeof(off_t) - 1)) - 1)
 
 typedef struct outfile {
     H5FD_t pub; /* HDF5's part, must be first */
     int fd;
     haddr_t eoa, eof;
+    uint64_t unkicked; /* bytes written since writeback was last started */
     dev_t dev;
     ino_t ino;
     char name[4096];
@@ -182,6 +187,16 @@ static herr_t out_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr,
     }
     if (addr + size > f->eof)
         f->eof = addr + size;
+    /* Start writeback every OUT_KICK bytes so the disk works while the
+     * data is still being copied: the final fsync then waits for the tail
+     * only, not for the whole file (below the kernel's background dirty
+     * threshold nothing would be written before it).  Advisory: an error
+     * here is reported again by that fsync, so it is ignored. */
+    f->unkicked += size;
+    if (f->unkicked >= OUT_KICK) {
+        f->unkicked = 0;
+        (void)h5tier_sys.sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
     return 0;
 }
 

@@ -7,44 +7,62 @@
  *
  *   1. recover any leftover PATH.h5tier-journal (see below);
  *   2. write PATH.h5tier-journal (O_EXCL | O_NOFOLLOW, 0600, same directory):
- *        header  64 bytes: magic "H5TJRNL1", version, header size, page size,
- *                old size, new eof, number of runs, offset of the commit
- *                record, hash of the header;
+ *        header  64 bytes: magic "H5TJRNL1", version (2), header size, page
+ *                size, old size, new eof, number of runs, offset of the
+ *                commit record, hash of the header;
  *        runs    per run of dirty pages (clipped to eof): a 32-byte record
  *                {offset, length, hash of the data, hash of the record},
  *                then the data;
- *      fsync the journal;
- *   3. append the 32-byte commit record {magic "H5TJCMT1", chained hash of
- *      the header and every run record, copy of the header hash, hash of the
- *      record}; fsync the journal; fsync the directory (the journal's name is
- *      now durable);
- *   4. apply: write the runs in place into PATH (O_NOFOLLOW), ftruncate to
- *      eof, fsync PATH;
- *   5. unlink the journal, fsync the directory.
+ *        commit  the 32-byte commit record {magic "H5TJCMT1", hash chained
+ *                over the header and every run record (each of which holds
+ *                its data's hash), copy of the header hash, hash of the
+ *                record};
+ *      then ONE fdatasync of the journal and, at the same time on a helper
+ *      thread, an fsync of the directory (the journal's name is durable).  The commit record is written with the
+ *      data, not after a separate sync: it only counts when every checksum
+ *      of the journal verifies, so a journal torn by a crash before its sync
+ *      finished (commit record on disk, some data not) is recognised as
+ *      never committed;
+ *   3. apply: write the runs in place into PATH (O_NOFOLLOW), ftruncate to
+ *      eof, fdatasync PATH (data and size; the times are not needed);
+ *   4. unlink the journal.  The directory is NOT synced again before
+ *      returning: if a crash makes the removal be forgotten, the journal
+ *      comes back and recovery applies the same bytes again (idempotent:
+ *      PATH already holds them).  The next journal commit's directory sync,
+ *      or the sync a rename-mode commit does before its rename, makes the
+ *      removal durable before PATH is changed again by h5tier.
  *
- * Only ~2x the dirty bytes plus small headers are written and nothing is
- * read back.  Honest caveat: between step 4's first write and step 5 the
- * bytes of PATH are a mix of the old and the new version.  They become
- * exactly the new version once h5tier_shm_recover() has run (the driver and
- * `h5tier shm load/recover` run it automatically); a foreign tool that opens
- * PATH right after a crash, before any recovery, may see the mix.  Use rename
+ * Per commit: 2 data syncs + 1 directory sync (format 1 did 3 + 2), ~2x
+ * the dirty bytes plus small headers written, nothing read back.  Honest
+ * caveats: (a) between step 3's first write and step 4 the bytes of PATH
+ * are a mix of the old and the new version; they become exactly the new
+ * version once h5tier_shm_recover() has run (the driver and `h5tier shm
+ * load/recover` run it automatically); a foreign tool that opens PATH right
+ * after a crash, before any recovery, may see the mix.  (b) A foreign tool
+ * that rewrites pages of PATH in place within the file system's commit
+ * interval (seconds) after a journal commit, followed by a crash, may have
+ * those pages replaced by the journal's on the next recovery.  Use rename
  * mode (H5TIER_SHM_RENAME_SAVE) when every tool must always see a complete
  * file.
  *
  * Recovery (h5tier_shm_recover):
  *   no journal                                      -> 0
- *   header or commit record missing, torn or invalid -> journal unlinked,
- *     PATH untouched (apply only ever starts after the commit record is
- *     durable)                                      -> 2
+ *   header, commit record, a run record, or a run's data missing, torn or
+ *     failing its checksum: never committed (apply only ever starts after
+ *     the journal's sync), journal unlinked, PATH untouched  -> 2
  *   committed and every checksum valid              -> runs re-applied
- *     (idempotent), truncate, fsync, unlink         -> 1
- *   committed but a data/record checksum fails, or PATH is missing
- *                                                   -> -H5TIER_EJOURNAL,
- *     journal kept for inspection.
+ *     (idempotent), truncate, fsync, unlink, fsync dir  -> 1
+ *   committed but PATH is missing, or another format version
+ *                                                   -> -H5TIER_EJOURNAL /
+ *     -H5TIER_EVERSION, journal kept for inspection.
+ *   Format 1 journals (h5tier before 2026-12-07: data and commit record
+ *   synced separately) are still replayed; for them a valid commit record
+ *   with a failing data checksum means damage after the commit, so they
+ *   are kept with -H5TIER_EJOURNAL as before.
  *
  * Rename mode, a new backing file, or a commit in which every page is dirty:
  * the whole image goes to PATH.h5tier-tmp (O_EXCL, same directory), fsync,
- * rename over PATH, fsync the directory.  A leftover PATH.h5tier-tmp from a
+ * fsync the directory, rename over PATH, fsync the directory.  A leftover PATH.h5tier-tmp from a
  * killed commit is removed by recovery.  One committer per backing file at a
  * time is assumed (the driver's single writer); two processes committing to
  * the same PATH concurrently is not supported.
@@ -55,6 +73,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +84,15 @@
 
 #define J_MAGIC UINT64_C(0x314C4E524A543548)   /* "H5TJRNL1" little-endian */
 #define J_CMAGIC UINT64_C(0x31544D434A543548)  /* "H5TJCMT1" little-endian */
-#define J_VERSION 1u
+#define J_VERSION 2u     /* written; 1 is still read (see above) */
+#define J_VERSION_V1 1u
 #define J_HDR 64u
 #define J_REC 32u
 #define J_SUFFIX ".h5tier-journal"
 #define T_SUFFIX ".h5tier-tmp"
 #define COPY_CHUNK ((size_t)8 << 20)
+
+unsigned h5tier__journal_write_version = J_VERSION;
 
 typedef struct jhdr {
     uint64_t magic;
@@ -330,9 +352,11 @@ int h5tier_shm_recover(const char *backing_file)
         ret = discard_journal(backing_file, jpath);
         goto out;
     }
-    if (h.version != J_VERSION || h.hdr_size != J_HDR) {
-        ret = h5tier__fail(H5TIER_EVERSION, "backing file '%s': journal '%s' has format version %u, not %u; kept",
-                           backing_file, jpath, h.version, J_VERSION);
+    if ((h.version != J_VERSION && h.version != J_VERSION_V1) || h.hdr_size != J_HDR) {
+        ret = h5tier__fail(H5TIER_EVERSION,
+                           "backing file '%s': journal '%s' has format version %u (this h5tier reads %u and %u); "
+                           "kept, file not changed",
+                           backing_file, jpath, h.version, J_VERSION_V1, J_VERSION);
         goto out;
     }
     got = 0;
@@ -357,6 +381,15 @@ int h5tier_shm_recover(const char *backing_file)
         goto out;
     }
     ret = walk_runs(backing_file, jpath, jfd, &h, &c, -1, 0, buf, buflen);
+    if (ret == -H5TIER_EJOURNAL && h.version != J_VERSION_V1) {
+        /* Format 2 syncs the data and the commit record together: a
+         * checksum that fails means the sync never finished, so the apply
+         * never started and PATH is the old version. */
+        h5tier_sys.close(jfd);
+        jfd = -1;
+        ret = discard_journal(backing_file, jpath);
+        goto out;
+    }
     if (ret < 0)
         goto out;
     tfd = h5tier_sys.open(backing_file, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -476,7 +509,7 @@ int h5tier__backing_load(const char *path, void *dst, uint64_t size,
 
 /* ---- commit ----------------------------------------------------------------- */
 
-/* Whole image -> PATH.h5tier-tmp -> fsync -> rename -> fsync dir. */
+/* Whole image -> PATH.h5tier-tmp -> fsync -> fsync dir -> rename -> fsync dir. */
 static int commit_rename(const char *path, const void *image, uint64_t eof, mode_t mode,
                          h5tier_persist_stats_t *stats)
 {
@@ -513,6 +546,13 @@ static int commit_rename(const char *path, const void *image, uint64_t eof, mode
     fd = -1;
     if (e < 0) {
         ret = h5tier__fail(errno, "backing file '%s': close of temp file failed: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* Make the directory durable before the rename: a journal commit
+     * removes its journal without a directory sync, and a journal that a
+     * crash brought back must never be applied over this new file. */
+    if ((e = h5tier__fsync_dir(tpath)) < 0) {
+        ret = h5tier__fail(-e, "backing file '%s': fsync of directory before rename failed: %s", path, strerror(-e));
         goto fail;
     }
     bool renamed;
@@ -576,6 +616,21 @@ static int next_run(runiter_t *it, uint64_t *off, uint64_t *len)
     }
 }
 
+/* The directory fsync of a journal commit, run beside the journal's own
+ * sync. */
+typedef struct dirsync {
+    const char *path;
+    pthread_t th;
+    int rc;
+} dirsync_t;
+
+static void *dirsync_main(void *arg)
+{
+    dirsync_t *d = arg;
+    d->rc = h5tier__fsync_dir(d->path);
+    return NULL;
+}
+
 static int commit_journal(const char *path, int tfd, uint64_t old_size, const void *image, uint64_t eof,
                           const h5tier_pagemap_t *dirty, h5tier_persist_stats_t *stats)
 {
@@ -593,6 +648,8 @@ static int commit_journal(const char *path, int tfd, uint64_t old_size, const vo
     }
     jhdr_t h = {.magic = J_MAGIC, .version = J_VERSION, .hdr_size = J_HDR, .page_size = ps, .old_size = old_size,
                 .new_eof = eof, .nruns = nruns, .commit_off = J_HDR + nruns * J_REC + bytes};
+    if (h5tier__journal_write_version != J_VERSION) /* tests only */
+        h.version = h5tier__journal_write_version;
     h.hash = jhash(0, &h, 56);
 
     int jfd = h5tier_sys.open(jpath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -617,19 +674,25 @@ static int commit_journal(const char *path, int tfd, uint64_t old_size, const vo
     }
     if (e < 0)
         goto jfail;
-    step = "fsync of journal";
-    if ((e = h5tier__fsync(jfd)) < 0)
-        goto jfail;
     jcommit_t c = {.magic = J_CMAGIC, .chain = chain, .hdr_hash = h.hash};
     c.hash = jhash(0, &c, 24);
     step = "write of journal commit record";
     if ((e = h5tier__pwrite_full(jfd, &c, J_REC, (off_t)pos)) < 0)
         goto jfail;
-    step = "fsync of journal commit record";
-    if ((e = h5tier__fsync(jfd)) < 0)
+    /* One sync for data and commit record: recovery trusts the record only
+     * when every checksum verifies (see the top of the file). */
+    /* The directory's fsync (the journal's name) runs on a helper thread
+     * while this one syncs the data: the file system can serve both with
+     * one commit.  The apply starts only after both have succeeded. */
+    dirsync_t ds = {.path = jpath};
+    bool threaded = pthread_create(&ds.th, NULL, dirsync_main, &ds) == 0;
+    step = "fdatasync of journal";
+    e = h5tier__fdatasync(jfd);
+    int de = threaded ? (pthread_join(ds.th, NULL), ds.rc) : h5tier__fsync_dir(jpath);
+    if (e < 0)
         goto jfail;
     step = "fsync of directory after writing the journal";
-    if ((e = h5tier__fsync_dir(jpath)) < 0)
+    if ((e = de) < 0)
         goto jfail;
     committed = true;
     h5tier_sys.close(jfd);
@@ -647,17 +710,16 @@ static int commit_journal(const char *path, int tfd, uint64_t old_size, const vo
         e = -errno;
         goto jfail;
     }
-    step = "fsync";
-    if ((e = h5tier__fsync(tfd)) < 0)
+    step = "fdatasync";
+    if ((e = h5tier__fdatasync(tfd)) < 0)
         goto jfail;
+    /* No directory sync after the unlink: a journal that a crash brings
+     * back is applied again, which changes nothing (see the top). */
     step = "unlink of applied journal";
     if (h5tier_sys.unlink(jpath) < 0) {
         e = -errno;
         goto jfail;
     }
-    step = "fsync of directory after removing the journal";
-    if ((e = h5tier__fsync_dir(jpath)) < 0)
-        goto jfail;
     if (stats) {
         stats->bytes_written += h.commit_off + J_REC + bytes;
         stats->pages += (bytes + ps - 1) / ps;

@@ -65,7 +65,9 @@ int h5tier__shmc_name(const char *canon, char *out, size_t outlen);
  * with h5tier__shmc_trust first (-EPERM / -EINVAL), then its magic, version
  * and size: -H5TIER_EMAGIC / -H5TIER_EVERSION with an errmsg naming the
  * object.  Fields other readers may write (eof, pids, backing_file) are
- * still only hints: callers bound-check them.
+ * still only hints: callers bound-check them.  readonly gives a private
+ * snapshot read with pread (a shared mapping could be truncated under us,
+ * SIGBUS), not a live view; *fd is still the object (for flock).
  * When !create and it does not exist: -ENOENT. */
 int h5tier__shmc_open(const char *canon, int create, int readonly, mode_t mode, int *fd, h5tier_shmc_t **ctl);
 void h5tier__shmc_close(int fd, h5tier_shmc_t *ctl);
@@ -123,14 +125,21 @@ int h5tier__backing_load(const char *path, void *dst, uint64_t size,
 
 /* Make path hold image[0, eof) durably, writing only the pages marked in
  * dirty when the file exists and rename mode is off:
- *   journal mode: dirty pages -> PATH.h5tier-journal, fsync, commit record,
- *     fsync, apply in place, truncate to eof, fsync, unlink journal.
+ *   journal mode: dirty pages + commit record -> PATH.h5tier-journal,
+ *     fdatasync, fsync dir, apply in place, truncate to eof, fdatasync,
+ *     unlink journal (directory not synced: a resurrected journal re-applies
+ *     the same bytes).
  *   rename mode (H5TIER_SHM_RENAME_SAVE) or new file: whole image -> temp file
- *     in the same directory, fsync, rename over path, fsync the directory.
+ *     in the same directory, fsync, fsync dir, rename over path, fsync dir.
  * A kill at any point leaves a file that is the old or the new version once
  * h5tier_shm_recover() has run (the driver runs it at open).  dirty may be
  * NULL (= everything).  0 or -errno. */
 int h5tier__backing_commit(const char *path, const void *image, uint64_t eof, const h5tier_pagemap_t *dirty,
                            unsigned flags, mode_t mode, h5tier_persist_stats_t *stats);
+
+/* Tests only: the format version new journals are labelled with
+ * (default 2; 1 makes a journal with format 1's recovery rules, any other
+ * value one this library refuses to replay). */
+extern unsigned h5tier__journal_write_version;
 
 #endif /* H5TIER_SHM_INTERNAL_H */

@@ -77,8 +77,10 @@ static void shm_dir(void)
     rmdir(fifo);
     unsetenv("H5TIER_SHM_DIR");
     CHECK(!strcmp(h5tier__shm_dir(), "/dev/shm"));
-    setenv("H5TIER_SHM_DIR", "relative/dir", 1); /* only absolute paths count */
-    CHECK(!strcmp(h5tier__shm_dir(), "/dev/shm"));
+    setenv("H5TIER_SHM_DIR", "relative/dir", 1); /* refused, never silently /dev/shm */
+    CHECK(h5tier__shm_dir_check() == -EINVAL && strstr(h5tier_errmsg(), "relative/dir"));
+    CHECK(h5tier_sys.shm_open("/x", O_RDONLY, 0) < 0 && errno == EINVAL);
+    CHECK(h5tier_sys.shm_unlink("/x") < 0 && errno == EINVAL);
     unsetenv("H5TIER_SHM_DIR");
 }
 

@@ -14,7 +14,7 @@
 #define NELEM (1u << 18) /* 1 MiB of int32 */
 
 static const char *const CALLS[] = {"open", "close", "pwrite", "pread", "fsync", "rename",
-                                    "ftruncate", "unlink", "fstat", "fchmod"};
+                                    "ftruncate", "unlink", "fstat", "fchmod", "fdatasync"};
 #define NCALLS (int)(sizeof CALLS / sizeof CALLS[0])
 
 typedef struct mode {
@@ -127,7 +127,7 @@ int main(void)
         h5tier_fault_clear();
         CHECKF(r == 0 && pimg_file_is(path, m->to), "%s: every pwrite short: %d", m->name, r);
         tu_log("%s: %ld call sites swept", m->name, count[0] + count[1] + count[2] + count[3] + count[4] + count[5] +
-               count[6] + count[7] + count[8] + count[9]);
+               count[6] + count[7] + count[8] + count[9] + count[10]);
     }
 
     /* faults during the replay of a committed journal */

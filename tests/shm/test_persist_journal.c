@@ -5,9 +5,13 @@
  * journal (bytes written ~= 2x dirty bytes + headers, counted by the stats)
  * and the result is byte-identical to the new image and passes h5dump and
  * h5diff; growth and shrink commits, rename mode, load and size checks work;
- * recovery discards a torn journal without touching the file, replays a
- * committed one, and refuses (keeps) a committed journal whose data is
- * damaged; symlinks and non-HDF5 files are refused with a clear error.
+ * recovery discards a torn journal without touching the file (also one
+ * whose commit record is valid but whose data or run record fails its
+ * checksum: format 2 syncs them together), replays a committed one, and
+ * re-applies one that a crash brought back after its commit finished; a
+ * format 1 journal is still replayed, and refused (kept) when its data is
+ * damaged after a valid commit record; a journal of an unknown version is
+ * refused with an error naming it and kept; symlinks and non-HDF5 files are refused with a clear error.
  */
 #include "persist_util.h"
 
@@ -167,10 +171,79 @@ int main(void)
     CHECK(!pexists(jpath) && pimg_file_is(path, &a));
     CHECK(h5tier_shm_recover(path) == 0);
 
-    /* 9. same, then damage a data byte of the committed journal: refused, kept */
+    /* 9. format 2 syncs the data and the commit record together, so a
+     * journal whose commit record is valid but whose data or a run record
+     * fails its checksum is one a crash tore before its sync finished: the
+     * apply never started, recovery discards it and the file stays old. */
     h5tier__pagemap_free(&pm);
     ndirty = pimg_diff(&a, &b, PS, &pm);
+    const long dmg[] = {64 + 32 + 100, 64 + 8}; /* a data byte of run 0; run 0's record */
+    for (int k = 0; k < 2; k++) {
+        pimg_commit_unapplied(path, &b, &pm);
+        fd = open(jpath, O_RDWR);
+        CHECK(fd >= 0);
+        unsigned char byte;
+        CHECK(pread(fd, &byte, 1, dmg[k]) == 1);
+        byte ^= 0xff;
+        CHECK(pwrite(fd, &byte, 1, dmg[k]) == 1);
+        close(fd);
+        int r = h5tier_shm_recover(path);
+        CHECKF(r == 2, "recover of a torn format-2 journal (damage at %ld) returned %d", dmg[k], r);
+        CHECK(!pexists(jpath) && pimg_file_is(path, &a));
+    }
+    /* the data never written at all (zeros where a torn sync left holes) */
     pimg_commit_unapplied(path, &b, &pm);
+    {
+        size_t jl = 0;
+        unsigned char *jb = pimg_read_file(jpath, &jl);
+        CHECK(jb && jl > 64 + 32 + 4096 + 32);
+        memset(jb + 64 + 32, 0, 4096);
+        fd = open(jpath, O_WRONLY | O_TRUNC);
+        CHECK(fd >= 0 && write(fd, jb, jl) == (ssize_t)jl);
+        close(fd);
+        free(jb);
+    }
+    CHECK(h5tier_shm_recover(path) == 2);
+    CHECK(!pexists(jpath) && pimg_file_is(path, &a));
+
+    /* 9b. a journal that a crash brought back after its commit finished
+     * (format 2 does not sync the directory after the unlink): recovery
+     * applies the same bytes again and the file stays the new version. */
+    pimg_commit_unapplied(path, &b, &pm);
+    char saved[4600];
+    snprintf(saved, sizeof saved, "%s.saved", jpath);
+    {
+        size_t jl = 0;
+        unsigned char *jb = pimg_read_file(jpath, &jl);
+        CHECK(jb);
+        fd = open(saved, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        CHECK(fd >= 0 && write(fd, jb, jl) == (ssize_t)jl);
+        close(fd);
+        free(jb);
+    }
+    CHECK(h5tier_shm_recover(path) == 1);
+    CHECK(!pexists(jpath) && pimg_file_is(path, &b));
+    CHECK(rename(saved, jpath) == 0);
+    CHECK(h5tier_shm_recover(path) == 1); /* re-applied */
+    CHECK(!pexists(jpath) && pimg_file_is(path, &b));
+    check_h5(path, &b);
+
+    /* 9c. a format 1 journal (written by older h5tier, data synced before
+     * the commit record) is still read: replayed when whole, and one whose
+     * data fails its checksum after a valid commit record is damage after
+     * the commit: refused, kept. */
+    h5tier__pagemap_free(&pm);
+    ndirty = pimg_diff(&b, &a, PS, &pm);
+    h5tier__journal_write_version = 1;
+    pimg_commit_unapplied(path, &a, &pm);
+    h5tier__journal_write_version = 2;
+    CHECK(h5tier_shm_recover(path) == 1);
+    CHECK(!pexists(jpath) && pimg_file_is(path, &a));
+    h5tier__pagemap_free(&pm);
+    ndirty = pimg_diff(&a, &b, PS, &pm);
+    h5tier__journal_write_version = 1;
+    pimg_commit_unapplied(path, &b, &pm);
+    h5tier__journal_write_version = 2;
     fd = open(jpath, O_RDWR);
     CHECK(fd >= 0);
     unsigned char byte;
@@ -179,11 +252,22 @@ int main(void)
     CHECK(pwrite(fd, &byte, 1, 64 + 32 + 100) == 1);
     close(fd);
     int r = h5tier_shm_recover(path);
-    CHECKF(r == -H5TIER_EJOURNAL, "recover of damaged journal returned %d", r);
+    CHECKF(r == -H5TIER_EJOURNAL, "recover of damaged format-1 journal returned %d", r);
     tu_log("damaged journal message: %s", h5tier_errmsg());
     CHECK(strstr(h5tier_errmsg(), "checksum"));
     CHECK(pexists(jpath) && pimg_file_is(path, &a));
     CHECK(h5tier__backing_commit(path, b.buf, b.len, &pm, 0, 0600, NULL) == -H5TIER_EJOURNAL);
+    CHECK(unlink(jpath) == 0);
+    /* a committed journal of an unknown format version (valid checksums):
+     * a clear error naming the version, journal kept, file untouched */
+    h5tier__journal_write_version = 3;
+    pimg_commit_unapplied(path, &b, &pm);
+    h5tier__journal_write_version = 2;
+    r = h5tier_shm_recover(path);
+    CHECKF(r == -H5TIER_EVERSION, "recover of a format-3 journal returned %d", r);
+    tu_log("unknown version message: %s", h5tier_errmsg());
+    CHECK(strstr(h5tier_errmsg(), "version 3") && strstr(h5tier_errmsg(), "kept"));
+    CHECK(pexists(jpath) && pimg_file_is(path, &a));
     CHECK(unlink(jpath) == 0);
     h5tier__pagemap_free(&pm);
 

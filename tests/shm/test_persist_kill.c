@@ -7,11 +7,15 @@
  * image in a loop (journal mode with ~1% of the pages different; journal mode
  * with growth and shrink A/C; rename mode; full rewrite without a page map)
  * and the parent SIGKILLs it at random moments.
- * Part 2 (deterministic): for each of pwrite, fsync, rename, ftruncate and
- * unlink, a fresh child is killed by the fault injector at the Nth call for
- * N = 1, 2, ... until the commit finishes without the fault firing (the count
- * is learnt first with h5tier_fault_count_start).  The same sweep is run over
- * the replay of a committed journal (a kill during recovery).
+ * Part 2 (deterministic): for each of pwrite, fsync, rename, ftruncate,
+ * unlink and fdatasync (format 2 syncs the journal's data and commit record
+ * with one fdatasync, and the applied file with another), a fresh child is
+ * killed by the fault injector at the Nth call for N = 1, 2, ... until the
+ * commit finishes without the fault firing (the count is learnt first with
+ * h5tier_fault_count_start).  The same sweep is run over the replay of a
+ * committed journal (part 3, a kill during recovery), and over a commit
+ * that starts with a journal a crash brought back after it had been applied
+ * and removed (part 4; format 2 does not sync that removal).
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,7 +25,7 @@
 #define PS 4096u
 #define NELEM (1u << 19) /* 2 MiB of int32 */
 
-static const char *const CALLS[] = {"pwrite", "fsync", "rename", "ftruncate", "unlink"};
+static const char *const CALLS[] = {"pwrite", "fsync", "rename", "ftruncate", "unlink", "fdatasync"};
 #define NCALLS (int)(sizeof CALLS / sizeof CALLS[0])
 
 static void load_img(const char *file, pimg_t *img)
@@ -207,8 +211,8 @@ int main(int argc, char **argv)
             count[k] = h5tier_fault_calls(CALLS[k]);
         h5tier_fault_clear();
         CHECK(pimg_file_is(path, smodes[m].oimg));
-        tu_log("%s commit: pwrite %ld, fsync %ld, rename %ld, ftruncate %ld, unlink %ld", smodes[m].name, count[0],
-               count[1], count[2], count[3], count[4]);
+        tu_log("%s commit: pwrite %ld, fsync %ld, rename %ld, ftruncate %ld, unlink %ld, fdatasync %ld",
+               smodes[m].name, count[0], count[1], count[2], count[3], count[4], count[5]);
         for (int k = 0; k < NCALLS; k++) {
             for (long n = 1; n <= count[k] + 1; n++) {
                 pimg_set_file(path, &a);
@@ -262,6 +266,49 @@ int main(int argc, char **argv)
             CHECKF(pimg_file_is(path, &b), "%s: a committed journal must end as the new version", what);
         }
     }
+    /* ---- part 4: a journal that a crash brought back (format 2 removes it
+     * without a directory sync), then the next commit killed at every call:
+     * its recovery re-applies the old journal (the file already holds those
+     * bytes), then it commits B -> A; after recovery the file is A or B. */
+    char jpath[4600];
+    snprintf(jpath, sizeof jpath, "%s.h5tier-journal", path);
+    MAKE_COMMITTED(); /* file A, committed journal A -> B */
+    size_t jlen = 0;
+    unsigned char *jbytes = pimg_read_file(jpath, &jlen);
+    CHECK(jbytes && jlen > 0);
+    CHECK(h5tier_shm_recover(path) == 1 && pimg_file_is(path, &b));
+    #define RESURRECT()                                                                   \
+        do {                                                                              \
+            pimg_set_file(path, &b);                                                      \
+            int jfd_ = open(jpath, O_WRONLY | O_CREAT | O_EXCL, 0600);                    \
+            CHECK(jfd_ >= 0 && write(jfd_, jbytes, jlen) == (ssize_t)jlen);               \
+            close(jfd_);                                                                  \
+        } while (0)
+    RESURRECT();
+    h5tier_fault_count_start();
+    CHECK_OK(commit_to(path, &b, &a, 0));
+    long c4[NCALLS];
+    for (int k = 0; k < NCALLS; k++)
+        c4[k] = h5tier_fault_calls(CALLS[k]);
+    h5tier_fault_clear();
+    CHECK(pimg_file_is(path, &a));
+    int kills4 = 0;
+    for (int k = 0; k < NCALLS; k++) {
+        for (long n = 1; n <= c4[k]; n++) {
+            RESURRECT();
+            char nth[32], what[96];
+            snprintf(nth, sizeof nth, "%ld", n);
+            pid_t pid = tu_spawn_self("kill1", path, fb, fa, "0", CALLS[k], nth, (char *)NULL);
+            int st = tu_wait_timeout(pid, 30);
+            snprintf(what, sizeof what, "resurrected journal, then commit killed at %s #%ld", CALLS[k], n);
+            CHECKF(st == 128 + SIGKILL, "%s: child status %d", what, st);
+            kills4++;
+            check_version(path, &a, &b, 0, what);
+        }
+    }
+    free(jbytes);
+    tu_log("resurrected journal + kill sweep: %d kills, all the old or new version", kills4);
+    kills += kills4;
     h5tier__pagemap_free(&pm);
     tu_log("deterministic kills: %d, all recovered to the old or new version", kills);
     free(a.buf);
