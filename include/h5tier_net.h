@@ -33,6 +33,9 @@
  * the subscriber acknowledges (ACK) after writing, and the publisher then
  * releases the tether up to there.  A restarted subscriber with an archive
  * resumes from the archive's next sequence number: no loss, no duplicate.
+ * A clean stop (count, timeout, signal) removes the tether unless
+ * keep_tether; a killed subscriber's tether stays (remove it with
+ * h5tier_ring_untether(ring, stream, "net-ID") if it is not coming back).
  * A mirror resumes after the last record it acknowledged (a kill between
  * writing a batch and acknowledging it can duplicate that batch in the
  * mirror; the mirror's records are numbered by the mirror, densely).
@@ -102,6 +105,9 @@ typedef struct h5tier_net_sub_opts {
     double connect_timeout_s; /* fail when no schema arrived within this (default 10 s) */
     double duration_s;
     int force;              /* mirror: replace a ring of another schema */
+    int keep_tether;        /* lossless: keep the tether on a clean stop (the publisher's writer then
+                               keeps waiting for this id); default: a clean stop removes it, a kill
+                               keeps it so that a restart resumes without loss */
     volatile sig_atomic_t *stop;
     void (*log)(const char *line, void *arg);
     void *log_arg;

@@ -157,6 +157,7 @@ static void subscribe_help(FILE *to)
             "  --lossless        the publisher's ring waits for this subscriber (tether net-ID);\n"
             "                    with --archive a restart resumes exactly: no loss, no duplicate\n"
             "  --id ID           subscriber id (default 'sub'): names the tether, keep it across restarts\n"
+            "  --keep-tether     keep the tether on a clean stop (default: removed; a kill keeps it)\n"
             "  --curve DIR       the publisher's CURVE public key DIR/server.pub\n"
             "  --window N        lossless credit, records per stream (default 4096)\n"
             "  --count N         stop after N records\n"
@@ -176,6 +177,7 @@ static int cmd_subscribe(int argc, char **argv)
         {"count", required_argument, 0, 'n'},    {"timeout", required_argument, 0, 't'},
         {"connect-timeout", required_argument, 0, 'C'}, {"duration", required_argument, 0, 'd'},
         {"force", no_argument, 0, 'f'},          {"quiet", no_argument, 0, 'q'},
+        {"keep-tether", no_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     const char *cmd = "ring subscribe";
     h5tier_net_sub_opts_t o;
@@ -214,6 +216,7 @@ static int cmd_subscribe(int argc, char **argv)
                 o.duration_s = d;
             break;
         case 'f': o.force = 1; break;
+        case 'K': o.keep_tether = 1; break;
         case 'q': quiet = 1; break;
         case 'h': subscribe_help(stdout); return 0;
         default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);

@@ -26,7 +26,7 @@
 #include "ring/ring_internal.h"
 
 #define NET_MAGIC 0x4e543548u /* "H5TN" */
-enum { M_HELLO = 1, M_SCHEMA, M_START, M_DATA, M_ACK, M_PING, M_KEEPALIVE };
+enum { M_HELLO = 1, M_SCHEMA, M_START, M_DATA, M_ACK, M_PING, M_KEEPALIVE, M_BYE };
 
 typedef struct net_hdr {
     uint32_t magic;
@@ -491,6 +491,17 @@ static void pub_recv(pub_t *P)
         memcpy(from, zmq_msg_data(&parts[1]), P->n * sizeof(uint64_t));
         p->window = h.seq ? h.seq : 4096;
         start_peer(P, p, from);
+    } else if (h.type == M_BYE) {
+        /* a clean stop: a lossless subscriber's tether goes, so the writer no longer waits for it */
+        int was_lossless = p->lossless;
+        char tether[H5TIER_RING_TETHER_NAME_MAX + 1];
+        snprintf(tether, sizeof tether, "net-%s", p->name);
+        logf_(P->o->log, P->o->log_arg, "subscriber '%s' stopped%s", p->name,
+              was_lossless ? (h.aux & 1 ? " (its tether stays)" : " (its tether is removed)") : "");
+        peer_drop(P, p);
+        if (was_lossless && !(h.aux & 1))
+            for (unsigned k = 0; k < P->n; k++)
+                h5tier_ring_untether(P->ring, P->names[k], tether);
     } else if (h.type == M_ACK && p->started && h.stream < P->n) {
         pstream_t *s = &p->s[h.stream];
         if (h.seq > s->acked && h.seq <= s->next)
@@ -1167,6 +1178,8 @@ done:
         }
         h5tier_ring_close(S->w);
     }
+    if (sock && S && S->n) /* a clean stop; a killed subscriber sends nothing and its tether stays */
+        sub_send(sock, hdr(M_BYE, 0, 0, 0, o->keep_tether ? 1 : 0), NULL, 0);
     if (sock) {
         int l = 200; /* the last acknowledgements */
         zmq_setsockopt(sock, ZMQ_LINGER, &l, sizeof l);

@@ -95,6 +95,9 @@ assert np.allclose(f["/entry/calib/gain"][:], np.linspace(1, 2, 16))
 print("ok")
 EOF
 grep -q "reconnected\|connected (lossless)" "$tmp/pub1.err" || fail "publisher log: $(cat "$tmp/pub1.err")"
+# the restarted subscriber stopped cleanly: its tether is gone, the writer waits for nobody
+for i in $(seq 20); do "$cli" ring stat "$name-a" | grep -q "net-arch" || break; sleep 0.1; done
+"$cli" ring stat "$name-a" | grep -q "net-arch" && fail "tether left after a clean stop: $("$cli" ring stat "$name-a")"
 
 # ---- 2. lossy mirror, read by the local tools
 timeout 20 "$cli" ring subscribe "tcp://127.0.0.1:$P1" --mirror "$name-m" --timeout 1.5 \
