@@ -3,33 +3,39 @@
  * with the same schema as the ring's streams ("tail flush").
  *
  * For each stream the archive file holds, at the SAME path as in the ring:
- *
- *   PATH        the records: same file type, same per-record shape, same
- *               attributes as the ring's dataset; shape (N, *record_shape),
- *               first dimension unlimited, chunked (about 1 MiB per chunk)
- *   PATH_seq    uint64 (N,): the ring sequence number of each record, so
- *               gaps are visible (numpy: np.diff(f["PATH_seq"]) != 1)
- *   PATH_lost   compound {first, last} uint64 (M,): ranges of sequence
- *               numbers the archiver knows it lost (lossy mode, lapped by
- *               the writer).  Empty in lossless mode.
- *
- * e.g. a ring stream "/events" gives "/events", "/events_seq" and
- * "/events_lost"; in Python:
- *
+ *   PATH                     the records: same file type, same per-record
+ *                            shape, same attributes as the ring's dataset;
+ *                            shape (N, *record_shape), first dimension
+ *                            unlimited, chunked (about 1 MiB per chunk)
+ * and, out of the user's namespace, in the bookkeeping group /.h5tier:
+ *   /.h5tier/PATH/seq        uint64 (N,): the ring sequence number of each
+ *                            record, so gaps are visible
+ *   /.h5tier/PATH/lost       compound {first, last} uint64 (M,): ranges of
+ *                            sequence numbers the archiver knows it lost
+ *                            (lossy mode, lapped by the writer).  Empty in
+ *                            lossless mode.
+ * e.g. a ring stream "/daq/events" gives "/daq/events",
+ * "/.h5tier/daq/events/seq" and "/.h5tier/daq/events/lost"; in Python:
  *     f = h5py.File("out.h5", "r", swmr=True)
- *     n = len(f["events_seq"])          # complete records (see below)
- *     ev, seq = f["events"][:n], f["events_seq"][:n]
- *
- * PATH_seq and PATH_lost carry a string attribute "h5tier_records" naming
- * PATH.  The root group carries "h5tier_archiver" (uint64 [pid, start time]
- * of the last archiver process) used to refuse two archivers on one file.
- *
+ *     seq = f["/.h5tier/daq/events/seq"]
+ *     n = len(seq)                            # complete records (see below)
+ *     ev = f["/daq/events"][:n]               # the user's code reads this unchanged
+ * seq and lost carry a string attribute "h5tier_records" naming PATH.  The
+ * group /.h5tier carries "h5tier_archive_format" (uint32, 2) and
+ * "h5tier_archiver" (uint64 [pid, start time] of the last archiver process),
+ * used to refuse two archivers on one file.  An archive made from a ring
+ * also holds what the ring holds besides its streams (groups and their
+ * attributes, fixed datasets of a template), copied when it is created.
+ * Format 1 (h5tier before this layout) kept PATH_seq and PATH_lost next to
+ * PATH and the archiver attribute on the root group: h5tier_archive_open()
+ * refuses such a file with -H5TIER_EVERSION and h5tier_archive_convert()
+ * (`h5tier ring archive --convert FILE`) moves them.
  * Write order: records are written first, then their sequence numbers, then
- * both datasets are flushed.  So len(PATH_seq) <= len(PATH) at every instant
- * and len(PATH_seq) is the number of complete records.  On open, an archive
+ * both datasets are flushed.  So len(seq) <= len(PATH) at every instant
+ * and len(seq) is the number of complete records.  On open, an archive
  * whose two lengths differ (an archiver killed between the two writes) is
  * trimmed to the shorter one (and to the strictly increasing part of
- * PATH_seq's tail, in case its extent reached the file before its data);
+ * seq's tail, in case its extent reached the file before its data);
  * h5tier_archive_stream_info() then tells where
  * to resume: after the last archived record or lost range.  No record is
  * archived twice: appends must carry sequence numbers above everything
@@ -65,8 +71,8 @@
 extern "C" {
 #endif
 
-#define H5TIER_ARCHIVE_SEQ_SUFFIX "_seq"
-#define H5TIER_ARCHIVE_LOST_SUFFIX "_lost"
+#define H5TIER_ARCHIVE_BOOK "/.h5tier" /* the archiver's bookkeeping group */
+#define H5TIER_ARCHIVE_FORMAT 2         /* written to /.h5tier as "h5tier_archive_format" */
 #define H5TIER_ARCHIVE_MAX_RANK 31 /* per-record rank (the dataset adds one) */
 
 typedef struct h5tier_archive h5tier_archive_t;
@@ -101,22 +107,23 @@ typedef struct h5tier_archive_stream_spec {
  *
  * A new file gets every stream.  In an existing file, a stream whose PATH
  * exists must have the same element type (H5Tequal), the same per-record
- * shape and an unlimited first dimension, and PATH_seq / PATH_lost must be
- * well formed; a missing stream is added.  Lengths of PATH and PATH_seq are
+ * shape and an unlimited first dimension, and /.h5tier/PATH/seq and lost must be
+ * well formed; a missing stream is added.  Lengths of PATH and its seq are
  * reconciled (trimmed to the shorter) and the partial last chunk is loaded
  * so appends continue it.
  *
  * Returns 0 and *out, or:
  *   -EINVAL            bad arguments (NULL, nspecs 0 or > 64, empty path, a
- *                      path ending in a reserved suffix, bad rank, record size 0,
+ *                      path under /.h5tier, bad rank, record size 0,
  *                      a mode with setuid/setgid/sticky/execute bits)
  *   -ENOENT            the file does not exist and CREATE is not set
  *   -EEXIST            CREATE|EXCL and the file exists
  *   -EBUSY             another live archiver process has the file open
  *   -H5TIER_ENOTHDF5   the file exists but is not an HDF5 file
  *   -H5TIER_ESCHEMA    an existing dataset has another type or record shape,
- *                      is not extendible, or PATH_seq/PATH_lost do not match
+ *                      is not extendible, or its seq/lost do not match
  *   -H5TIER_EHDF5      another HDF5 failure (see the HDF5 error stack)
+ *   -H5TIER_EVERSION   the file has the format-1 layout (see the top; convert it)
  *   -EACCES            the new file cannot be created (directory not writable)
  *   -errno             from opening/locking the directory, open/pread/pwrite while
  *                      repairing a crashed file, the rename of a new file
@@ -141,6 +148,26 @@ typedef struct h5tier_archive_stream_spec {
 H5TIER_API int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *specs,
                                    size_t nspecs, unsigned flags, h5tier_archive_t **out);
 
+/* h5tier_archive_open() that, when it CREATES the file, first copies from
+ * the open file tmpl what it holds besides the streams' datasets, the paths
+ * skip[0 .. nskip-1] and /.h5tier: groups and their attributes, other
+ * datasets and named types (the ring's schema around its streams; the
+ * archiver passes the ring's file and its other streams as skip).  An
+ * existing archive is not changed.  tmpl may be H5I_INVALID_HID.  Errors
+ * as h5tier_archive_open(). */
+H5TIER_API int h5tier_archive_open_template(const char *path, const h5tier_archive_stream_spec_t *specs,
+                                            size_t nspecs, unsigned flags, hid_t tmpl, const char *const *skip,
+                                            size_t nskip, h5tier_archive_t **out);
+
+/* Convert a format-1 archive in place: every PATH_seq that carries the
+ * "h5tier_records" attribute moves to /.h5tier/PATH/seq and PATH_lost to
+ * /.h5tier/PATH/lost (links move, no data is copied), and the archiver
+ * attribute moves from the root group to /.h5tier.  A run that was killed
+ * is finished by running it again.  Returns the number of streams moved
+ * (0 for an archive already in format 2), or -EBUSY (an archiver writes it),
+ * -ENOENT, -H5TIER_ENOTHDF5, -H5TIER_EHDF5, -errno. */
+H5TIER_API int h5tier_archive_convert(const char *path);
+
 /* What the archive holds for one stream. */
 typedef struct h5tier_archive_stream_info_s { /* tag != function name: C++ -Wshadow */
     uint64_t records;       /* records archived (buffered ones included) */
@@ -153,7 +180,7 @@ typedef struct h5tier_archive_stream_info_s { /* tag != function name: C++ -Wsha
                                archived or recorded lost; 0 if empty */
     uint64_t written_next;  /* the same counting only what is written: a tethered
                                ring reader may release records below it */
-    uint64_t lost_ranges;   /* entries in PATH_lost */
+    uint64_t lost_ranges;   /* entries in /.h5tier/PATH/lost */
     uint64_t lost_records;  /* records covered by them */
     size_t record_size;     /* bytes per record (in the file type) */
     size_t chunk_records;   /* records per chunk */
@@ -182,7 +209,7 @@ H5TIER_API int h5tier_archive_append_seqs(h5tier_archive_t *a, size_t stream, co
  * records are written first so that the file never shows a lost range
  * after records that are not there yet.  A range that continues the last
  * one with no record in between extends it, so the lost ranges are exactly
- * the gaps of PATH_seq.  first must be above everything archived and
+ * the gaps of /.h5tier/PATH/seq.  first must be above everything archived and
  * first <= last.  0, -EINVAL, -H5TIER_EHDF5. */
 H5TIER_API int h5tier_archive_lost(h5tier_archive_t *a, size_t stream, uint64_t first, uint64_t last);
 

@@ -4,7 +4,9 @@
  *
  * A ring is a named POSIX shared-memory object, /dev/shm/NAME, that is a
  * valid HDF5 file: `h5dump /dev/shm/NAME` and h5py read it.  It holds one or
- * more STREAMS.  A stream is a contiguous dataset "/<stream>" of shape
+ * more STREAMS.  A stream is a contiguous dataset at its PATH ("/events",
+ * "/daq/events": parent groups are created, with the attributes of the
+ * template's groups when the schema came from one) of shape
  * (capacity, *record_shape) whose element type is any fixed-size HDF5 type
  * (a 64 B compound event, a 1024x1024 uint16 image, ...), with the
  * attributes of its schema.  Slot i of the dataset holds the record whose
@@ -120,7 +122,9 @@ typedef struct h5tier_ring_reader h5tier_ring_reader_t; /* a reader of one strea
  * h5tier_ring_stream_from_like(), or by hand after
  * h5tier_ring_stream_spec_init(). */
 typedef struct h5tier_ring_stream_spec {
-    char name[H5TIER_RING_STREAM_NAME_MAX + 1]; /* dataset name at the root: [A-Za-z0-9_.-]+ */
+    char name[H5TIER_RING_STREAM_NAME_MAX + 1]; /* dataset path, e.g. "events" or "daq/events": components
+                                                   [A-Za-z0-9_.-]+ joined by '/' (a leading '/' is
+                                                   accepted and dropped); parent groups are created */
     hid_t type;                                 /* fixed-size HDF5 type of one element */
     int rank;                                   /* rank of one record (0 = one element) */
     hsize_t dims[H5TIER_RING_MAX_RANK];         /* shape of one record */
@@ -157,13 +161,29 @@ H5TIER_API int h5tier_ring_stream_from_dtype(h5tier_ring_stream_spec_t *spec, co
 /* Fill *spec like an existing dataset: its type, per-record shape dims[1:]
  * (the first dimension of the source is the record axis; a rank-1 source
  * gives scalar records) and its attributes.  `like` is "FILE.h5:/path".
- * name may be NULL (the basename of /path).  The source file stays open
+ * name may be NULL (the stream then keeps the path: "/daq/events").  The source file stays open
  * (read-only) until h5tier_ring_stream_spec_free().
  * Errors: -EINVAL (no ':' in like, scalar source, bad name), -ENOENT (file
  * or dataset missing), -H5TIER_ESCHEMA (variable-length type: records must
  * have a fixed size), -H5TIER_ENOTHDF5, -ERANGE (as above). */
 H5TIER_API int h5tier_ring_stream_from_like(h5tier_ring_stream_spec_t *spec, const char *name,
                                             const char *like, uint64_t capacity);
+
+/* Turn a whole template file into stream specs: every dataset whose first
+ * dimension is unlimited (or, when nselect > 0, exactly the datasets
+ * select[0 .. nselect-1]) becomes a stream at its own path, each filled as
+ * by h5tier_ring_stream_from_like() with the given capacity.  Pass the
+ * specs to h5tier_ring_create() with H5TIER_RING_CREATE_TEMPLATE to copy the
+ * rest of the template (groups and their attributes, fixed datasets such as
+ * calibration constants) into the ring; the archiver then copies it into
+ * the archive.  Anything under /.h5tier is skipped.
+ * Returns the number of specs filled (free each with
+ * h5tier_ring_stream_spec_free()) or an error: -EINVAL (no unlimited
+ * dataset, more than max or H5TIER_RING_MAX_STREAMS of them), -ENAMETOOLONG
+ * (a path longer than H5TIER_RING_STREAM_NAME_MAX), -H5TIER_ENOTHDF5,
+ * -ENOENT, and the errors of h5tier_ring_stream_from_like(). */
+H5TIER_API int h5tier_ring_streams_from_file(const char *file, const char *const *select, unsigned nselect,
+                                             uint64_t capacity, h5tier_ring_stream_spec_t *specs, unsigned max);
 
 /* Release what a spec owns (when owns_ids) and re-init it. */
 H5TIER_API void h5tier_ring_stream_spec_free(h5tier_ring_stream_spec_t *spec);
@@ -174,7 +194,11 @@ H5TIER_API uint64_t h5tier_ring_spec_record_size(const h5tier_ring_stream_spec_t
 
 /* ==== creating and removing rings ========================================= */
 
-#define H5TIER_RING_CREATE_FORCE 0x1u /* replace an existing shm object of that name */
+#define H5TIER_RING_CREATE_FORCE 0x1u    /* replace an existing shm object of that name */
+#define H5TIER_RING_CREATE_TEMPLATE 0x2u /* copy the rest of the file of the first spec's attr_source
+                                            (groups, their attributes, fixed datasets such as
+                                            calibration constants) into the ring: what
+                                            h5tier_ring_streams_from_file() specs are made for */
 
 /* Create ring NAME (an shm name: [A-Za-z0-9._+@-], no '/'): one HDF5 file
  * in /dev/shm/NAME with one contiguous dataset per stream, the control block

@@ -82,7 +82,7 @@ say "7. check the archive with h5py: every record exactly once, in order, checks
 import sys, h5py, numpy as np
 path, total = sys.argv[1], int(sys.argv[2])
 f = h5py.File(path, "r")
-ds, sq, lost = f["events"], f["events_seq"], f["events_lost"]
+ds, sq, lost = f["events"], f["/.h5tier/events/seq"], f["/.h5tier/events/lost"]
 print(f"  /events {ds.shape} {ds.dtype}, chunks {ds.chunks}, maxshape {ds.maxshape}")
 n = len(sq)
 ok = n == total and len(ds) == n and len(lost) == 0
@@ -98,7 +98,7 @@ for a in range(0, n, step):
         break
     if not np.array_equal(raw[:, :8].copy().view("<u8")[:, 0], s):
         ok = False
-        print(f"  a record's own seq differs from events_seq near row {a}")
+        print(f"  a record's own seq differs from /.h5tier/events/seq near row {a}")
         break
     h = np.full(len(s), 0xcbf29ce484222325, dtype=np.uint64)
     for i in range(56):                        # FNV-1a 64 of bytes 0..55 ('ring write' payload)

@@ -80,8 +80,8 @@ payload_check=$(cat <<'PYEOF'
 import sys, h5py, numpy as np
 path, p, exact = sys.argv[1], sys.argv[2], int(sys.argv[3])
 f = h5py.File(path, "r", swmr=True)
-seq, d = f[p + "_seq"][:], f[p][:]
-lost = f[p + "_lost"][:]
+seq, d = f["/.h5tier/" + p.strip("/") + "/seq"][:], f[p][:]
+lost = f["/.h5tier/" + p.strip("/") + "/lost"][:]
 n = len(seq)
 assert len(d) == n, ("data and seq lengths differ", len(d), n)
 assert (seq == np.arange(n)).all(), "seq is not 0..n-1 (a duplicate or a gap)"
@@ -91,7 +91,7 @@ if n:
     for i in range(raw.shape[1] - 8):
         h = (h ^ raw[:, i].astype(np.uint64)) * np.uint64(0x100000001b3)
     assert (h == raw[:, -8:].copy().view("<u8")[:, 0]).all(), "a record's checksum is wrong (torn)"
-    assert (raw[:, :8].copy().view("<u8")[:, 0] == seq).all(), "record seq != _seq"
+    assert (raw[:, :8].copy().view("<u8")[:, 0] == seq).all(), "record seq != /.h5tier/PATH/seq"
 assert len(lost) == 0, ("lost ranges in a lossless archive", lost)
 assert exact < 0 or n == exact, ("records", n, "expected", exact)
 print(n)

@@ -19,6 +19,7 @@ int h5tier_cmd_tier(int argc, char **argv);
 int h5tier_cmd_run(int argc, char **argv);
 /* `h5tier ring archive ...` (tools/cmd_ring_archive.c), called by cmd_ring.c. */
 int h5tier_cmd_ring_archive(int argc, char **argv);
+int h5tier_cmd_ring_net(int argc, char **argv); /* tools/cmd_ring_net.c: publish, subscribe, keygen */
 
 /* Print "h5tier <cmd>: <what>: <h5tier_errmsg()>" (the recorded explanation,
  * which ends with the error text), or "<what>: <h5tier_strerror(err)>" when

@@ -55,6 +55,9 @@ static void usage(FILE *out)
             "  stat   NAME [--json]\n"
             "  rm     NAME [--force]\n"
             "  archive NAME OUT.h5 [--lossless] ...   (see 'h5tier ring archive --help')\n"
+            "  publish NAME --bind tcp://ADDR:PORT [--curve DIR]   (fan-out over ZeroMQ)\n"
+            "  subscribe tcp://HOST:PORT (--mirror NAME | --archive OUT.h5) [--lossless]\n"
+            "  keygen DIR                             (CURVE keys for publish/subscribe)\n"
             "\n"
             "'h5tier ring <command> --help' shows each command's options and examples.\n");
 }
@@ -75,16 +78,22 @@ static void create_help(FILE *out)
     fprintf(out,
             "usage: h5tier ring create NAME (--dtype SPEC | --like FILE.h5:/path) --capacity N\n"
             "                          [--stream S (--dtype SPEC | --like F:/p) [--capacity N]]...\n"
+            "       h5tier ring create NAME --like-file TEMPLATE.h5 [--select PATH]... --capacity N\n"
             "                          [--mode OCTAL] [--force]\n"
             "\n"
-            "Create ring NAME in /dev/shm/NAME.  Each stream is a dataset /S of shape\n"
-            "(capacity, *record_shape).\n"
+            "Create ring NAME in /dev/shm/NAME.  Each stream is a dataset at its path /S (e.g.\n"
+            "/daq/events; groups are created) of shape (capacity, *record_shape).\n"
             "\n"
             "  --dtype SPEC      record type (numpy-like):  u8  f4[4]  u2[1024,1024]  >f8\n"
             "                    {seq:u8,ts:f8,adc:u2[16]} (compound; a shape after a field\n"
             "                    makes an array member)   u8,f4 (fields f0, f1)\n"
             "                    kinds: i1 i2 i4 i8 u1 u2 u4 u8 f4 f8; '>' big-endian\n"
-            "  --like F.h5:/p    copy type, per-record shape (dims[1:]) and attributes of dataset /p\n"
+            "  --like F.h5:/p    copy type, per-record shape (dims[1:]) and attributes of dataset /p;\n"
+            "                    the stream keeps the path /p, its groups get the attributes of F's\n"
+            "  --like-file T.h5  the whole template: every dataset of T whose first dimension is\n"
+            "                    unlimited becomes a stream at its path; groups, attributes and the\n"
+            "                    other datasets (calibration constants...) are copied as they are\n"
+            "  --select PATH     with --like-file: only these datasets become streams (repeatable)\n"
             "  --capacity N      records per stream, a power of two (1024, 64k, 1M)\n"
             "  --stream S        start a new stream named S; --dtype/--like/--capacity after it\n"
             "                    describe it.  Options before the first --stream are defaults for\n"
@@ -97,6 +106,7 @@ static void create_help(FILE *out)
             "examples:\n"
             "  h5tier ring create ev --dtype '{seq:u8,ts:f8,adc:u2[16]}' --capacity 1M\n"
             "  h5tier ring create cam --like run1.h5:/det/frames --capacity 64\n"
+            "  h5tier ring create run --like-file nexus_template.h5 --capacity 64k\n"
             "  h5tier ring create exp --capacity 64k --stream events --dtype '{seq:u8,e:f4}' \\\n"
             "                         --stream images --dtype 'u2[512,512]' --capacity 32\n");
 }
@@ -113,6 +123,9 @@ static int cmd_create(int argc, char **argv)
     int ns = 0, force = 0;
     mode_t mode = 0600;
     sdef_t *cur = &def;
+    const char *like_file = NULL;
+    const char *select[H5TIER_RING_MAX_STREAMS];
+    unsigned nselect = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) {
@@ -131,6 +144,12 @@ static int cmd_create(int argc, char **argv)
         } else if (!strcmp(a, "--like") && has) {
             cur->like = argv[++i];
             cur->dtype = NULL;
+        } else if (!strcmp(a, "--like-file") && has) {
+            like_file = argv[++i];
+        } else if (!strcmp(a, "--select") && has) {
+            if (nselect >= H5TIER_RING_MAX_STREAMS)
+                return cli_usage("ring create", "more than %d --select", H5TIER_RING_MAX_STREAMS);
+            select[nselect++] = argv[++i];
         } else if (!strcmp(a, "--capacity") && has) {
             if (parse_count(argv[++i], &cur->capacity) < 0)
                 return cli_usage("ring create", "bad --capacity '%s'", argv[i]);
@@ -156,13 +175,31 @@ static int cmd_create(int argc, char **argv)
         return cli_usage("ring create", "missing NAME");
     if (bad_name("ring create", name))
         return 2;
+    if (nselect && !like_file)
+        return cli_usage("ring create", "--select needs --like-file TEMPLATE.h5");
+    h5tier_ring_stream_spec_t specs[H5TIER_RING_MAX_STREAMS];
+    int made = 0, rc = 0;
+    unsigned cflags = force ? H5TIER_RING_CREATE_FORCE : 0;
+    if (like_file) {
+        if (ns || def.dtype || def.like)
+            return cli_usage("ring create", "--like-file takes the streams from the template: no --stream, "
+                             "--dtype or --like with it");
+        if (!def.capacity)
+            return cli_usage("ring create", "--like-file needs --capacity N (a power of two), records per stream");
+        int r = h5tier_ring_streams_from_file(like_file, select, nselect, def.capacity, specs,
+                                              H5TIER_RING_MAX_STREAMS);
+        if (r < 0)
+            return cli_fail("ring create", r, "--select PATH names the datasets to stream", "--like-file %s",
+                            like_file);
+        made = ns = r;
+        cflags |= H5TIER_RING_CREATE_TEMPLATE;
+        goto create;
+    }
     if (ns == 0) {
         streams[0] = def;
         streams[0].name = NULL;
         ns = 1;
     }
-    h5tier_ring_stream_spec_t specs[H5TIER_RING_MAX_STREAMS];
-    int made = 0, rc = 0;
     for (int k = 0; k < ns; k++) {
         sdef_t s = streams[k];
         if (!s.dtype && !s.like) {
@@ -193,7 +230,8 @@ static int cmd_create(int argc, char **argv)
         }
         made++;
     }
-    int r = h5tier_ring_create(name, specs, (unsigned)ns, mode, force ? H5TIER_RING_CREATE_FORCE : 0);
+create:;
+    int r = h5tier_ring_create(name, specs, (unsigned)ns, mode, cflags);
     if (r < 0) {
         const char *hint = r == -EEXIST ? "add --force to replace it"
                            : r == -ENOSPC ? "a smaller --capacity, or more room in the shm directory "
@@ -833,6 +871,8 @@ int h5tier_cmd_ring(int argc, char **argv)
         return cmd_rm(argc - 1, argv + 1);
     if (!strcmp(c, "archive"))
         return h5tier_cmd_ring_archive(argc - 1, argv + 1);
+    if (!strcmp(c, "publish") || !strcmp(c, "subscribe") || !strcmp(c, "keygen"))
+        return h5tier_cmd_ring_net(argc - 1, argv + 1); /* tools/cmd_ring_net.c */
     fprintf(stderr, "h5tier ring: unknown command '%s'\n", c);
     usage(stderr);
     return 2;

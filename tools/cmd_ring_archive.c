@@ -29,11 +29,13 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: h5tier ring archive NAME OUT.h5 [options]\n"
+            "       h5tier ring archive --convert OLD.h5   (format-1 archive: S_seq/S_lost -> /.h5tier)\n"
             "\n"
             "Append the records of ring NAME to OUT.h5, a disk HDF5 file with the same schema:\n"
             "for each stream /S the dataset /S (same type, record shape and attributes; first\n"
-            "dimension unlimited, chunked), /S_seq (the sequence number of each record) and\n"
-            "/S_lost (ranges {first,last} of records known to be lost).  An existing OUT.h5 is\n"
+            "dimension unlimited, chunked), /.h5tier/S/seq (the sequence number of each record)\n"
+            "and /.h5tier/S/lost (ranges {first,last} of records known to be lost); groups,\n"
+            "attributes and fixed datasets of the ring are copied too.  An existing OUT.h5 is\n"
             "continued after its last record: no duplicate, and with --lossless no loss.\n"
             "OUT.h5 can be read while it grows (SWMR: h5py.File(..., swmr=True)).\n"
             "\n"
@@ -57,7 +59,7 @@ static void usage(FILE *to)
             "examples:\n"
             "  h5tier ring archive run1 run1.h5 --lossless\n"
             "  h5tier ring archive run1 ev.h5 --stream events --timeout 2\n"
-            "  python3 -c \"import h5py; f = h5py.File('run1.h5', 'r', swmr=True); print(f['events_seq'][-5:])\"\n");
+            "  python3 -c \"import h5py; f = h5py.File('run1.h5', 'r', swmr=True); print(f['/.h5tier/events/seq'][-5:])\"\n");
 }
 
 static void progress(const h5tier_archiver_stats_t *st, void *arg)
@@ -109,6 +111,16 @@ int h5tier_cmd_ring_archive(int argc, char **argv)
                 return cli_usage(CMD, "too many --stream");
             streams[nstreams++] = v;
             i++;
+        } else if (!strcmp(a, "--convert")) {
+            if (!v)
+                return cli_usage(CMD, "--convert needs an archive FILE.h5");
+            H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+            int rc = h5tier_archive_convert(v);
+            if (rc < 0)
+                return cli_fail(CMD, rc, rc == -EBUSY ? "stop the archiver writing it first" : NULL, "--convert '%s'",
+                                v);
+            printf("archive '%s': %d stream%s moved to the /.h5tier layout\n", v, rc, rc == 1 ? "" : "s");
+            return 0;
         } else if (!strcmp(a, "--lossless")) {
             o.lossless = 1;
         } else if (!strcmp(a, "--tether")) {
@@ -191,6 +203,8 @@ int h5tier_cmd_ring_archive(int argc, char **argv)
             hint = "another archiver runs on this ring tether or file; `h5tier ring stat NAME` shows tethers";
         else if (rc == -ERANGE)
             hint = "archive a re-created ring into a new file";
+        else if (rc == -H5TIER_EVERSION)
+            hint = "convert the old archive once: h5tier ring archive --convert OUT.h5";
         return cli_fail(CMD, rc, hint, "ring '%s' -> '%s'", pos[0], pos[1]);
     }
     double s = st.active_seconds > 0 ? st.active_seconds : 1e-9;

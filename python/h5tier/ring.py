@@ -33,7 +33,8 @@ def _attr_value(v):
 
 
 class Stream:
-    """One stream of a ring: name, path in the ring file ("/<name>"), numpy
+    """One stream of a ring: name ("events", "daq/events"), path in the ring file
+    ("/events", "/daq/events"; ring["/daq/events"] finds it too), numpy
     dtype of one element (compound types become structured dtypes, array
     members subarrays), record shape, capacity, record size and attributes.
     record_dtype is the dtype of one whole record (dtype with the shape)."""
@@ -89,7 +90,7 @@ class Ring:
         if stream is None:
             return next(iter(self.streams.values()))
         try:
-            return self.streams[stream]
+            return self.streams[stream[1:] if isinstance(stream, str) and stream.startswith("/") else stream]
         except KeyError:
             raise _lib.NotFoundError(2, "ring '%s': no stream '%s' (streams: %s)" %
                                      (self.name, stream, ", ".join(self.streams))) from None

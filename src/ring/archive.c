@@ -33,6 +33,10 @@
 #define COMMIT_BYTES (4u << 20) /* flush the datasets after about this many bytes of full chunks */
 #define OWNER_ATTR "h5tier_archiver"
 #define RECORDS_ATTR "h5tier_records"
+#define FORMAT_ATTR "h5tier_archive_format"
+#define BOOK H5TIER_ARCHIVE_BOOK /* "/.h5tier": the archiver's bookkeeping, out of the user's namespace */
+#define OLD_SEQ_SUFFIX "_seq"      /* format 1: PATH_seq / PATH_lost next to PATH */
+#define OLD_LOST_SUFFIX "_lost"
 
 typedef struct appender {
     hid_t dset;
@@ -492,6 +496,24 @@ static char *cat(const char *a, const char *b)
     return r;
 }
 
+/* "/.h5tier" + PATH (with its leading '/') + "/" + leaf */
+static char *book_path(const char *path, const char *leaf)
+{
+    size_t l = strlen(BOOK) + strlen(path) + strlen(leaf) + 3;
+    char *r = malloc(l);
+    if (r)
+        snprintf(r, l, "%s%s%s/%s", BOOK, path[0] == '/' ? "" : "/", path, leaf);
+    return r;
+}
+
+static int is_book(const char *p)
+{
+    static const char name[] = ".h5tier"; /* BOOK without its '/' */
+    size_t n = sizeof name - 1;
+    p = p[0] == '/' ? p + 1 : p;
+    return !strncmp(p, name, n) && (p[n] == 0 || p[n] == '/');
+}
+
 static int ends_with(const char *s, const char *suf)
 {
     size_t ls = strlen(s), lf = strlen(suf);
@@ -551,8 +573,8 @@ static int stream_setup(h5tier_archive_t *a, stream_t *st, const h5tier_archive_
     hid_t rec = H5I_INVALID_HID, seq = H5I_INVALID_HID, lt = H5I_INVALID_HID;
     st->lost = H5I_INVALID_HID;
     st->path = strdup(sp->path);
-    st->seq_path = cat(sp->path, H5TIER_ARCHIVE_SEQ_SUFFIX);
-    st->lost_path = cat(sp->path, H5TIER_ARCHIVE_LOST_SUFFIX);
+    st->seq_path = book_path(sp->path, "seq");
+    st->lost_path = book_path(sp->path, "lost");
     if (!st->path || !st->seq_path || !st->lost_path) {
         rc = h5tier__fail(ENOMEM, "archive '%s': stream '%s'", file, sp->path);
         goto done;
@@ -717,7 +739,9 @@ static int read_owner(hid_t file, uint64_t owner[2])
 {
     int rc = -1;
     H5E_BEGIN_TRY {
-        hid_t at = H5Aopen(file, OWNER_ATTR, H5P_DEFAULT);
+        hid_t at = H5Aopen_by_name(file, BOOK, OWNER_ATTR, H5P_DEFAULT, H5P_DEFAULT);
+        if (at < 0)
+            at = H5Aopen(file, OWNER_ATTR, H5P_DEFAULT); /* format 1: on the root group */
         if (at >= 0) {
             if (H5Aread(at, H5T_NATIVE_UINT64, owner) >= 0)
                 rc = 0;
@@ -727,17 +751,44 @@ static int read_owner(hid_t file, uint64_t owner[2])
     return rc;
 }
 
+/* Open (create) the bookkeeping group /.h5tier, with its format attribute. */
+static hid_t book_group(hid_t file)
+{
+    hid_t g;
+    H5E_BEGIN_TRY { g = H5Gopen2(file, BOOK, H5P_DEFAULT); } H5E_END_TRY;
+    if (g >= 0)
+        return g;
+    g = H5Gcreate2(file, BOOK, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return g;
+    uint32_t fmt = H5TIER_ARCHIVE_FORMAT;
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t at = sp >= 0 ? H5Acreate2(g, FORMAT_ATTR, H5T_STD_U32LE, sp, H5P_DEFAULT, H5P_DEFAULT) : H5I_INVALID_HID;
+    herr_t w = at >= 0 ? H5Awrite(at, H5T_NATIVE_UINT32, &fmt) : -1;
+    if (at >= 0)
+        H5Aclose(at);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (w < 0) {
+        H5Gclose(g);
+        return H5I_INVALID_HID;
+    }
+    return g;
+}
+
 static int write_owner(hid_t file)
 {
     uint64_t owner[2] = {(uint64_t)getpid(), h5tier__proc_start_time(getpid())};
     hsize_t two = 2;
     int rc = -1;
-    hid_t at = H5I_INVALID_HID, sp = H5I_INVALID_HID;
-    H5E_BEGIN_TRY { at = H5Aopen(file, OWNER_ATTR, H5P_DEFAULT); } H5E_END_TRY;
+    hid_t at = H5I_INVALID_HID, sp = H5I_INVALID_HID, g = book_group(file);
+    if (g < 0)
+        return -1;
+    H5E_BEGIN_TRY { at = H5Aopen(g, OWNER_ATTR, H5P_DEFAULT); } H5E_END_TRY;
     if (at < 0) {
         sp = H5Screate_simple(1, &two, NULL);
         if (sp >= 0)
-            at = H5Acreate2(file, OWNER_ATTR, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+            at = H5Acreate2(g, OWNER_ATTR, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
     }
     if (at >= 0 && H5Awrite(at, H5T_NATIVE_UINT64, owner) >= 0)
         rc = 0;
@@ -745,7 +796,29 @@ static int write_owner(hid_t file)
         H5Aclose(at);
     if (sp >= 0)
         H5Sclose(sp);
+    H5Gclose(g);
     return rc;
+}
+
+/* An archive of format 1 keeps PATH_seq / PATH_lost next to PATH and the
+ * archiver's identity on the root group, and has no /.h5tier. */
+static int old_layout(hid_t file, const h5tier_archive_stream_spec_t *specs, size_t n)
+{
+    htri_t e;
+    H5E_BEGIN_TRY { e = H5Lexists(file, BOOK, H5P_DEFAULT); } H5E_END_TRY;
+    if (e > 0)
+        return 0;
+    H5E_BEGIN_TRY { e = H5Aexists(file, OWNER_ATTR); } H5E_END_TRY;
+    if (e > 0)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        char *p = cat(specs[i].path, OLD_SEQ_SUFFIX);
+        H5E_BEGIN_TRY { e = p ? H5Lexists(file, p, H5P_DEFAULT) : 0; } H5E_END_TRY;
+        free(p);
+        if (e > 0)
+            return 1;
+    }
+    return 0;
 }
 
 static hid_t make_fapl(void)
@@ -905,16 +978,23 @@ static int sync_tmp(const char *path, const char *tmp)
 int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *specs, size_t nspecs,
                         unsigned flags, h5tier_archive_t **out)
 {
+    return h5tier_archive_open_template(path, specs, nspecs, flags, H5I_INVALID_HID, NULL, 0, out);
+}
+
+int h5tier_archive_open_template(const char *path, const h5tier_archive_stream_spec_t *specs, size_t nspecs,
+                                 unsigned flags, hid_t tmpl, const char *const *skip, size_t nskip,
+                                 h5tier_archive_t **out)
+{
+    int created = 0;
     if (out)
         *out = NULL;
     if (!path || !*path || !specs || !out || nspecs == 0 || nspecs > MAX_STREAMS)
         return h5tier__fail(EINVAL, "archive: need a path, 1..%d stream specs and an out pointer", MAX_STREAMS);
     for (size_t i = 0; i < nspecs; i++) {
         const char *p = specs[i].path;
-        if (!p || !*p || ends_with(p, H5TIER_ARCHIVE_SEQ_SUFFIX) || ends_with(p, H5TIER_ARCHIVE_LOST_SUFFIX) ||
-            p[strlen(p) - 1] == '/')
-            return h5tier__fail(EINVAL, "archive '%s': bad stream path '%s' (empty, ends with '/', '%s' or '%s')",
-                                path, p ? p : "(null)", H5TIER_ARCHIVE_SEQ_SUFFIX, H5TIER_ARCHIVE_LOST_SUFFIX);
+        if (!p || !*p || is_book(p) || p[strlen(p) - 1] == '/' || !strcmp(p, "/"))
+            return h5tier__fail(EINVAL, "archive '%s': bad stream path '%s' (empty, the root, ends with '/', or "
+                                "under %s, which holds the archiver's bookkeeping)", path, p ? p : "(null)", BOOK);
         for (size_t j = 0; j < i; j++)
             if (strcmp(specs[j].path, p) == 0)
                 return h5tier__fail(EINVAL, "archive '%s': stream '%s' given twice", path, p);
@@ -981,6 +1061,7 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
             goto fail;
         }
         h5tier_sys.close(tfd);
+        created = 1;
         H5E_BEGIN_TRY { a->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); } H5E_END_TRY;
         if (a->file < 0) {
             h5tier_sys.unlink(tmp);
@@ -1002,6 +1083,12 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
         if (a->file < 0) {
             rc = h5tier__fail(EBUSY, "archive '%s': HDF5 cannot open it for writing (another process "
                               "has it open?)", path);
+            goto fail;
+        }
+        if (old_layout(a->file, specs, nspecs)) {
+            rc = h5tier__fail(H5TIER_EVERSION, "archive '%s' has the format-1 layout (PATH_seq and PATH_lost "
+                              "next to the records); convert it once with 'h5tier ring archive --convert %s' "
+                              "(moves them to %s/PATH/seq and %s/PATH/lost)", path, path, BOOK, BOOK);
             goto fail;
         }
         if (missing_streams(a->file, specs, nspecs) > 0) {
@@ -1038,6 +1125,27 @@ int h5tier_archive_open(const char *path, const h5tier_archive_stream_spec_t *sp
         rc = stream_setup(a, &a->s[i], &specs[i]);
         if (rc < 0)
             goto fail;
+    }
+    if (created && tmpl >= 0 && H5Iis_valid(tmpl) > 0) {
+        /* the user's schema around the streams (groups, attributes, fixed datasets), once, before
+           SWMR mode forbids new objects */
+        const char **sk = calloc(nspecs + nskip + 1, sizeof *sk);
+        if (!sk) {
+            rc = h5tier__fail(ENOMEM, "archive '%s'", path);
+            goto fail;
+        }
+        for (size_t i = 0; i < nspecs; i++)
+            sk[i] = specs[i].path;
+        for (size_t i = 0; i < nskip; i++)
+            sk[nspecs + i] = skip[i];
+        rc = h5tier__h5_copy_rest(tmpl, a->file, sk, (unsigned)(nspecs + nskip));
+        free(sk);
+        if (rc < 0) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", h5tier_errmsg());
+            rc = h5tier__fail(-rc, "archive '%s': copying the ring's schema: %s", path, why);
+            goto fail;
+        }
     }
     if (H5Fstart_swmr_write(a->file) < 0) {
         rc = hfail(path, "cannot start SWMR writing on", path);
@@ -1328,5 +1436,108 @@ int h5tier_archive_close(h5tier_archive_t *a)
         rc = hfail(a->path, "cannot close", a->path);
     free(a->path);
     free(a);
+    return rc;
+}
+
+/* ---- converting a format-1 archive ---------------------------------------------------------- */
+
+typedef struct conv_ctx {
+    hid_t file;
+    const char *path;
+    char (*seqs)[1024];
+    size_t n, max;
+} conv_ctx_t;
+
+static herr_t conv_find(hid_t f, const char *name, const H5O_info_t *info, void *op)
+{
+    conv_ctx_t *c = op;
+    (void)f;
+    if (info->type != H5O_TYPE_DATASET || !ends_with(name, OLD_SEQ_SUFFIX) || is_book(name))
+        return 0;
+    htri_t e;
+    H5E_BEGIN_TRY { e = H5Aexists_by_name(c->file, name, RECORDS_ATTR, H5P_DEFAULT); } H5E_END_TRY;
+    if (e <= 0 || c->n >= c->max || strlen(name) >= sizeof c->seqs[0])
+        return 0;
+    snprintf(c->seqs[c->n++], sizeof c->seqs[0], "/%s", name);
+    return 0;
+}
+
+static int move_link(hid_t f, const char *from, const char *to)
+{
+    htri_t e;
+    H5E_BEGIN_TRY { e = H5Lexists(f, from, H5P_DEFAULT); } H5E_END_TRY;
+    if (e <= 0)
+        return 0; /* moved by an earlier, interrupted run */
+    hid_t l = H5Pcreate(H5P_LINK_CREATE);
+    herr_t r = l >= 0 && H5Pset_create_intermediate_group(l, 1) >= 0 ? H5Lmove(f, from, f, to, l, H5P_DEFAULT) : -1;
+    if (l >= 0)
+        H5Pclose(l);
+    return r < 0 ? -1 : 0;
+}
+
+int h5tier_archive_convert(const char *path)
+{
+    if (!path || !*path)
+        return h5tier__fail(EINVAL, "archive convert: no file name");
+    int dfd = lock_dir(path);
+    if (dfd < 0)
+        return dfd;
+    int rc = 0, fd = h5tier_sys.open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    hid_t fapl = make_fapl(), f = H5I_INVALID_HID;
+    char(*seqs)[1024] = calloc(MAX_STREAMS, sizeof *seqs);
+    if (fd < 0) {
+        rc = h5tier__fail(errno, "archive '%s': open: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!seqs || fapl < 0) {
+        rc = h5tier__fail(ENOMEM, "archive '%s'", path);
+        goto done;
+    }
+    if ((rc = check_and_repair(path, fd, fapl)) < 0) /* -EBUSY while an archiver writes it */
+        goto done;
+    H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT); } H5E_END_TRY;
+    if (f < 0) {
+        rc = h5tier__fail(H5TIER_ENOTHDF5, "archive '%s': HDF5 cannot open it for writing", path);
+        goto done;
+    }
+    conv_ctx_t c = {f, path, seqs, 0, MAX_STREAMS};
+    if (H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, conv_find, &c) < 0) {
+        rc = hfail(path, "cannot walk", "/");
+        goto done;
+    }
+    hid_t g = book_group(f);
+    if (g < 0) {
+        rc = hfail(path, "cannot create", BOOK);
+        goto done;
+    }
+    H5Gclose(g);
+    for (size_t i = 0; i < c.n; i++) {
+        char rec[1024], lost[1100];
+        size_t l = strlen(seqs[i]) - strlen(OLD_SEQ_SUFFIX);
+        snprintf(rec, sizeof rec, "%.*s", (int)l, seqs[i]);
+        snprintf(lost, sizeof lost, "%s%s", rec, OLD_LOST_SUFFIX);
+        char *nseq = book_path(rec, "seq"), *nlost = book_path(rec, "lost");
+        int bad = !nseq || !nlost || move_link(f, seqs[i], nseq) < 0 || move_link(f, lost, nlost) < 0;
+        free(nseq);
+        free(nlost);
+        if (bad) {
+            rc = hfail(path, "cannot move the bookkeeping of", rec);
+            goto done;
+        }
+    }
+    H5E_BEGIN_TRY {
+        if (H5Aexists(f, OWNER_ATTR) > 0)
+            H5Adelete(f, OWNER_ATTR);
+    } H5E_END_TRY;
+    rc = (int)c.n;
+done:
+    if (f >= 0 && H5Fclose(f) < 0 && rc >= 0)
+        rc = hfail(path, "cannot close", path);
+    if (fd >= 0)
+        h5tier_sys.close(fd);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    free(seqs);
+    h5tier_sys.close(dfd);
     return rc;
 }

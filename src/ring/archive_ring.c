@@ -168,7 +168,15 @@ int h5tier_archive_ring(const char *ring, const char *out, const h5tier_archiver
         }
         specs[i].chunk_bytes = cb;
     }
-    rc = h5tier_archive_open(out, specs, n, opts.archive_flags | H5TIER_ARCHIVE_CREATE, &a);
+    {
+        /* the ring's other streams are not copied as fixed datasets */
+        const char *skip[H5TIER_RING_MAX_STREAMS];
+        size_t nskip = 0;
+        for (unsigned j = 0; j < info.nstreams; j++)
+            skip[nskip++] = sinfo[j].name;
+        rc = h5tier_archive_open_template(out, specs, n, opts.archive_flags | H5TIER_ARCHIVE_CREATE, rf, skip,
+                                          nskip, &a);
+    }
     for (size_t i = 0; i < n; i++) {
         H5Dclose(dsets[i]);
         dsets[i] = H5I_INVALID_HID;

@@ -76,17 +76,24 @@ uint32_t h5tier__ring_repair_sleepers(ring_rstream_t *st)
 
 int h5tier__ring_check_stream_name(const char *name)
 {
-    size_t len = name ? strlen(name) : 0;
+    const char *n = name && name[0] == '/' ? name + 1 : name; /* "/daq/events" == "daq/events" */
+    size_t len = n ? strlen(n) : 0;
     if (len == 0)
         return h5tier__fail(EINVAL, "stream name is empty");
     if (len > H5TIER_RING_STREAM_NAME_MAX)
         return h5tier__fail(EINVAL, "stream name '%s' is longer than %d characters", name,
                             H5TIER_RING_STREAM_NAME_MAX);
     for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-' || (c == '.' && i > 0)))
-            return h5tier__fail(EINVAL, "stream name '%s': character %zu is not one of [A-Za-z0-9_.-]", name, i);
+        char c = n[i];
+        bool first = i == 0 || n[i - 1] == '/'; /* first character of a path component */
+        if (c == '/' && (first || i + 1 == len))
+            return h5tier__fail(EINVAL, "stream name '%s': empty path component", name);
+        if (c == '.' && first)
+            return h5tier__fail(EINVAL, "stream name '%s': a component may not start with '.' (names such as "
+                                "/.h5tier are reserved)", name);
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.' || c == '/'))
+            return h5tier__fail(EINVAL, "stream name '%s': character %zu is not one of [A-Za-z0-9_.-/]", name, i);
     }
     return 0;
 }
@@ -123,7 +130,7 @@ static int check_stream_block(const char *name, const ring_hdr_t *h, ring_stream
     }
     for (const char *c = g->name; *c; c++)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
-              *c == '-' || *c == '.')) {
+              *c == '-' || *c == '.' || *c == '/')) {
             g->name[0] = 0;
             return h5tier__fail(H5TIER_EMAGIC,
                                 "ring '%s': control block corrupted: the name of stream %u holds byte 0x%02x", name, i,
@@ -487,6 +494,8 @@ int h5tier__ring_find_stream(const ring_map_t *m, const char *stream)
 {
     if (!stream || !*stream)
         return 0;
+    if (stream[0] == '/' && stream[1]) /* a stream's path is given with or without the leading '/' */
+        stream++;
     for (unsigned i = 0; i < m->nstreams; i++)
         if (!strcmp(m->geom[i].name, stream))
             return (int)i;
@@ -582,7 +591,8 @@ int h5tier__ring_verify(const char *name)
  * (left for the control block), one contiguous, early-allocated dataset per
  * stream (never filled: the writer fills it), the schema's attributes. */
 static int create_hdf5(const char *rname, const char *path, const char *canon, mode_t mode,
-                       const h5tier_ring_stream_spec_t *streams, unsigned n, uint64_t ub, uint64_t *offsets)
+                       const h5tier_ring_stream_spec_t *streams, unsigned n, uint64_t ub, uint64_t *offsets,
+                       unsigned flags)
 {
     int r = 0;
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
@@ -615,7 +625,13 @@ static int create_hdf5(const char *rname, const char *path, const char *canon, m
         hid_t dset = H5I_INVALID_HID;
         if (space >= 0 && dcpl >= 0 && H5Pset_layout(dcpl, H5D_CONTIGUOUS) >= 0 &&
             H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
-            dset = H5Dcreate2(file, s->name, s->type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        {
+            hid_t lcpl = H5Pcreate(H5P_LINK_CREATE); /* "/daq/events": its groups too */
+            if (lcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0)
+                dset = H5Dcreate2(file, ring__spath(s->name), s->type, space, lcpl, dcpl, H5P_DEFAULT);
+            if (lcpl >= 0)
+                H5Pclose(lcpl);
+        }
         if (dset < 0) {
             r = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot create the dataset of stream '%s' (%llu records of %llu "
                              "bytes) in %s", rname, s->name, (unsigned long long)s->capacity,
@@ -633,6 +649,41 @@ static int create_hdf5(const char *rname, const char *path, const char *canon, m
             H5Pclose(dcpl);
         if (space >= 0)
             H5Sclose(space);
+    }
+    /* the user's schema around the streams: with H5TIER_RING_CREATE_TEMPLATE everything else
+       of the template file; otherwise the attributes of the groups above each --like dataset
+       that keeps its path */
+    for (unsigned i = 0; i < n && r == 0; i++) {
+        const h5tier_ring_stream_spec_t *s = &streams[i];
+        if (s->attr_source <= 0 || H5Iis_valid(s->attr_source) <= 0)
+            continue;
+        hid_t sf = H5Iget_file_id(s->attr_source);
+        if (sf < 0)
+            continue;
+        if (flags & H5TIER_RING_CREATE_TEMPLATE) {
+            const char *skip[H5TIER_RING_MAX_STREAMS];
+            for (unsigned k = 0; k < n; k++)
+                skip[k] = streams[k].name;
+            r = h5tier__h5_copy_rest(sf, file, skip, n);
+            if (r < 0) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", h5tier_errmsg());
+                r = h5tier__fail(-r, "ring '%s': template: %s", rname, why);
+            }
+            H5Fclose(sf);
+            break;
+        }
+        char src_path[1024];
+        ssize_t l = H5Iget_name(s->attr_source, src_path, sizeof src_path);
+        if (l > 0 && (size_t)l < sizeof src_path && !strcmp(ring__spath(src_path), ring__spath(s->name))) {
+            r = h5tier__h5_copy_ancestors(sf, src_path, file);
+            if (r < 0) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", h5tier_errmsg());
+                r = h5tier__fail(-r, "ring '%s': stream '%s': %s", rname, s->name, why);
+            }
+        }
+        H5Fclose(sf);
     }
 done:
     if (file >= 0 && H5Fclose(file) < 0 && r == 0)
@@ -680,7 +731,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
         if ((r = h5tier__ring_check_stream_name(s->name)) < 0)
             return r;
         for (unsigned j = 0; j < i; j++)
-            if (!strcmp(streams[j].name, s->name))
+            if (!strcmp(ring__spath(streams[j].name), ring__spath(s->name)))
                 return h5tier__fail(EINVAL, "ring '%s': stream '%s' given twice", name, s->name);
         if (!is_pow2(s->capacity))
             return h5tier__fail(ERANGE, "ring '%s': stream '%s': capacity %llu is not a power of two >= 2", name,
@@ -775,7 +826,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
         r = h5tier__fail(errno, "ring '%s': fchmod %04o: %s", name, (unsigned)(mode ? mode : 0600), strerror(errno));
         goto fail;
     }
-    r = create_hdf5(name, path, build, mode ? mode : 0600, streams, nstreams, ub, offsets);
+    r = create_hdf5(name, path, build, mode ? mode : 0600, streams, nstreams, ub, offsets, flags);
     if (r < 0)
         goto fail;
     struct stat sb;
@@ -816,7 +867,7 @@ int h5tier_ring_create(const char *name, const h5tier_ring_stream_spec_t *stream
                           (uint64_t)(uintptr_t)ctl) | 1;
     for (unsigned i = 0; i < nstreams; i++) {
         ring_stream_t *st = ring__stream_at(ctl, i);
-        snprintf(st->name, sizeof st->name, "%s", streams[i].name);
+        snprintf(st->name, sizeof st->name, "%s", ring__spath(streams[i].name));
         st->record_size = h5tier_ring_spec_record_size(&streams[i]);
         st->capacity = streams[i].capacity;
         st->data_offset = offsets[i];

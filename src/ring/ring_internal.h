@@ -261,8 +261,32 @@ uint32_t h5tier__ring_repair_sleepers(ring_rstream_t *rs);
  * "/.NAME.readers".  0 or -ENAMETOOLONG. */
 int h5tier__ring_rtab_name(const char *canon, char *out, size_t outlen);
 
-/* Validate a stream name ([A-Za-z0-9_.-]+, <= 47). */
+/* Validate a stream name: a dataset path of components [A-Za-z0-9_.-]+
+ * separated by '/', none starting with '.' (so "/.h5tier" stays reserved),
+ * an optional leading '/', at most 47 characters without it. */
 int h5tier__ring_check_stream_name(const char *name);
+
+/* A stream path as the control block stores it: without the leading '/'
+ * ("daq/events"; HDF5 resolves it from the root group). */
+static inline const char *ring__spath(const char *name)
+{
+    return name && name[0] == '/' ? name + 1 : name;
+}
+
+/* Copy into dst (an open file) what the file src holds besides the datasets
+ * at the paths skip[0 .. nskip-1] and anything under "/.h5tier": the root's
+ * attributes, every group (created where missing) with its attributes, other
+ * datasets and named types whole (H5Ocopy).  Attributes dst already has are
+ * kept.  Soft and external links are not copied.  Used to turn a template
+ * file into a ring (--like-file) and a ring into an archive.  0 or
+ * -H5TIER_EHDF5 with an errmsg naming the object. */
+int h5tier__h5_copy_rest(hid_t src, hid_t dst, const char *const *skip, unsigned nskip);
+
+/* Copy the attributes of the root group and of every group on the way to
+ * dataset src_path in file src onto the same groups of dst (created where
+ * missing), so a dataset taken with --like keeps the attributes of its
+ * parents.  0 or -H5TIER_EHDF5. */
+int h5tier__h5_copy_ancestors(hid_t src, const char *src_path, hid_t dst);
 
 /* Copy every attribute of src to dst exactly (schema.c; used by ring
  * creation and by the archiver).  0 or -H5TIER_EHDF5 with an errmsg naming

@@ -312,7 +312,7 @@ int h5tier_ring_stream_from_dtype(h5tier_ring_stream_spec_t *spec, const char *n
         h5tier_ring_stream_spec_free(spec);
         return r;
     }
-    snprintf(spec->name, sizeof spec->name, "%s", name ? name : "data");
+    snprintf(spec->name, sizeof spec->name, "%s", name ? ring__spath(name) : "data");
     spec->capacity = capacity;
     if ((r = check_capacity(spec, capacity)) < 0)
         return r;
@@ -336,9 +336,7 @@ int h5tier_ring_stream_from_like(h5tier_ring_stream_spec_t *spec, const char *na
     memcpy(file, like, (size_t)(colon - like));
     file[colon - like] = 0;
     const char *path = colon + 1;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    const char *sname = name ? name : base;
+    const char *sname = name ? name : ring__spath(path); /* the stream keeps the dataset's path */
     int r = h5tier__ring_check_stream_name(sname);
     if (r < 0)
         return r;
@@ -390,7 +388,7 @@ int h5tier_ring_stream_from_like(h5tier_ring_stream_spec_t *spec, const char *na
     spec->attr_source = d;
     spec->owns_ids = 1;
     spec->capacity = capacity;
-    snprintf(spec->name, sizeof spec->name, "%s", sname);
+    snprintf(spec->name, sizeof spec->name, "%s", ring__spath(sname));
     if ((r = check_capacity(spec, capacity)) < 0)
         return r;
     return 0;
@@ -414,6 +412,8 @@ static herr_t copy_one(hid_t src, const char *aname, const H5A_info_t *ainfo, vo
     (void)ainfo;
     hid_t dst = *(hid_t *)op;
     herr_t ret = -1;
+    if (H5Aexists(dst, aname) > 0)
+        return 0; /* kept: a template's attribute already there, or the archiver's own */
     hid_t a = H5Aopen(src, aname, H5P_DEFAULT), t = H5I_INVALID_HID, sp = H5I_INVALID_HID, na = H5I_INVALID_HID;
     void *buf = NULL;
     if (a < 0 || (t = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0)
@@ -448,4 +448,224 @@ int h5tier__ring_copy_attrs(hid_t src, hid_t dst)
     if (H5Aiterate2(src, H5_INDEX_NAME, H5_ITER_INC, &idx, copy_one, &dst) < 0)
         return -H5TIER_EHDF5;
     return 0;
+}
+
+/* ---- whole files: template -> ring -> archive ------------------------------------------ */
+
+static hid_t lcpl_intermediate(void)
+{
+    hid_t l = H5Pcreate(H5P_LINK_CREATE);
+    if (l >= 0 && H5Pset_create_intermediate_group(l, 1) < 0) {
+        H5Pclose(l);
+        l = H5I_INVALID_HID;
+    }
+    return l;
+}
+
+/* Open group `path` of dst, creating it (and its parents) if missing. */
+static hid_t group_here(hid_t dst, const char *path)
+{
+    if (!strcmp(path, ".") || !strcmp(path, "/"))
+        return H5Gopen2(dst, "/", H5P_DEFAULT);
+    htri_t e;
+    H5E_BEGIN_TRY { e = H5Lexists(dst, path, H5P_DEFAULT); } H5E_END_TRY;
+    if (e > 0)
+        return H5Gopen2(dst, path, H5P_DEFAULT);
+    hid_t l = lcpl_intermediate();
+    hid_t g = l >= 0 ? H5Gcreate2(dst, path, l, H5P_DEFAULT, H5P_DEFAULT) : H5I_INVALID_HID;
+    if (l >= 0)
+        H5Pclose(l);
+    return g;
+}
+
+typedef struct rest_ctx {
+    hid_t dst;
+    const char *const *skip;
+    unsigned nskip;
+    int rc;
+} rest_ctx_t;
+
+static herr_t rest_one(hid_t src, const char *name, const H5O_info_t *info, void *op)
+{
+    rest_ctx_t *c = op;
+    if (!strncmp(name, ".h5tier", 7) && (name[7] == 0 || name[7] == '/'))
+        return 0; /* an archive's bookkeeping is never user data */
+    for (unsigned k = 0; k < c->nskip; k++)
+        if (!strcmp(ring__spath(c->skip[k]), name))
+            return 0;
+    if (info->type == H5O_TYPE_GROUP) {
+        hid_t g = group_here(c->dst, name);
+        hid_t sg = H5Oopen(src, name, H5P_DEFAULT);
+        int r = g >= 0 && sg >= 0 ? h5tier__ring_copy_attrs(sg, g) : -H5TIER_EHDF5;
+        if (sg >= 0)
+            H5Oclose(sg);
+        if (g >= 0)
+            H5Gclose(g);
+        if (r < 0) {
+            c->rc = h5tier__fail(H5TIER_EHDF5, "cannot copy group '/%s' and its attributes",
+                                 strcmp(name, ".") ? name : "");
+            return -1;
+        }
+        return 0;
+    }
+    htri_t e;
+    H5E_BEGIN_TRY { e = H5Lexists(c->dst, name, H5P_DEFAULT); } H5E_END_TRY;
+    if (e > 0)
+        return 0; /* already there (a stream created by the caller, or a second hard link) */
+    hid_t l = lcpl_intermediate();
+    herr_t r = l >= 0 ? H5Ocopy(src, name, c->dst, name, H5P_DEFAULT, l) : -1;
+    if (l >= 0)
+        H5Pclose(l);
+    if (r < 0) {
+        c->rc = h5tier__fail(H5TIER_EHDF5, "cannot copy '/%s' from the template", name);
+        return -1;
+    }
+    return 0;
+}
+
+int h5tier__h5_copy_rest(hid_t src, hid_t dst, const char *const *skip, unsigned nskip)
+{
+    rest_ctx_t c = {dst, skip, nskip, 0};
+    if (H5Ovisit(src, H5_INDEX_NAME, H5_ITER_INC, rest_one, &c) < 0 && c.rc == 0)
+        c.rc = h5tier__fail(H5TIER_EHDF5, "cannot walk the template file");
+    return c.rc;
+}
+
+static int copy_group_attrs(hid_t src, const char *gp, hid_t dst)
+{
+    hid_t sg = H5Oopen(src, gp, H5P_DEFAULT);
+    hid_t g = sg >= 0 ? group_here(dst, gp) : H5I_INVALID_HID;
+    int r = g >= 0 ? h5tier__ring_copy_attrs(sg, g) : -H5TIER_EHDF5;
+    if (g >= 0)
+        H5Gclose(g);
+    if (sg >= 0)
+        H5Oclose(sg);
+    return r < 0 ? h5tier__fail(H5TIER_EHDF5, "cannot copy the attributes of group '%s'", gp) : 0;
+}
+
+int h5tier__h5_copy_ancestors(hid_t src, const char *src_path, hid_t dst)
+{
+    char p[1024];
+    const char *sp = ring__spath(src_path);
+    if (strlen(sp) >= sizeof p)
+        return h5tier__fail(ENAMETOOLONG, "path '%s' is too long", src_path);
+    snprintf(p, sizeof p, "%s", sp);
+    int r = copy_group_attrs(src, "/", dst);
+    for (char *s = strchr(p, '/'); s && r == 0; s = strchr(s + 1, '/')) {
+        *s = 0;
+        r = copy_group_attrs(src, p, dst);
+        *s = '/';
+    }
+    return r;
+}
+
+/* ---- a whole template file -------------------------------------------------------------- */
+
+typedef struct tmpl_ctx {
+    char (*paths)[H5TIER_RING_STREAM_NAME_MAX + 2];
+    unsigned n, max;
+    int rc;
+} tmpl_ctx_t;
+
+static herr_t tmpl_one(hid_t f, const char *name, const H5O_info_t *info, void *op)
+{
+    tmpl_ctx_t *c = op;
+    if (info->type != H5O_TYPE_DATASET || (!strncmp(name, ".h5tier", 7) && (name[7] == 0 || name[7] == '/')))
+        return 0;
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    hsize_t dims[32], maxd[32];
+    int unlimited = nd >= 1 && nd <= 32 && H5Sget_simple_extent_dims(sp, dims, maxd) >= 0 && maxd[0] == H5S_UNLIMITED;
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    if (!unlimited)
+        return 0;
+    if (c->n >= c->max) {
+        c->rc = h5tier__fail(EINVAL, "more than %u datasets with an unlimited first dimension (the ring takes %d "
+                             "streams; pick some with --select)", c->max, H5TIER_RING_MAX_STREAMS);
+        return -1;
+    }
+    if (strlen(name) > H5TIER_RING_STREAM_NAME_MAX) {
+        c->rc = h5tier__fail(ENAMETOOLONG, "dataset '/%s': stream paths have at most %d characters", name,
+                             H5TIER_RING_STREAM_NAME_MAX);
+        return -1;
+    }
+    snprintf(c->paths[c->n++], sizeof c->paths[0], "/%s", name);
+    return 0;
+}
+
+int h5tier_ring_streams_from_file(const char *file, const char *const *select, unsigned nselect, uint64_t capacity,
+                                  h5tier_ring_stream_spec_t *specs, unsigned max)
+{
+    if (!file || !specs || max == 0 || (nselect && !select))
+        return h5tier__fail(EINVAL, "template: need a file name and room for the specs");
+    char(*paths)[H5TIER_RING_STREAM_NAME_MAX + 2] = calloc(H5TIER_RING_MAX_STREAMS, sizeof *paths);
+    if (!paths)
+        return h5tier__fail(ENOMEM, "template '%s'", file);
+    unsigned n = 0;
+    int r = 0;
+    if (nselect) {
+        if (nselect > max || nselect > H5TIER_RING_MAX_STREAMS) {
+            free(paths);
+            return h5tier__fail(EINVAL, "template '%s': %u datasets selected (room for %u)", file, nselect,
+                                max < H5TIER_RING_MAX_STREAMS ? max : H5TIER_RING_MAX_STREAMS);
+        }
+        for (; n < nselect; n++)
+            snprintf(paths[n], sizeof paths[0], "/%s", ring__spath(select[n]));
+    } else {
+        if (access(file, R_OK) < 0) {
+            r = h5tier__fail(errno, "template: cannot read %s: %s", file, strerror(errno));
+            free(paths);
+            return r;
+        }
+        htri_t is;
+        H5E_BEGIN_TRY { is = H5Fis_hdf5(file); } H5E_END_TRY;
+        if (is <= 0) {
+            free(paths);
+            return h5tier__fail(H5TIER_ENOTHDF5, "template: %s is not an HDF5 file", file);
+        }
+        hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f < 0) {
+            free(paths);
+            return h5tier__fail(H5TIER_EHDF5, "template: cannot open %s", file);
+        }
+        tmpl_ctx_t c = {paths, 0, max < H5TIER_RING_MAX_STREAMS ? max : H5TIER_RING_MAX_STREAMS, 0};
+        if (H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, tmpl_one, &c) < 0 && c.rc == 0)
+            c.rc = h5tier__fail(H5TIER_EHDF5, "template: cannot walk %s", file);
+        H5Fclose(f);
+        if (c.rc < 0) {
+            free(paths);
+            return c.rc;
+        }
+        n = c.n;
+        if (n == 0) {
+            free(paths);
+            return h5tier__fail(EINVAL, "template %s has no dataset with an unlimited first dimension (name the "
+                                "streams with --select PATH)", file);
+        }
+    }
+    size_t flen = strlen(file);
+    char *like = malloc(flen + H5TIER_RING_STREAM_NAME_MAX + 8);
+    if (!like) {
+        free(paths);
+        return h5tier__fail(ENOMEM, "template '%s'", file);
+    }
+    unsigned made = 0;
+    for (; made < n; made++) {
+        sprintf(like, "%s:%s", file, paths[made]);
+        r = h5tier_ring_stream_from_like(&specs[made], NULL, like, capacity);
+        if (r < 0)
+            break;
+    }
+    free(like);
+    free(paths);
+    if (r < 0) {
+        for (unsigned k = 0; k < made; k++)
+            h5tier_ring_stream_spec_free(&specs[k]);
+        return r;
+    }
+    return (int)n;
 }

@@ -110,7 +110,7 @@ def test_archive_of_a_ring(shm_name, tmp_path):
     assert st["records"] == 5000 and st["lost_records"] == 0
     with h5py.File(out, "r") as f:
         assert f["data"].shape == (5000, 64)
-        assert (f["data_seq"][:] == np.arange(5000)).all()
+        assert (f["/.h5tier/data/seq"][:] == np.arange(5000)).all()
         assert (f["data"][:, :8].copy().view("<u8")[:, 0] == np.arange(5000)).all()
 
 

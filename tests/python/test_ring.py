@@ -232,8 +232,9 @@ def test_stream_paths_and_attributes_from_like(shm_name, tmp_path):
         d.attrs["roi"] = np.array([1, 2, 3, 4], dtype="i4")
     name = shm_name()
     cli("ring", "create", name, "--like", "%s:/det/frames" % src, "--capacity", "8")
-    st = h5tier.Ring(name)["frames"]
-    assert st.path == "/frames" and st.shape == (4, 5) and st.dtype == np.dtype(">u2")
+    st = h5tier.Ring(name)["/det/frames"]        # --like keeps the dataset's path
+    assert st.name == "det/frames" and h5tier.Ring(name)["det/frames"].path == "/det/frames"
+    assert st.path == "/det/frames" and st.shape == (4, 5) and st.dtype == np.dtype(">u2")
     assert st.attrs["gain"] == 2.5 and st.attrs["units"] == "adu"
     assert list(st.attrs["roi"]) == [1, 2, 3, 4]
 

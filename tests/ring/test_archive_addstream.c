@@ -14,7 +14,7 @@
  *   old: every byte after the superblock equals the original archive (the
  *        open never wrote the file; only the superblock's status flags may
  *        differ), and no B;
- *   new: B complete (B, B_seq, B_lost, all empty) with the original mode.
+ *   new: B complete (B, /.h5tier/B/seq and lost, all empty) with the original mode.
  * Either way h5py (on an `h5clear -s` copy, as after any killed writer)
  * finds all of A's records, sequence numbers and lost range, and h5dump
  * reads the file.  A kill at the first rename (the copy being published)
@@ -298,19 +298,19 @@ int main(int argc, char **argv)
                    "for old, path in runs:\n"
                    "    try:\n"
                    "        f = h5py.File(path, 'r')\n"
-                   "        seq = f['events_seq'][:]\n"
+                   "        seq = f['/.h5tier/events/seq'][:]\n"
                    "        d = f['events'][:len(seq)].view(np.uint8).reshape(len(seq), -1).view('<u8')\n"
                    "        want = np.r_[np.arange(2000), np.arange(2100, %u)]\n"
                    "        assert len(seq) == len(want) and (seq == want).all(), 'A seq'\n"
                    "        assert (d[:, 0] == seq).all() and (np.bitwise_xor.reduce(d[:, :7], axis=1) == d[:, 7]).all(), 'A records'\n"
-                   "        lost = f['events_lost'][:]\n"
+                   "        lost = f['/.h5tier/events/lost'][:]\n"
                    "        assert len(lost) == 1 and lost['first'][0] == 2000 and lost['last'][0] == 2099, 'A lost'\n"
-                   "        b = [n in f for n in ('more/events_b', 'more/events_b_seq', 'more/events_b_lost')]\n"
+                   "        b = [n in f for n in ('more/events_b', '.h5tier/more/events_b/seq', '.h5tier/more/events_b/lost')]\n"
                    "        if old == '1':\n"
                    "            assert not any(b) and 'more' not in f, 'old archive with parts of B'\n"
                    "        else:\n"
                    "            assert all(b), 'new archive without a complete B: %%s' %% b\n"
-                   "            assert f['more/events_b'].shape == (0,) and f['more/events_b_seq'].shape == (0,), 'B not empty'\n"
+                   "            assert f['more/events_b'].shape == (0,) and f['/.h5tier/more/events_b/seq'].shape == (0,), 'B not empty'\n"
                    "            assert f['more/events_b'].dtype == f['events'].dtype, 'B type'\n"
                    "    except Exception as e:\n"
                    "        print('BAD', path, type(e).__name__, e)\n"

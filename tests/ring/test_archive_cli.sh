@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves `h5tier ring archive` end to end through the CLI, with real
 # processes: records from `ring write` are archived (count stop), the
-# archive is checked with h5dump (layout, _seq/_lost) and h5py (seq ==
+# archive is checked with h5dump (layout, /.h5tier/ev/seq and lost) and h5py (seq ==
 # arange(N), the payload checksums of `ring write`); a lossless archiver
 # killed with SIGKILL three times while `ring write` produces continues
 # with no loss and no duplicate; --keep-tether keeps the tether, which then
@@ -32,7 +32,7 @@ check() { # FILE STREAM N: seq == arange(N), checksums of 'ring write' payloads 
   "$py" - "$@" <<'EOF'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r"); p = sys.argv[2]; n = int(sys.argv[3])
-seq, d, lost = f[p + "_seq"][:], f[p][:], f[p + "_lost"][:]
+seq, d, lost = f["/.h5tier/" + p.strip("/") + "/seq"][:], f[p][:], f["/.h5tier/" + p.strip("/") + "/lost"][:]
 assert len(seq) == n and len(d) == n, (len(seq), len(d), n)
 assert (seq == np.arange(n)).all(), "seq != arange"
 raw = d.view(np.uint8).reshape(n, -1)
@@ -40,7 +40,7 @@ h = np.full(n, 0xcbf29ce484222325, dtype=np.uint64)
 for i in range(raw.shape[1] - 8):
     h = (h ^ raw[:, i].astype(np.uint64)) * np.uint64(0x100000001b3)
 assert (h == raw[:, -8:].copy().view("<u8")[:, 0]).all(), "bad checksum"
-assert (raw[:, :8].copy().view("<u8")[:, 0] == seq).all(), "record seq != _seq"
+assert (raw[:, :8].copy().view("<u8")[:, 0] == seq).all(), "record seq != /.h5tier/PATH/seq"
 assert len(lost) == 0, lost
 print("ok", n)
 EOF
@@ -52,7 +52,7 @@ EOF
 out=$("$cli" ring archive "$name" "$tmp/a.h5" --count 5000 --timeout 5 -q) || fail "ring archive: $out"
 echo "$out" | grep -q "archived 5000 records" || fail "summary: $out"
 h5dump -H -p "$tmp/a.h5" >"$tmp/dump" || fail "h5dump"
-grep -q 'DATASET "ev"' "$tmp/dump" && grep -q 'DATASET "ev_seq"' "$tmp/dump" && grep -q 'DATASET "ev_lost"' "$tmp/dump" \
+grep -q 'DATASET "ev"' "$tmp/dump" && grep -q 'GROUP ".h5tier"' "$tmp/dump" && grep -q 'DATASET "seq"' "$tmp/dump" && grep -q 'DATASET "lost"' "$tmp/dump" \
   && grep -q 'H5S_UNLIMITED' "$tmp/dump" && grep -q 'CHUNKED' "$tmp/dump" || fail "h5dump layout: $(cat "$tmp/dump")"
 check "$tmp/a.h5" ev 5000 || fail "h5py check of a.h5"
 "$cli" ring archive --help | grep -q -- "--lossless" || fail "--help"

@@ -5,9 +5,9 @@
  * schema tests put on their source datasets, and the h5py check of an
  * archive.
  *
- * The h5py check reads PATH and PATH_seq and verifies: the lengths agree
- * (after trimming to len(PATH_seq)), every record's check word is the xor of
- * its other words, the record's own seq equals PATH_seq, and PATH_seq is
+ * The h5py check reads PATH and /.h5tier/PATH/seq and verifies: the lengths agree
+ * (after trimming to len(/.h5tier/PATH/seq)), every record's check word is the xor of
+ * its other words, the record's own seq equals /.h5tier/PATH/seq, and /.h5tier/PATH/seq is
  * strictly increasing; it prints "count=N first=F last=L gaps=G lost=R
  * lostrec=M" for the caller to compare.
  */
@@ -112,7 +112,7 @@ static inline int ev_pycheck(const char *file, const char *path, char *out, size
                  "import sys, h5py, numpy as np\n"
                  "f = h5py.File(sys.argv[1], 'r')\n"
                  "p = sys.argv[2]\n"
-                 "seq = f[p + '_seq'][:]\n"
+                 "seq = f['/.h5tier/' + p.strip('/') + '/seq'][:]\n"
                  "n = len(seq)\n"
                  "d = f[p][:n]\n"
                  "v = d.view(np.uint8).reshape(n, -1).view('<u8') if n else np.zeros((0, 8), '<u8')\n"
@@ -120,10 +120,10 @@ static inline int ev_pycheck(const char *file, const char *path, char *out, size
                  "x = np.bitwise_xor.reduce(v[:, :7], axis=1) if n else v[:, 0]\n"
                  "bad = np.nonzero(x != v[:, 7])[0]\n"
                  "assert len(bad) == 0, 'bad check word at rows %%s' %% bad[:5]\n"
-                 "assert (v[:, 0] == seq).all(), 'record seq differs from _seq'\n"
+                 "assert (v[:, 0] == seq).all(), 'record seq differs from /.h5tier/PATH/seq'\n"
                  "assert n < 2 or (np.diff(seq.astype(np.int64)) > 0).all(), 'seq not increasing'\n"
                  "gaps = int((np.diff(seq.astype(np.int64)) != 1).sum()) if n > 1 else 0\n"
-                 "lost = f[p + '_lost'][:]\n"
+                 "lost = f['/.h5tier/' + p.strip('/') + '/lost'][:]\n"
                  "lr = int((lost['last'].astype(np.int64) - lost['first'].astype(np.int64) + 1).sum()) if len(lost) else 0\n"
                  "print('count=%%d first=%%d last=%%d gaps=%%d lost=%%d lostrec=%%d' %% (n, seq[0] if n else -1, "
                  "seq[-1] if n else -1, gaps, len(lost), lr))\n"

@@ -134,7 +134,7 @@ int main(void)
     char out[8192];
     /* identical content either way */
     int st = tu_sh(out, sizeof out, "h5diff '%s' '%s' /det/frames /det/frames && h5diff '%s' '%s' "
-                   "/det/frames_seq /det/frames_seq", direct, plain, direct, plain);
+                   "/.h5tier/det/frames/seq /.h5tier/det/frames/seq", direct, plain, direct, plain);
     CHECKF(st == 0, "h5diff direct vs plain: %s", out);
 
     /* schema round trip, checked by h5py */
@@ -151,16 +151,16 @@ int main(void)
                "for k in s.attrs:\n"
                "    assert np.array_equal(np.asarray(a.attrs[k]), np.asarray(s.attrs[k])), k\n"
                "    assert a.attrs.get_id(k).dtype == s.attrs.get_id(k).dtype, k\n"
-               "seq = f['det/frames_seq'][:]\n"
+               "seq = f['/.h5tier/det/frames/seq'][:]\n"
                "exp = np.r_[0:90, 95:115, 201:206, 221:222]\n"
                "assert np.array_equal(seq, exp), seq\n"
                "ev = a[:].reshape(len(seq), 6)\n"
                "assert (ev['seq'] == seq[:, None] * 8 + np.arange(6)).all()\n"
-               "lost = f['det/frames_lost'][:]\n"
+               "lost = f['/.h5tier/det/frames/lost'][:]\n"
                "assert [tuple(x) for x in lost] == [(90, 94), (115, 200), (206, 220)], lost\n"
                "gaps = np.nonzero(np.diff(seq) != 1)[0]\n"
                "assert [(seq[i] + 1, seq[i + 1] - 1) for i in gaps] == [tuple(x) for x in lost]\n"
-               "assert f['det/frames_seq'].attrs['h5tier_records'] == b'/det/frames'\n"
+               "assert f['/.h5tier/det/frames/seq'].attrs['h5tier_records'] == b'/det/frames'\n"
                "print('ok')\n"
                "EOF\n",
                tu_python(), src, direct);
@@ -185,9 +185,10 @@ int main(void)
     bad.dims[0] = 384;
     CHECK(h5tier_archive_open(direct, &bad, 1, 0, &a) == -H5TIER_ESCHEMA);
     CHECKF(strstr(h5tier_errmsg(), "type"), "%s", h5tier_errmsg());
-    /* reserved suffix, duplicate and missing file */
-    h5tier_archive_stream_spec_t rs = {.path = "/x_seq", .like = H5I_INVALID_HID, .type = u8, .rank = 0};
+    /* the reserved bookkeeping group, duplicate and missing file */
+    h5tier_archive_stream_spec_t rs = {.path = "/.h5tier/x", .like = H5I_INVALID_HID, .type = u8, .rank = 0};
     CHECK(h5tier_archive_open(tu_path("n.h5"), &rs, 1, H5TIER_ARCHIVE_CREATE, &a) == -EINVAL);
+    CHECKF(strstr(h5tier_errmsg(), "/.h5tier"), "%s", h5tier_errmsg());
     rs.path = "/x";
     CHECK(h5tier_archive_open(tu_path("missing.h5"), &rs, 1, 0, &a) == -ENOENT);
     CHECK(h5tier_archive_open(direct, &rs, 1, H5TIER_ARCHIVE_CREATE | H5TIER_ARCHIVE_EXCL, &a) == -EEXIST);
@@ -202,7 +203,7 @@ int main(void)
     CHECK_OK(h5tier_archive_append(a, 0, 10, bytes, 5));
     CHECK_OK(h5tier_archive_close(a));
     st = tu_sh(out, sizeof out, "%s -c \"import h5py; f = h5py.File('%s', 'r'); "
-               "print(f['x_seq'][:].tolist(), len(f['det/frames_seq']))\"", tu_python(), direct);
+               "print(f['/.h5tier/x/seq'][:].tolist(), len(f['/.h5tier/det/frames/seq']))\"", tu_python(), direct);
     CHECKF(st == 0 && strstr(out, "[10, 11, 12, 13, 14] 116"), "%s", out);
     H5Tclose(u8);
     H5Dclose(like);

@@ -132,7 +132,7 @@ int main(int argc, char **argv)
        data did not): trimmed away with the records */
     hid_t f = H5Fopen(crashed, H5F_ACC_RDWR, H5P_DEFAULT);
     CHECK(f >= 0);
-    hid_t d1 = H5Dopen2(f, "/events", H5P_DEFAULT), d2 = H5Dopen2(f, "/events_seq", H5P_DEFAULT);
+    hid_t d1 = H5Dopen2(f, "/events", H5P_DEFAULT), d2 = H5Dopen2(f, "/.h5tier/events/seq", H5P_DEFAULT);
     hsize_t n = 130;
     CHECK(H5Dset_extent(d1, &n) >= 0 && H5Dset_extent(d2, &n) >= 0);
     uint64_t junk[20] = {0};

@@ -91,7 +91,7 @@ static double add_one(const char *dir, const char *path, int fallback)
                    "assert d.shape == (%u, %u), d.shape\n"
                    "for i in range(0, d.shape[0], 997):\n"
                    "    assert (d[i] == (i & 0xff)).all(), i\n"
-                   "assert (f['img_seq'][:] == np.arange(d.shape[0])).all()\n"
+                   "assert (f['/.h5tier/img/seq'][:] == np.arange(d.shape[0])).all()\n"
                    "assert f['b/img'].shape == (0, %u), f['b/img'].shape\n"
                    "print('ok')\n"
                    "EOF\n",

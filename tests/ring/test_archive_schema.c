@@ -118,12 +118,12 @@ int main(void)
                    "    for k in R.attrs:\n"
                    "        assert A.attrs.get_id(k).dtype == R.attrs.get_id(k).dtype, (p, k)\n"
                    "        assert np.array_equal(np.asarray(A.attrs[k]), np.asarray(R.attrs[k])), (p, k)\n"
-                   "    seq = a[p + '_seq'][:]\n"
+                   "    seq = a['/.h5tier/' + p.strip('/') + '/seq'][:]\n"
                    "    cap = R.shape[0]\n"
                    "    assert np.array_equal(A[:], R[:][seq %% cap]), p\n"
-                   "    assert len(a[p + '_lost']) == 0\n"
-                   "assert np.array_equal(a['events_seq'][:], np.arange(1000))\n"
-                   "assert np.array_equal(a['adc_seq'][:], np.arange(44, 300))\n"
+                   "    assert len(a['/.h5tier/' + p.strip('/') + '/lost']) == 0\n"
+                   "assert np.array_equal(a['/.h5tier/events/seq'][:], np.arange(1000))\n"
+                   "assert np.array_equal(a['/.h5tier/adc/seq'][:], np.arange(44, 300))\n"
                    "assert a['adc'][0, 3, 2] == 44 * 12 + 11\n"
                    "assert a['events'].attrs['description'] == 'self-checking events'\n"
                    "print('ok', sorted(a['events'].attrs))\n"
@@ -134,7 +134,7 @@ int main(void)
     CHECKF(rc == 0 && strstr(res, "count=1000 first=0 last=999 gaps=0"), "%s", res);
     rc = tu_sh(res, sizeof res, "h5dump -p -H '%s'", out);
     CHECKF(rc == 0, "h5dump: %s", res);
-    CHECKF(strstr(res, "DATASET \"events\"") && strstr(res, "DATASET \"adc_seq\"") &&
+    CHECKF(strstr(res, "DATASET \"events\"") && strstr(res, "GROUP \".h5tier\"") &&
                strstr(res, "( 256, 4, 3 ) / ( H5S_UNLIMITED, 4, 3 )") && strstr(res, "\"limits\"") &&
                strstr(res, "H5T_STD_I16BE"),
            "h5dump: %s", res);

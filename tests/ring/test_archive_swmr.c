@@ -3,7 +3,7 @@
  * process follows a ring, and a separate h5py process opens the archive
  * with swmr=True and follows it with refresh().  The test puts records in
  * four steps and waits, after each step, until the reader has seen (and
- * validated: seq continuity, record seq == _seq, check words) every record
+ * validated: seq continuity, record seq == /.h5tier/events/seq, check words) every record
  * so far -- so the reader provably saw the archive grow while the archiver
  * kept it open for writing.  While the archiver lives, a second archiver
  * on the same file is refused (-EBUSY, naming the pid).  Finally the
@@ -29,7 +29,7 @@ static const char *reader_py =
     "    assert time.time() - t0 < 30, 'archive never appeared'\n"
     "    time.sleep(0.01)\n"
     "f = h5py.File(path, 'r', libver='latest', swmr=True)\n"
-    "ds, sq = f['events'], f['events_seq']\n"
+    "ds, sq = f['events'], f['/.h5tier/events/seq']\n"
     "seen, grew = 0, 0\n"
     "while seen < N:\n"
     "    assert time.time() - t0 < 45, 'reader timed out at %d' % seen\n"

@@ -77,7 +77,7 @@ $CLI ring create $N-b --like "$TMP/src.h5:/det/frames" --capacity 8 > /dev/null 
 "$PY" -c "
 import h5py
 f = h5py.File('/dev/shm/$N-b', 'r')
-d = f['frames']
+d = f['/det/frames']   # --like keeps the dataset's path
 assert d.shape == (8, 4, 5) and d.dtype == '<u2' and d.attrs['gain'] == 2.5, (d.shape, d.dtype, dict(d.attrs))
 " || fail "--like schema"
 $CLI ring create $N-c --capacity 64 --stream events --dtype '{seq:u8,e:f4}' --stream images --dtype 'u2[16,16]' --capacity 4 > "$TMP/out" || fail "multi-stream create"

@@ -84,6 +84,9 @@ int main(void)
     char like[512];
     snprintf(like, sizeof like, "%s:/det/frames", src);
     CHECK_OK(h5tier_ring_stream_from_like(&specs[1], NULL, like, 4));
+    CHECKF(!strcmp(specs[1].name, "det/frames"), "--like keeps the path: '%s'", specs[1].name);
+    h5tier_ring_stream_spec_free(&specs[1]);
+    CHECK_OK(h5tier_ring_stream_from_like(&specs[1], "frames", like, 4)); /* an explicit name moves it */
     CHECK(!strcmp(specs[1].name, "frames") && specs[1].rank == 2 && specs[1].dims[0] == 3);
     CHECK_OK(h5tier_ring_create(name, specs, 2, 0, 0));
     CHECK(h5tier_ring_create(name, specs, 2, 0, 0) == -EEXIST);
