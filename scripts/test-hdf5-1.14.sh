@@ -28,7 +28,7 @@ cache=${H5TIER_TRIXIE_CACHE:-/var/cache/h5tier}
 root=$cache/trixie
 build=$cache/build-1.14
 pkgs=(libhdf5-dev hdf5-tools python3 python3-h5py python3-numpy cmake make gcc g++ libc6-dev
-      pkg-config strace xfsprogs util-linux mount)
+      pkg-config strace xfsprogs util-linux mount libncurses-dev libzmq3-dev python3-pytest tmux iproute2)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "test-hdf5-1.14: needs root (debootstrap, chroot, mount namespaces)" >&2

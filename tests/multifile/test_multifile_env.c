@@ -98,6 +98,14 @@ int main(int argc, char **argv)
         rc = tu_sh(out, sizeof out, "%s %s/tests/multifile/inplace.py %s %s 0", tu_python(), getenv("H5TIER_SRC_DIR"),
                    p, name);
         CHECKF(rc == 0 && strstr(out, "h5py in place ok"), "h5py in place (%d): %s", rc, out);
+        /* an unmodified h5dump reads the directory in place through `h5tier run` and prints what
+         * it prints for the merged file (the first line names the file) */
+        rc = tu_sh(out, sizeof out,
+                   "cd %s && %s run --driver multifile -- h5dump %s > run.dump 2>&1 && h5dump %s > merged.dump && "
+                   "tail -n +2 run.dump > a.dump && tail -n +2 merged.dump > b.dump && cmp a.dump b.dump && "
+                   "grep -q DATASET a.dump && echo same",
+                   tu_tmpdir(), tu_cli(), name, merged);
+        CHECKF(rc == 0 && strstr(out, "same"), "h5tier run --driver multifile -- h5dump (%d): %s", rc, out);
     } else {
         tu_log("h5py or %s not available: in-place read from h5py not checked", p);
     }
