@@ -479,20 +479,21 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         goto done;
     }
     made = 1;
-    {
-        /* On the descriptors: only the superblock's pages were touched above,
-         * so the object's pages are never faulted into this process. */
-        uint64_t at = 0;
-        r = copy_fds(fd, out, size, progress, arg, &at);
-        if (r == -H5TIER_ETRUNC) {
-            ret = h5tier__fail(H5TIER_ETRUNC, "shm object '%s': shrank while being saved (%llu of %llu bytes)",
-                               NM(canon, e), (unsigned long long)at, (unsigned long long)size);
-            goto done;
-        } else if (r < 0) {
-            ret = h5tier__fail(-r, "file '%s': write failed at offset %llu: %s", file, (unsigned long long)at,
-                               strerror(-r));
+    for (uint64_t done = 0; done < size;) {
+        /* One copy, from the mapping (tmpfs -> another file system is EXDEV
+         * for copy_file_range, and pread + pwrite copies twice); each piece's
+         * pages are dropped from this process once written (MADV_DONTNEED on
+         * a shared mapping only unmaps them), so peak RSS stays one piece. */
+        size_t len = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
+        r = h5tier__pwrite_full(out, (const char *)map + done, len, (off_t)done);
+        if (r < 0) {
+            ret = h5tier__fail(-r, "file '%s': write failed: %s", file, strerror(-r));
             goto done;
         }
+        h5tier_sys.madvise((char *)map + done, len, MADV_DONTNEED);
+        done += len;
+        if (progress)
+            progress(done, size, arg);
     }
     r = h5tier__fsync(out);
     if (r < 0) {
