@@ -160,7 +160,7 @@ static const char recover_help[] =
 typedef struct opts {
     int json, force, help;
     mode_t mode;
-    const char *pos[16];
+    char **pos; /* the positional arguments, gathered in place at argv + 1 (any number) */
     int npos;
 } opts_t;
 
@@ -171,6 +171,7 @@ static int parse(const char *sub, int argc, char **argv, const char *allowed, op
     char what[64];
     snprintf(what, sizeof what, "%s %s", CMD, sub);
     memset(o, 0, sizeof *o);
+    o->pos = argv + 1; /* argv[1 + npos] <= argv[i]: never overwrites an argument not read yet */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) {
@@ -189,17 +190,12 @@ static int parse(const char *sub, int argc, char **argv, const char *allowed, op
                 return cli_usage(what, "%s", h5tier_errmsg());
             o->mode = (mode_t)m;
         } else if (!strcmp(a, "--")) {
-            for (i++; i < argc; i++) {
-                if (o->npos >= 16)
-                    return cli_usage(what, "too many arguments");
+            for (i++; i < argc; i++)
                 o->pos[o->npos++] = argv[i];
-            }
         } else if (a[0] == '-' && a[1]) {
             return cli_usage(what, "unknown option '%s'", a);
         } else {
-            if (o->npos >= 16)
-                return cli_usage(what, "too many arguments");
-            o->pos[o->npos++] = a;
+            o->pos[o->npos++] = argv[i];
         }
     }
     return 0;

@@ -78,6 +78,9 @@ int h5tier__pwritev_full(int fd, const struct iovec *iov, int iovcnt, off_t off)
  * pread/pwrite loop where it cannot copy between these files.  *done: bytes
  * copied; less than len with a 0 return when src ended early.  0 or -errno. */
 int h5tier__copy_file(int src, int dst, uint64_t len, uint64_t *done);
+/* The same for [start, start + len) (*done counts from start): pieces of a
+ * long copy between progress reports, without a mapping of either file. */
+int h5tier__copy_range(int src, int dst, uint64_t start, uint64_t len, uint64_t *done);
 
 /* fsync with EINTR retry.  Returns 0 or -errno. */
 int h5tier__fsync(int fd);

@@ -114,12 +114,17 @@ static bool copy_unsupported(int e)
 
 int h5tier__copy_file(int src, int dst, uint64_t len, uint64_t *done)
 {
-    uint64_t off = 0;
+    return h5tier__copy_range(src, dst, 0, len, done);
+}
+
+int h5tier__copy_range(int src, int dst, uint64_t start, uint64_t len, uint64_t *done)
+{
+    uint64_t off = start, end = start + len;
     int rc = 0;
     bool kernel = true;
-    while (kernel && off < len) {
+    while (kernel && off < end) {
         off_t in = (off_t)off, out = (off_t)off;
-        size_t n = len - off < IO_CAP ? (size_t)(len - off) : IO_CAP;
+        size_t n = end - off < IO_CAP ? (size_t)(end - off) : IO_CAP;
         ssize_t r = h5tier_sys.copy_file_range(src, &in, dst, &out, n, 0);
         if (r < 0) {
             if (errno == EINTR)
@@ -135,15 +140,15 @@ int h5tier__copy_file(int src, int dst, uint64_t len, uint64_t *done)
             off += (uint64_t)r;
         }
     }
-    if (off < len) {
-        size_t piece = len - off < COPY_BUF ? (size_t)(len - off) : COPY_BUF;
+    if (off < end) {
+        size_t piece = end - off < COPY_BUF ? (size_t)(end - off) : COPY_BUF;
         unsigned char *buf = malloc(piece);
         if (!buf) {
             rc = -ENOMEM;
             goto out;
         }
-        while (off < len) {
-            size_t want = len - off < piece ? (size_t)(len - off) : piece, got = 0;
+        while (off < end) {
+            size_t want = end - off < piece ? (size_t)(end - off) : piece, got = 0;
             rc = h5tier__pread_full(src, buf, want, (off_t)off, &got);
             if (rc == 0 && got > 0)
                 rc = h5tier__pwrite_full(dst, buf, got, (off_t)off);
@@ -156,7 +161,7 @@ int h5tier__copy_file(int src, int dst, uint64_t len, uint64_t *done)
         free(buf);
     }
 out:
-    *done = off;
+    *done = off - start;
     return rc;
 }
 

@@ -47,6 +47,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "shm/shm_driver.h"
@@ -65,6 +66,12 @@
  * had to wait for), or on the CPU the thread last zeroed on, the thread stops
  * zeroing for this file.  The first step after the start usually misses. */
 #define AHEAD_MAX_MISSES 4
+/* Map behind: one MADV_POPULATE_WRITE call; the writer's mremap waits for at
+ * most one. */
+#define AHEAD_POP ((uint64_t)1 << 20)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
 
 enum { RES_NONE, RES_PENDING, RES_BUSY, RES_DONE, RES_FAILED };
 
@@ -88,6 +95,11 @@ struct h5tier__shm_ahead {
     uint64_t zeroed_to;     /* thread: zeroed up to here (under mu) */
     uint64_t claim_from, claim_to; /* window being zeroed now, empty if none (under mu) */
     _Atomic uint64_t frontier; /* writer: [frontier, ...) never touched since reserved */
+    /* map behind (under mu): populate the writer's mapping at base over
+     * [pop_to, behind_to), the range it wrote with pwrite */
+    unsigned char *base;    /* NULL: the writer is moving its mapping, or none given */
+    uint64_t pop_to, behind_to;
+    int pop_busy;           /* the thread is populating now (base in use) */
 };
 
 static int mine(const h5tier__shm_ahead_t *a) { return a && a->pid == getpid(); }
@@ -111,6 +123,19 @@ static void *ahead_main(void *arg)
             a->res_state = e ? RES_FAILED : RES_DONE;
             if (!e && to > a->limit)
                 a->limit = to;
+            pthread_cond_broadcast(&a->done);
+            continue;
+        }
+        if (a->base && a->pop_to < a->behind_to) {
+            uint64_t from = a->pop_to, to = from + AHEAD_POP < a->behind_to ? from + AHEAD_POP : a->behind_to;
+            unsigned char *base = a->base;
+            a->pop_busy = 1;
+            pthread_mutex_unlock(&a->mu);
+            /* best effort (EINVAL before Linux 5.14): the writer's own access faults instead */
+            h5tier_sys.madvise(base + from, (size_t)(to - from), MADV_POPULATE_WRITE);
+            pthread_mutex_lock(&a->mu);
+            a->pop_busy = 0;
+            a->pop_to = to;
             pthread_cond_broadcast(&a->done);
             continue;
         }
@@ -244,6 +269,32 @@ uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size)
     a->res_state = RES_NONE;
     pthread_mutex_unlock(&a->mu);
     return got;
+}
+
+void h5tier__shm_ahead_behind(h5tier__shm_ahead_t *a, unsigned char *base, uint64_t written_to)
+{
+    if (!mine(a))
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->base = base;
+    a->no_zero = 1; /* no unit starts after this; wait for one in progress: */
+    while (a->claim_to > a->claim_from)
+        pthread_cond_wait(&a->done, &a->mu);
+    if (written_to > a->behind_to)
+        a->behind_to = written_to;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+void h5tier__shm_ahead_unmap(h5tier__shm_ahead_t *a)
+{
+    if (!mine(a))
+        return;
+    pthread_mutex_lock(&a->mu);
+    while (a->pop_busy)
+        pthread_cond_wait(&a->done, &a->mu);
+    a->base = NULL;
+    pthread_mutex_unlock(&a->mu);
 }
 
 void h5tier__shm_ahead_stop(h5tier__shm_ahead_t *a)

@@ -213,6 +213,31 @@ out:
  * from `ls` by the leading dot. */
 static void load_tmp_prefix(const char *canon, char *out, size_t len) { snprintf(out, len, "/.%s~", canon + 1); }
 
+/* Copy [0, size) of src to dst on the descriptors (copy_file_range, else
+ * pread/pwrite through a 4 MiB buffer: h5tier__copy_range), in COPY_CHUNK
+ * pieces with progress after each.  Neither file is mapped, so the pages
+ * are never faulted into this process: peak RSS stays bounded whatever the
+ * size.  0, -errno, or -H5TIER_ETRUNC when src ends early; *at: bytes
+ * copied.  Nothing is recorded as errmsg: the caller names the files. */
+static int copy_fds(int src, int dst, uint64_t size, void (*progress)(uint64_t done, uint64_t total, void *arg),
+                    void *arg, uint64_t *at)
+{
+    uint64_t done = 0;
+    while (done < size) {
+        uint64_t n = size - done < COPY_CHUNK ? size - done : COPY_CHUNK, got = 0;
+        int r = h5tier__copy_range(src, dst, done, n, &got);
+        done += got;
+        if (r < 0 || got < n) {
+            *at = done;
+            return r < 0 ? r : -H5TIER_ETRUNC;
+        }
+        if (progress)
+            progress(done, size, arg);
+    }
+    *at = done;
+    return 0;
+}
+
 /* Remove what killed loads of ANY name left: ".X~PID" objects owned by the
  * caller whose process is gone (or is us: a previous process with our pid).
  * Hidden by the dot, they would hold RAM unseen by `shm ls` until someone
@@ -299,7 +324,6 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
         return h5tier__fail(err, "file '%s': %s", file, err == ENOENT ? "does not exist" : strerror(err));
     }
     int fd = -1, ret = 0, made_tmp = 0;
-    void *map = MAP_FAILED;
     char tmp[H5TIER_SHM_NAME_MAX + 32], prefix[H5TIER_SHM_NAME_MAX + 8], shmpath[4096];
     struct stat st;
     if (h5tier_sys.fstat(src, &st) < 0) {
@@ -359,20 +383,15 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
                                h5tier_format_size(size, b, sizeof b), h5tier__shm_dir(), file, strerror(-r));
             goto out;
         }
-        map = h5tier_sys.mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (map == MAP_FAILED) {
-            ret = h5tier__fail(errno, "shm object '%s': mmap failed: %s", NM(canon, e), strerror(errno));
-            goto out;
-        }
         uint64_t at = 0;
-        r = h5tier__read_in(src, map, size, progress, arg, &at);
+        r = copy_fds(src, fd, size, progress, arg, &at); /* no mapping: RSS stays bounded */
         if (r == -H5TIER_ETRUNC) {
             ret = h5tier__fail(H5TIER_ETRUNC, "file '%s': shrank while being loaded (%llu of %llu bytes)", file,
                                (unsigned long long)at, (unsigned long long)size);
             goto out;
         } else if (r < 0) {
-            ret = h5tier__fail(-r, "file '%s': read at offset %llu failed: %s", file, (unsigned long long)at,
-                               strerror(-r));
+            ret = h5tier__fail(-r, "file '%s': copy into shm object '%s' failed at offset %llu: %s", file,
+                               NM(canon, e), (unsigned long long)at, strerror(-r));
             goto out;
         }
     }
@@ -407,8 +426,6 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
         goto out;
     }
 out:
-    if (map != MAP_FAILED)
-        h5tier_sys.munmap(map, (size_t)size);
     if (fd >= 0)
         h5tier_sys.close(fd);
     if (made_tmp)

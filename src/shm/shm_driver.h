@@ -89,5 +89,14 @@ uint64_t h5tier__shm_ahead_take(h5tier__shm_ahead_t *a, uint64_t size);
 
 /* Stop and join the thread and free it (NULL: nothing). */
 void h5tier__shm_ahead_stop(h5tier__shm_ahead_t *a);
+/* Map behind: the writer wrote [.., written_to) of its mapping at base with
+ * pwrite (no page tables filled); the thread fills them (MADV_POPULATE_WRITE)
+ * up to there, so rewrites and reads do not fault.  Stops zeroing ahead
+ * (pwrite needs no zeroed pages) and waits for a zeroing unit in progress:
+ * call it before the pwrite, and after it with the new end. */
+void h5tier__shm_ahead_behind(h5tier__shm_ahead_t *a, unsigned char *base, uint64_t written_to);
+/* Before the writer moves its mapping (mremap): waits for a population in
+ * progress and forgets base until the next h5tier__shm_ahead_behind. */
+void h5tier__shm_ahead_unmap(h5tier__shm_ahead_t *a);
 
 #endif /* H5TIER_SHM_DRIVER_H */

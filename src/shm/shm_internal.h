@@ -31,6 +31,22 @@ typedef struct h5tier_shmc_reader {
     char pad[H5TIER_CACHELINE - 16];
 } h5tier_shmc_reader_t;
 
+/* Written by a writer's close after its last commit left the backing file
+ * holding exactly the image, and cleared by the next writer's open before it
+ * changes anything: while set, no writer has touched the object since, and a
+ * reopen that finds both files as recorded here (inode, size, mtime, ctime:
+ * any change by anyone moves ctime) skips the full first commit.  id = the
+ * generation of the writer that wrote it (0: nothing recorded; the zero pad
+ * of an older control object).  Only believed from a control object that
+ * only its owner can write (H5FDshm.c: sync_claim). */
+typedef struct h5tier_shmc_sync {
+    uint64_t id;                  /* generation of the closing writer; 0 = none */
+    uint64_t b_dev, b_ino, b_size; /* the backing file after the last commit */
+    int64_t b_mtime_ns, b_ctime_ns;
+    uint64_t o_ino;               /* the data object after the close's shrink */
+    int64_t o_ctime_ns;
+} h5tier_shmc_sync_t;
+
 /* The control object's layout.  Every field is written by the writer only,
  * except reader slots (each reader its own).  Little-endian host layout: the
  * object never leaves the machine. */
@@ -45,7 +61,8 @@ typedef struct h5tier_shmc {
     _Atomic uint64_t eof;         /* logical end of the HDF5 file, published by the writer */
     uint64_t page_size;           /* write-tracking page size */
     char backing_file[4096];      /* backing file of the current writer, "" if none */
-    char pad[H5TIER_CACHELINE * 66 - 4096 - 56];
+    h5tier_shmc_sync_t sync;      /* the object and its backing file agreed at the last close (H5FDshm.c) */
+    char pad[H5TIER_CACHELINE * 66 - 4096 - 56 - sizeof(h5tier_shmc_sync_t)];
     h5tier_shmc_reader_t readers[H5TIER_SHMC_READERS];
 } h5tier_shmc_t;
 _Static_assert(sizeof(h5tier_shmc_t) <= H5TIER_SHMC_SIZE, "control object too large");

@@ -3,7 +3,7 @@
 # h5py is loaded into shm, `ls` (table and --json) and `info` show it,
 # h5dump and h5diff read /dev/shm/NAME as the original, `save` writes it back
 # (h5diff equal, mode 0600, no temp file left), `rm` removes it, `recover`
-# reports a clean file; and bad input (missing file, non-HDF5 file, existing
+# reports a clean file, `rm` takes any number of names; and bad input (missing file, non-HDF5 file, existing
 # destination or object without --force, bad names like ../x, unknown
 # subcommands and options) exits 1 or 2 with a message naming the thing.
 set -euo pipefail
@@ -22,6 +22,7 @@ cleanup() {
     "$CLI" shm rm --force "$NAME" >/dev/null 2>&1 || true
     "$CLI" shm rm --force "$NAME2" >/dev/null 2>&1 || true
     rm -f "$SHMDIR/$NAME" "$SHMDIR/.$NAME.h5tier" "$SHMDIR/$NAME2" "$SHMDIR/.$NAME2.h5tier"
+    rm -f "$SHMDIR/$NAME"-m* "$SHMDIR/.$NAME"-m*.h5tier
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -116,6 +117,17 @@ h5diff "$TMP/orig.h5" "$TMP/copy.h5" || fail "recover changed the file"
 "$CLI" shm ls | grep -q "^$NAME " && fail "ls still shows $NAME"
 expect 1 "$NAME" "$CLI" shm rm "$NAME"
 expect 1 "does not exist" "$CLI" shm info "$NAME"
+# rm takes any number of names (NAME...): 40 objects in one call, options after names too
+MANY=()
+for i in $(seq 1 40); do
+    MANY+=("$NAME-m$i")
+    "$CLI" shm load "$TMP/orig.h5" "$NAME-m$i" >/dev/null
+done
+"$CLI" shm rm "${MANY[@]:0:20}" --force -- "${MANY[@]:20}" || fail "rm of 40 names failed"
+for n in "${MANY[@]}"; do
+    [[ -e $SHMDIR/$n || -e $SHMDIR/.$n.h5tier ]] && fail "rm of 40 names left $n"
+done
+echo "ok: rm of 40 names"
 
 # ---- bad input ----
 expect 1 "missing.h5" "$CLI" shm load "$TMP/missing.h5" "$NAME2"

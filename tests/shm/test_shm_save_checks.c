@@ -11,7 +11,7 @@
  *    a SWMR writer killed while open leaves the mark: save makes the copy,
  *    returns 1 with a message naming h5clear, and h5clear -s makes it readable;
  *  - load killed (SIGKILL injected through the system-call table) at every
- *    read, the reservation, the mapping and the final publish never leaves
+ *    read or copy, the reservation and the final publish never leaves
  *    an object under the final name, and the next load cleans the temporary
  *    object the killed one left in the shm directory;
  *  - 20 loads of a 48 MiB file killed at random moments: the final name is
@@ -187,7 +187,7 @@ int main(int argc, char **argv)
     /* ---- load killed at each step: never a partial object under the name ---- */
     char *n3 = tu_shm_name("loadkill");
     int kills = 0;
-    const char *calls[] = {"pread", "fallocate", "mmap", "fchmod", "shm_open", "link", "unlink", "close"};
+    const char *calls[] = {"pread", "copy_file_range", "pwrite", "fallocate", "fchmod", "shm_open", "link", "unlink", "close"};
     for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
         for (unsigned long nth = 1; nth < 64; nth++) {
             st = killed_load(src, n3, calls[c], nth);
