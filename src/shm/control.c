@@ -47,6 +47,10 @@ int h5tier__shmc_trust(const char *canon, const char *cname, int fd)
     /* Writable by group/others only as far as the data object is readable
      * by them (the reader slots): never for a private file. */
     mode_t allowed = have_data ? h5tier__shmc_mode(dst.st_mode & 0666) & 022 : 0;
+    /* Before the data object exists (a writer or a backed reader creating
+     * it): a control object of our own carries the mode we asked for. */
+    if (!have_data && st.st_uid == geteuid())
+        allowed = 022;
     if (st.st_mode & 022 & ~allowed)
         return h5tier__fail(EPERM,
                             "%s is writable by %s (mode %04o) but shm object '%s' is not readable by them "
