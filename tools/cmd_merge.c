@@ -100,8 +100,10 @@ int h5tier_cmd_merge(int argc, char **argv)
     int check = 0, quiet = 0, mpi = 0, c;
     double num;
     uint64_t sz;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "j:qh", longopts, NULL)) != -1) {
+    cli_getopt_t p;
+    cli_getopt_begin(&p, CMD, argc, argv, "j:qh", longopts);
+    while ((c = cli_getopt_next(&p)) != -1) {
+        const char *optarg = p.arg;
         switch (c) {
         case 'c': check = 1; break;
         case 'j':
@@ -125,10 +127,10 @@ int h5tier_cmd_merge(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'M': mpi = 1; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
-    int nargs = argc - optind;
+    int optind = p.ind, nargs = argc - optind;
     if (check ? nargs != 1 : nargs != 2) {
         usage(stderr);
         return cli_usage(CMD, check ? "--check wants one argument: DIR" : "want two arguments: DIR OUT.h5");

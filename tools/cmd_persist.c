@@ -185,8 +185,10 @@ int h5tier_cmd_persist(int argc, char **argv)
     hid_t f = H5I_INVALID_HID;
     if (!objs)
         return cli_fail(CMD, -ENOMEM, NULL, "out of memory");
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:vhfn", lo, NULL)) != -1) {
+    cli_getopt_t p;
+    cli_getopt_begin(&p, CMD, argc, argv, "o:vhfn", lo);
+    while ((c = cli_getopt_next(&p)) != -1) {
+        const char *optarg = p.arg;
         char *end;
         switch (c) {
         case 'o': objs[nobj++] = optarg; break;
@@ -206,9 +208,10 @@ int h5tier_cmd_persist(int argc, char **argv)
         case 'n': o.dry_run = 1; break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); goto done;
-        default: ret = cli_usage(CMD, "unknown option"); goto done;
+        default: ret = 2; goto done; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
+    int optind = p.ind;
     if (argc - optind != 2) {
         ret = cli_usage(CMD, "expected SRC and DST, got %d argument%s", argc - optind, argc - optind == 1 ? "" : "s");
         goto done;

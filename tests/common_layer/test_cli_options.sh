@@ -1,0 +1,100 @@
+#!/bin/bash
+# test_cli_options -- proves every h5tier subcommand parses options the same
+# GNU way (tools/cli.c, getopt_long): `--opt=value` and `--opt value` give the
+# same result, options may follow positional arguments, `--` ends the options
+# so a name starting with '-' is taken as a name, and an unknown option, a
+# missing value or a value given to a flag exits 2 with a message naming the
+# option and pointing at --help.  Checked with real shm objects, real HDF5
+# files (h5dump) and real multifile logs.
+set -u
+CLI=${H5TIER_CLI:?}
+PY=${H5TIER_PYTHON:-/usr/bin/python3}
+N=h5t-opt-$$
+TMP=$(mktemp -d)
+fail() { echo "FAIL: $*"; exit 1; }
+cleanup() {
+  for n in $N-a $N-b -$N-d $N-r1 $N-r2 $N-r3 -$N-r4; do
+    $CLI shm rm --force -- "$n" >/dev/null 2>&1; $CLI ring rm --force -- "$n" >/dev/null 2>&1
+    rm -f "/dev/shm/$n" "/dev/shm/.$n.h5tier" "/dev/shm/.$n.readers"
+  done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+command -v h5dump >/dev/null || exit 77
+
+# usage_error SUBCOMMAND-WORDS... -- ARGS...: must exit 2, name the option
+# (the first word starting with '-' of ARGS after '--') and point at --help.
+usage_error() {
+  local want=$1; shift
+  "$CLI" "$@" > "$TMP/o" 2> "$TMP/e"; local rc=$?
+  [ $rc -eq 2 ] || fail "'$*' exit $rc, want 2: $(cat $TMP/e)"
+  grep -qF -- "$want" "$TMP/e" || fail "'$*' message does not name '$want': $(cat $TMP/e)"
+  grep -q -- "--help" "$TMP/e" || fail "'$*' message does not point at --help: $(cat $TMP/e)"
+}
+
+# ---- a real HDF5 file to play with ----
+"$PY" - "$TMP/src.h5" <<'PYEOF' || exit 77
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f["x"] = np.arange(1000, dtype="i4")
+PYEOF
+
+# ---- shm: --mode=0600 and --mode 0600, options after positionals, -- ----
+$CLI shm load "$TMP/src.h5" $N-a --mode=0640 || fail "shm load --mode=0640"
+$CLI shm load --mode 0640 -- "$TMP/src.h5" $N-b || fail "shm load --mode 0640 --"
+for n in $N-a $N-b; do
+  m=$(stat -c %a /dev/shm/$n) ; [ "$m" = 640 ] || fail "shm $n mode $m, want 640"
+done
+$CLI shm info $N-a --json | "$PY" -c 'import json,sys; json.load(sys.stdin)' || fail "shm info NAME --json (option after name)"
+$CLI shm load -f "$TMP/src.h5" $N-a || fail "shm load -f (short option) over an existing object"
+# a name starting with '-' only after --
+usage_error "-$N-d" shm load "$TMP/src.h5" -$N-d
+$CLI shm load -- "$TMP/src.h5" -$N-d || fail "shm load -- FILE -NAME"
+$CLI shm ls --json | "$PY" -c "import json,sys; n=[e['name'] for e in json.load(sys.stdin)]; sys.exit(0 if '-$N-d' in n else 1)" \
+  || fail "shm ls --json does not list -$N-d"
+$CLI shm save -- -$N-d "$TMP/out.h5" || fail "shm save -- -NAME FILE"
+h5dump -d /x "$TMP/out.h5" | grep -q "999" || fail "h5dump of the saved file"
+$CLI shm rm -- -$N-d || fail "shm rm -- -NAME"
+usage_error "--bogus" shm ls --bogus
+usage_error "--bogus" shm ls --bogus=1
+usage_error "--mode" shm load "$TMP/src.h5" $N-x --mode
+usage_error "--json" shm ls --json=yes
+usage_error "-z" shm info $N-a -z
+usage_error "--mode" shm save $N-a "$TMP/o2.h5" --mode=0600   # save has no --mode
+usage_error "bad --mode '9'" shm load "$TMP/src.h5" $N-x --mode=9
+$CLI shm ls --help | grep -q "usage" || fail "shm ls --help"
+$CLI shm rm $N-a $N-b --force || fail "shm rm NAME NAME --force"
+
+# ---- persist: --object=X and --object X, -o, options after positionals ----
+$CLI persist "$TMP/src.h5" "$TMP/p1.h5" --object=/x --chunk=64k || fail "persist --object=/x --chunk=64k"
+$CLI persist --object /x --chunk 64k "$TMP/src.h5" "$TMP/p2.h5" || fail "persist --object /x --chunk 64k"
+$CLI persist -o /x "$TMP/src.h5" "$TMP/p3.h5" || fail "persist -o /x"
+for f in p1 p2 p3; do h5dump -d /x "$TMP/$f.h5" | grep -q "999" || fail "h5dump $f.h5"; done
+usage_error "--chunk" persist "$TMP/src.h5" "$TMP/p4.h5" --chunk
+usage_error "--nope" persist --nope "$TMP/src.h5" "$TMP/p4.h5"
+usage_error "--chunk" persist --chunk=lots "$TMP/src.h5" "$TMP/p4.h5"
+[ ! -e "$TMP/p4.h5" ] || fail "persist wrote a file after a usage error"
+
+# ---- top: --interval=0.1 and --interval 0.1 (in a private shm dir: other
+# processes' objects are no business of this test) ----
+mkdir -p "$TMP/shmdir"; H5TIER_SHM_DIR="$TMP/shmdir" $CLI top --once --json --interval=0.1 | "$PY" -c 'import json,sys; json.load(sys.stdin)' || fail "top --interval=0.1"
+H5TIER_SHM_DIR="$TMP/shmdir" $CLI top --once --interval 0.1 --json | "$PY" -c 'import json,sys; json.load(sys.stdin)' || fail "top --interval 0.1"
+usage_error "--interval" top --once --interval
+usage_error "--interval" top --once --interval=x
+usage_error "--frobnicate" top --frobnicate
+
+# ---- merge: --threads=2, --threads 2, -j 2, -j2 ----
+usage_error "--threads" merge --threads
+usage_error "--threads" merge --threads=zero "$TMP/d" "$TMP/m.h5"
+usage_error "--what" merge --what "$TMP/d" "$TMP/m.h5"
+# the parse accepts both spellings: with a missing directory the command
+# fails (exit 1) on the directory, not on the options (exit 2)
+for spelling in "--threads=2" "--threads 2" "-j 2" "-j2"; do
+  $CLI merge $spelling "$TMP/none" "$TMP/m.h5" 2> "$TMP/e"; rc=$?
+  [ $rc -eq 1 ] || fail "merge $spelling: exit $rc, want 1 (no such dir): $(cat $TMP/e)"
+done
+$CLI merge "$TMP/none" "$TMP/m.h5" --buffer=64k 2> "$TMP/e"; rc=$?
+[ $rc -eq 1 ] || fail "merge DIR OUT --buffer=64k (option last): exit $rc: $(cat $TMP/e)"
+
+#RING#
+echo "PASS"
