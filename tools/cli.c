@@ -117,6 +117,22 @@ static const char *long_name(const struct option *lo, int v)
     return NULL;
 }
 
+/* 1 if w ("-xyz", not "--...") is not a valid cluster of the short options
+ * in shorts; *bad receives the first letter that is not one. */
+static int cluster_bad(const char *shorts, const char *w, char *bad)
+{
+    for (size_t i = 1; w[i]; i++) {
+        const char *o = w[i] == ':' ? NULL : strchr(shorts + 1, w[i]);
+        if (!o) {
+            *bad = w[i];
+            return 1;
+        }
+        if (o[1] == ':')
+            return 0; /* the rest is that option's value */
+    }
+    return 0;
+}
+
 int cli_getopt_next(cli_getopt_t *p)
 {
     p->arg = NULL;
@@ -167,6 +183,21 @@ int cli_getopt_next(cli_getopt_t *p)
             cli_usage(p->cmd, "unknown option '%s'", word);
         }
         return CLI_GETOPT_ERROR;
+    }
+    if (c == 'h') {
+        /* -h inside a word that is not a valid cluster ("-h5t-run", a name
+         * meant as an argument) would print the help and exit 0 before the
+         * bad letter is seen: report the word instead. */
+        for (int i = 1; i < p->argc && strcmp(p->argv[i], "--"); i++) {
+            const char *w = p->argv[i];
+            char bad;
+            if (w[0] == '-' && w[1] && w[1] != '-' && strchr(w, 'h') && cluster_bad(p->shorts, w, &bad) &&
+                strchr(w, 'h') < strchr(w + 1, bad)) {
+                cli_usage(p->cmd, "unknown option '-%c' in '%s' (an argument starting with '-' goes after '--')",
+                          bad, w);
+                return CLI_GETOPT_ERROR;
+            }
+        }
     }
     p->arg = optarg;
     return c;
