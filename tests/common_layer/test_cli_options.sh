@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_cli_options -- proves every h5tier subcommand parses options the same
-# GNU way (tools/cli.c, getopt_long): `--opt=value` and `--opt value` give the
+# GNU way (tools/cli.c, getopt_long): shm, persist, top, merge, ring and
+# ring archive: `--opt=value` and `--opt value` give the
 # same result, options may follow positional arguments, `--` ends the options
 # so a name starting with '-' is taken as a name, and an unknown option, a
 # missing value or a value given to a flag exits 2 with a message naming the
@@ -13,7 +14,7 @@ N=h5t-opt-$$
 TMP=$(mktemp -d)
 fail() { echo "FAIL: $*"; exit 1; }
 cleanup() {
-  for n in $N-a $N-b -$N-d $N-r1 $N-r2 $N-r3 -$N-r4; do
+  for n in $N-a $N-b -$N-d $N-x $N-r1 $N-r2 $N-r3 -$N-r4; do
     $CLI shm rm --force -- "$n" >/dev/null 2>&1; $CLI ring rm --force -- "$n" >/dev/null 2>&1
     rm -f "/dev/shm/$n" "/dev/shm/.$n.h5tier" "/dev/shm/.$n.readers"
   done
@@ -96,5 +97,58 @@ done
 $CLI merge "$TMP/none" "$TMP/m.h5" --buffer=64k 2> "$TMP/e"; rc=$?
 [ $rc -eq 1 ] || fail "merge DIR OUT --buffer=64k (option last): exit $rc: $(cat $TMP/e)"
 
-#RING#
+# ---- ring: create/write/tail/stat/rm and ring archive, both spellings ----
+$CLI ring create $N-r1 --dtype=u8 --capacity=1024 > "$TMP/o" || fail "ring create --dtype=u8 --capacity=1024"
+grep -q "1024 records of 8 bytes" "$TMP/o" || fail "ring create output: $(cat $TMP/o)"
+$CLI ring create --dtype u8 --capacity 1024 $N-r2 > "$TMP/o" || fail "ring create --dtype u8 --capacity 1024 NAME"
+grep -q "1024 records of 8 bytes" "$TMP/o" || fail "ring create output: $(cat $TMP/o)"
+# several streams: option order still binds --dtype/--capacity to the --stream before them
+$CLI ring create $N-r3 --stream=a --dtype='{seq:u8,v:f8[6],sum:u8}' --capacity=4k --stream b --dtype u2 --capacity 64 \
+  > "$TMP/o" || fail "ring create with two streams"
+grep -q "stream 'a': 4096 records of 64 bytes" "$TMP/o" && grep -q "stream 'b': 64 records of 2 bytes" "$TMP/o" \
+  || fail "ring create streams: $(cat $TMP/o)"
+$CLI ring write $N-r3 --stream=a --count=500 --batch=16 || fail "ring write --stream=a --count=500"
+$CLI ring write --stream a --count 500 $N-r3 || fail "ring write --stream a --count 500 NAME"
+$CLI ring tail $N-r3 --stream=a --from=oldest --count=1000 --timeout=0 --json --verify > "$TMP/t" \
+  || fail "ring tail --opt=value"
+"$PY" - "$TMP/t" <<'PYEOF' || fail "ring tail --json output"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 1000, len(rows)
+assert [r["seq"] for r in rows] == list(range(1000))
+assert all(r["ok"] for r in rows)
+PYEOF
+$CLI ring tail --json --from 990 --timeout 0 --stream a $N-r3 | wc -l | grep -qx 10 || fail "ring tail --from 990 (spaced)"
+$CLI ring stat $N-r3 --json | "$PY" -c 'import json,sys; json.load(sys.stdin)' || fail "ring stat NAME --json"
+$CLI ring archive $N-r3 "$TMP/a1.h5" --stream=a --count=1000 --timeout=5 -q || fail "ring archive --count=1000"
+$CLI ring archive --stream a --count 1000 --timeout 5 --quiet $N-r3 "$TMP/a2.h5" || fail "ring archive --count 1000"
+for f in a1 a2; do
+  h5dump -H "$TMP/$f.h5" > /dev/null || fail "h5dump $f.h5"
+  "$PY" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); n=len(f['a_seq']); sys.exit(0 if n==1000 else 1)" "$TMP/$f.h5" \
+    || fail "archive $f.h5 does not hold 1000 records"
+done
+# a ring named with a leading '-': only after --
+usage_error "-$N-r4" ring create -$N-r4 --dtype u8 --capacity 64
+$CLI ring create --dtype u8 --capacity 64 -- -$N-r4 > /dev/null || fail "ring create -- -NAME"
+$CLI ring write --count 10 -- -$N-r4 || fail "ring write -- -NAME"
+$CLI ring stat --json -- -$N-r4 | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["streams"][0]["tail"]==10 else 1)' \
+  || fail "ring stat -- -NAME"
+$CLI ring rm --force -- -$N-r4 || fail "ring rm -- -NAME"
+[ ! -e "/dev/shm/-$N-r4" ] || fail "ring rm -- -NAME left the object"
+# errors: exit 2, option named, --help pointed at
+usage_error "--dtipe" ring create $N-x --dtipe=u8 --capacity 64
+# a unique prefix is GNU behaviour: --cap 64 is --capacity 64
+$CLI ring create $N-x --dtype u8 --cap 64 > "$TMP/o" || fail "ring create --cap 64 (unique prefix)"
+grep -q "64 records" "$TMP/o" || fail "--cap output: $(cat $TMP/o)"
+$CLI ring rm --force $N-x || fail "ring rm $N-x"
+usage_error "--capacity" ring create $N-x --dtype u8 --capacity
+usage_error "--capacity" ring create $N-x --dtype u8 --capacity=lots
+usage_error "--count" ring write $N-r1 --count
+usage_error "--verify" ring tail $N-r1 --verify=yes
+usage_error "--bogus" ring stat $N-r1 --bogus
+usage_error "--force" ring rm $N-r1 --force=1
+usage_error "--count" ring archive $N-r1 "$TMP/x.h5" --count
+usage_error "--nope" ring archive --nope $N-r1 "$TMP/x.h5"
+[ ! -e "$TMP/x.h5" ] || fail "ring archive wrote a file after a usage error"
+for n in $N-r1 $N-r2 $N-r3; do $CLI ring rm "$n" --force || fail "ring rm NAME --force"; done
 echo "PASS"
