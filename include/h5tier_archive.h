@@ -142,7 +142,7 @@ H5TIER_API int h5tier_archive_open(const char *path, const h5tier_archive_stream
                                    size_t nspecs, unsigned flags, h5tier_archive_t **out);
 
 /* What the archive holds for one stream. */
-typedef struct h5tier_archive_stream_info {
+typedef struct h5tier_archive_stream_info_s { /* tag != function name: C++ -Wshadow */
     uint64_t records;       /* records archived (buffered ones included) */
     uint64_t written;       /* records written to the file (visible to readers,
                                survive a kill of this process) */

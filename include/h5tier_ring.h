@@ -451,7 +451,7 @@ H5TIER_API int h5tier_ring_reader_release(h5tier_ring_reader_t *reader, uint64_t
  * Errors: -H5TIER_EGONE (older than the oldest record), -EINVAL (beyond tail). */
 H5TIER_API int h5tier_ring_reader_seek(h5tier_ring_reader_t *reader, uint64_t seq);
 
-typedef struct h5tier_ring_reader_stats {
+typedef struct h5tier_ring_reader_stats_s { /* tag != function name: C++ -Wshadow */
     uint64_t position;   /* sequence number of the next record to read */
     uint64_t records;    /* records returned */
     uint64_t lost;       /* records skipped because the writer lapped this reader */
@@ -506,7 +506,7 @@ typedef struct h5tier_ring_stream_info {
     h5tier_ring_reader_info_t readers[H5TIER_RING_MAX_READERS];
 } h5tier_ring_stream_info_t;
 
-typedef struct h5tier_ring_info {
+typedef struct h5tier_ring_info_s { /* tag != function name: C++ -Wshadow */
     char name[256];
     unsigned version;
     uint64_t generation;

@@ -35,7 +35,8 @@ extern "C" {
 #endif
 
 #define H5TIER_SHM_DRIVER_NAME "h5tier_shm"
-#define H5TIER_SHM_DRIVER_VALUE 600 /* H5FD_class_value_t requested for 1.14 (third-party range) */
+#define H5TIER_SHM_DRIVER_VALUE 320 /* HDF5 1.14 driver value: in 256-511, the range for drivers not
+                                       registered with The HDF Group (its VFD registry assigns 512+) */
 #define H5TIER_SHM_CONFIG_VERSION 1
 
 /* What happens to the shm object when the last writer handle closes. */
@@ -119,7 +120,7 @@ H5TIER_API herr_t H5Pget_fapl_shm(hid_t fapl_id, h5tier_shm_config_t *cfg);
 
 /* ---- management without HDF5 (used by the CLI) --------------------------- */
 
-typedef struct h5tier_shm_info {
+typedef struct h5tier_shm_info_s { /* tag != function name: C++ -Wshadow */
     char name[256];       /* canonical "/name" */
     uint64_t size;        /* bytes of the shm object (allocated) */
     uint64_t eof;         /* logical end of the HDF5 file (0 if unknown) */

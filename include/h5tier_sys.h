@@ -27,6 +27,7 @@
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "h5tier.h"
 
@@ -68,6 +69,8 @@ typedef struct h5tier_syscalls {
     /* Start (SYNC_FILE_RANGE_WRITE) or wait for writeback of a range; len 0
      * = to the end of the file.  Advisory: durability still needs fsync. */
     int (*sync_file_range)(int fd, off_t off, off_t len, unsigned flags);
+    /* Gathered write (the tier driver writes a run of cached pages in one call). */
+    ssize_t (*pwritev)(int fd, const struct iovec *iov, int iovcnt, off_t off);
 } h5tier_syscalls_t;
 
 /* The live table.  Entries may be replaced; h5tier_sys_reset() restores. */
@@ -80,7 +83,7 @@ H5TIER_API void h5tier_sys_reset(void);
  * The nth call (1-based, counted from this arming) fails with `err`, or
  * with the behaviour chosen by flags:
  *   H5TIER_FAULT_PERSIST  every call from the nth on fails, not just one
- *   H5TIER_FAULT_SHORT    pread/pwrite/copy_file_range transfer half the
+ *   H5TIER_FAULT_SHORT    pread/pwrite/pwritev/copy_file_range transfer half the
  *                         bytes (at least 1)
  *                         instead of failing; err is ignored
  *   H5TIER_FAULT_KILL     the process SIGKILLs itself at that call (crash test)

@@ -16,6 +16,8 @@ int h5tier_cmd_persist(int argc, char **argv);
 int h5tier_cmd_top(int argc, char **argv); /* tools/cmd_top.c */
 /* `h5tier merge DIR OUT.h5` (tools/cmd_merge.c). */
 int h5tier_cmd_merge(int argc, char **argv);
+int h5tier_cmd_tier(int argc, char **argv);
+int h5tier_cmd_run(int argc, char **argv);
 /* `h5tier ring archive ...` (tools/cmd_ring_archive.c), called by cmd_ring.c. */
 int h5tier_cmd_ring_archive(int argc, char **argv);
 

@@ -245,7 +245,10 @@ int h5tier_cmd_persist(int argc, char **argv)
         snprintf(dcopy, sizeof dcopy, "%s", dst);
         struct stat dst_dir;
         int no_dir = r == -ENOENT && !o.dry_run && stat(dirname(dcopy), &dst_dir) < 0;
-        const char *hint = r == -EEXIST    ? "use --force to replace the destination"
+        const char *hint = r == -EEXIST && strstr(h5tier_errmsg(), "temporary")
+                               ? "that temporary name is taken (left by another process, or planted by another "
+                                 "user: it is never followed nor overwritten): retry, and look at who owns it"
+                           : r == -EEXIST  ? "use --force to replace the destination"
                            : no_dir        ? "create the destination directory first (mkdir -p)"
                            : r == -EINVAL && strstr(h5tier_errmsg(), "not a regular file")
                                            ? "--force replaces only a regular file: give a new file name as DST"

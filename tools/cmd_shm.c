@@ -114,7 +114,8 @@ static const char save_help[] =
     "Copy the shm object /dev/shm/NAME to the disk file FILE.h5 atomically: the\n"
     "bytes go to a temporary file in the same directory, which is fsynced and then\n"
     "renamed to FILE.h5, so FILE.h5 is never seen half-written.  Up to the end of\n"
-    "file published by the writer is saved (never less than the superblock's).\n"
+    "file published by the writer is saved (without one, up to the superblock's end\n"
+    "of file; never less than the superblock's).\n"
     "Refused: an object shorter than its superblock says (truncated, partial), and\n"
     "one whose live writer marks it open in the superblock (SWMR: read it live\n"
     "with h5py swmr=True, save it after the writer closes it).  Save a file whose\n"
@@ -214,6 +215,15 @@ static int parse(const char *sub, int argc, char **argv, const char *allowed, op
     return 0;
 }
 
+/* The hint for an error about $H5TIER_SHM_DIR itself (refused by
+ * h5tier__shm_dir_check), else NULL. */
+static const char *dir_hint(void)
+{
+    return strstr(h5tier_errmsg(), "H5TIER_SHM_DIR=") ? "unset H5TIER_SHM_DIR to use /dev/shm, or point it at a "
+                                                         "private directory (yours, or sticky like /dev/shm)"
+                                                       : NULL;
+}
+
 /* Validate an shm name for the CLI: exit 2 with the rule on a bad one. */
 static int check_name(const char *sub, const char *name, char *canon, size_t len)
 {
@@ -237,13 +247,21 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
     return buf;
 }
 
+/* A JSON string for raw text: escaped by h5tier__esc first (valid UTF-8
+ * without control bytes or bidi overrides), then its escapes are turned into
+ * JSON's, so that text holding a backslash or a quote decodes to exactly
+ * itself; only bytes h5tier__esc had to escape (invalid UTF-8, controls)
+ * decode to the text "\xNN". */
 static void json_string(FILE *out, const char *raw)
 {
     char buf[4096 * 4 + 8];
-    const char *s = ESC(raw, buf); /* valid UTF-8 without control bytes */
+    const char *s = ESC(raw, buf);
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
+        if (p[0] == '\\' && p[1] == '\\') { /* h5tier__esc's escaped backslash: one backslash */
+            fputs("\\\\", out);
+            p++;
+        } else if (*p == '"' || *p == '\\') /* a quote; the backslash of an "\xNN" escape */
             fprintf(out, "\\%c", *p);
         else if (*p < 0x20)
             fprintf(out, "\\u%04x", *p);
@@ -335,6 +353,9 @@ static int cmd_ls(int argc, char **argv)
     }
     if (o.npos)
         return cli_usage(CMD " ls", "unexpected argument '%s'", o.pos[0]);
+    if ((r = h5tier__shm_dir_check()) < 0) /* before any output: a refused directory prints nothing else */
+        return cli_fail(CMD " ls", r, "unset H5TIER_SHM_DIR to use /dev/shm, or point it at a private directory",
+                        "cannot list the shm directory");
     ls_state_t s = {.json = o.json};
     if (o.json)
         fputc('[', stdout);
@@ -372,7 +393,7 @@ static int cmd_info(int argc, char **argv)
     char en[H5TIER_SHM_NAME_MAX * 4 + 8], eb[4096 * 4 + 8], path[4096];
     r = h5tier_shm_info(canon, &in);
     if (r < 0)
-        return cli_fail(CMD " info", r, r == -ENOENT ? "'h5tier shm ls' lists the shm files that exist" : NULL,
+        return cli_fail(CMD " info", r, dir_hint() ? dir_hint() : r == -ENOENT ? "'h5tier shm ls' lists the shm files that exist" : NULL,
                         "shm object '%s'", ESC(canon + 1, en));
     if (o.json) {
         print_json(stdout, &in);
@@ -430,7 +451,9 @@ static int cmd_load(int argc, char **argv)
     if (r < 0) {
         const char *hint = NULL;
         char h[512];
-        if (r == -EEXIST) {
+        if (r == -EEXIST && strstr(h5tier_errmsg(), "its temporary")) {
+            hint = "retry; if it happens again, look at who owns that temporary ('ls -la' the shm directory)";
+        } else if (r == -EEXIST) {
             snprintf(h, sizeof h, "add --force to replace it, or 'h5tier shm rm %s' first", ESC(canon + 1, en));
             hint = h;
         } else if (r == -ENOENT) {
@@ -448,7 +471,11 @@ static int cmd_load(int argc, char **argv)
             hint = "the journal next to the file is damaged; move it away to load the old version";
         }
         else if (r == -EPERM)
-            hint = "a control object of that name belongs to someone else: choose another NAME";
+            hint = strstr(h5tier_errmsg(), "control object") ? "a control object of that name belongs to someone "
+                                                               "else: choose another NAME"
+                                                             : "that name belongs to someone else: choose another NAME";
+        if (dir_hint())
+            hint = dir_hint();
         return cli_fail(CMD " load", r, hint, "cannot load '%s' into shm object '%s'", ESC(o.pos[0], ef),
                         ESC(canon + 1, en));
     }
@@ -479,7 +506,9 @@ static int cmd_save(int argc, char **argv)
     }
     if (r < 0) {
         const char *hint = NULL;
-        if (r == -EEXIST)
+        if (r == -EEXIST && strstr(h5tier_errmsg(), "its temporary"))
+            hint = "retry; if it happens again, look at who owns that temporary ('ls -la' its directory)";
+        else if (r == -EEXIST)
             hint = "add --force to replace it, or choose another file name";
         else if (r == -ENOENT)
             hint = "'h5tier shm ls' lists the shm files that exist; the destination directory must exist too";
@@ -489,6 +518,8 @@ static int cmd_save(int argc, char **argv)
             hint = "the object is incomplete (truncated, or left by a killed copy): nothing was saved";
         else if (r == -EINVAL || r == -EISDIR)
             hint = "give a regular file (or a new name) as FILE.h5";
+        if (dir_hint())
+            hint = dir_hint();
         return cli_fail(CMD " save", r, hint, "cannot save shm object '%s' to '%s'", ESC(canon + 1, en),
                         ESC(o.pos[1], ef));
     }
@@ -530,6 +561,8 @@ static int cmd_rm(int argc, char **argv)
             } else if (r == -ENOENT) {
                 hint = "'h5tier shm ls' lists the shm files that exist";
             }
+            if (dir_hint())
+                hint = dir_hint();
             status = cli_fail(CMD " rm", r, hint, "cannot remove shm object '%s'", ESC(canon + 1, en));
         }
     }

@@ -18,6 +18,8 @@ static const struct {
     {"persist", h5tier_cmd_persist, "copy chosen objects to disk with the layout their final size deserves"},
     {"top", h5tier_cmd_top, "live view of every ring and shm file: rates, readers, lag, losses, writers"},
     {"merge", h5tier_cmd_merge, "replay the per-rank logs of a multifile directory into one HDF5 file"},
+    {"tier", h5tier_cmd_tier, "RAM/SSD tiers in front of slow files: stat, cache ls|rm, check"},
+    {"run", h5tier_cmd_run, "run an unmodified HDF5 program with an h5tier driver (tier, shm)"},
 };
 
 static void usage(FILE *out)
@@ -39,6 +41,7 @@ static void usage(FILE *out)
             "  h5tier ring tail ev --from latest --count 10\n"
             "  h5tier persist shm:run1 out.h5 --object /results --dry-run\n"
             "  h5tier merge out.h5.mf out.h5            # per-rank logs -> one HDF5 file\n"
+            "  h5tier run --driver tier --config 'ram=1GiB ssd=/scratch:20GiB' -- python3 job.py\n"
             "\n"
             "'h5tier <command> --help' shows a command's options and examples.\n"
             "h5tier %s\n",

@@ -68,6 +68,11 @@ int h5tier__pread_zero(int fd, void *buf, size_t len, off_t off);
  * Returns 0 or -errno (-EIO when the kernel writes nothing). */
 int h5tier__pwrite_full(int fd, const void *buf, size_t len, off_t off);
 
+/* Write the iovcnt buffers of iov (each at most 1 GiB, iovcnt <= IOV_MAX)
+ * contiguously from off, retrying EINTR and short writes.  0 or -errno
+ * (-EIO when the kernel writes nothing).  iov is not modified. */
+int h5tier__pwritev_full(int fd, const struct iovec *iov, int iovcnt, off_t off);
+
 /* Copy [0, len) of src to the same offsets of dst: copy_file_range (in the
  * kernel, a reflink where the file system can), falling back to a 4 MiB
  * pread/pwrite loop where it cannot copy between these files.  *done: bytes
@@ -152,15 +157,22 @@ int h5tier__shm_name_from_path(const char *path, char *out, size_t outlen);
 
 /* ---- the shm directory and trust checks (shmdir.c) ----------------------- */
 
-/* The directory holding shm objects: $H5TIER_SHM_DIR when set to an absolute
- * path, else "/dev/shm". */
+/* The directory holding shm objects: $H5TIER_SHM_DIR when set (non-empty),
+ * else "/dev/shm".  Use it only after h5tier__shm_dir_check (open/unlink
+ * below do). */
 const char *h5tier__shm_dir(void);
+/* Is a set $H5TIER_SHM_DIR usable?  0 (also when unset), or with an errmsg
+ * naming it: -EINVAL relative, -ENOENT missing, -ENOTDIR not a directory,
+ * -EPERM owned by another user than the caller or root, or writable by
+ * group/others without the sticky bit. */
+int h5tier__shm_dir_check(void);
 /* "DIR/name" for a canonical "/name" into out.  0, or -ENAMETOOLONG. */
 int h5tier__shm_path(const char *canon, char *out, size_t outlen);
 /* The real calls behind h5tier_sys.shm_open / shm_unlink: open (unlink)
  * DIR/name; open adds O_NOFOLLOW|O_CLOEXEC, and O_NONBLOCK during the open
  * so a FIFO planted at the name never blocks (cleared again unless asked).
- * -1 with errno (EINVAL for a name with a '/' after the first byte). */
+ * -1 with errno (EINVAL for a name with a '/' after the first byte; the
+ * errno of h5tier__shm_dir_check for a refused H5TIER_SHM_DIR). */
 int h5tier__shm_open_path(const char *canon, int flags, mode_t mode);
 int h5tier__shm_unlink_path(const char *canon);
 
@@ -181,8 +193,9 @@ int h5tier__check_shared_fd(int fd, const char *what, unsigned flags, uid_t alt_
 int h5tier__check_mode(mode_t mode, const char *what);
 
 /* Printable form of untrusted text (a name, path or string read from shared
- * memory or a file): control bytes, DEL, C1 controls, backslash and invalid
- * UTF-8 become "\xNN" and "\\"; valid UTF-8 is kept.  inlen (size_t)-1 = up to NUL.
+ * memory or a file): control bytes, DEL, C1 controls, bidirectional
+ * overrides/marks (U+202A-E, U+2066-9, U+200E/F, U+061C), backslash and
+ * invalid UTF-8 become "\xNN" and "\\"; other valid UTF-8 is kept.  inlen (size_t)-1 = up to NUL.
  * Cut with "..." to fit buflen.  Returns buf. */
 const char *h5tier__esc(const char *in, size_t inlen, char *buf, size_t buflen);
 
@@ -221,5 +234,29 @@ long long h5tier__h5_signature_fd(int fd, uint64_t size);
 /* Little-endian integers of n (1..8) bytes, as HDF5 superblocks store them. */
 uint64_t h5tier__le_get(const unsigned char *p, unsigned n);
 void h5tier__le_put(unsigned char *p, uint64_t v, unsigned n);
+
+/* ---- mappings others may truncate (sigbus.c) ----------------------------- */
+
+/* Register the shared mapping [addr, addr + len) of an object that another
+ * process may truncate (prot: its protection).  A SIGBUS inside it then maps
+ * private zero pages over it from the faulting page on and marks it broken
+ * instead of killing the process (see sigbus.c; H5TIER_NO_SIGBUS_HANDLER=1
+ * opts out).  0, or -ENOSPC when the table is full (the mapping stays
+ * unprotected; callers carry on).  Unregister before unmapping or
+ * remapping. */
+int h5tier__sigbus_register(void *addr, size_t len, int prot);
+void h5tier__sigbus_unregister(const void *addr);
+/* Was the region registered at addr hit by a truncation?  Cheap when no
+ * region is broken (one relaxed load): callers check after each access
+ * batch and never return what a broken region held. */
+extern _Atomic unsigned h5tier__sigbus_nbroken;
+bool h5tier__sigbus_broken_slow(const void *addr);
+static inline bool h5tier__sigbus_broken(const void *addr)
+{
+    return __builtin_expect(atomic_load_explicit(&h5tier__sigbus_nbroken, memory_order_relaxed) != 0, 0) &&
+           h5tier__sigbus_broken_slow(addr);
+}
+/* Is the handler installed (not opted out, registration happened)? */
+bool h5tier__sigbus_installed(void);
 
 #endif /* H5TIER_COMMON_INTERNAL_H */

@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/internal.h"
@@ -65,6 +66,40 @@ int h5tier__pwrite_full(int fd, const void *buf, size_t len, off_t off)
         if (r == 0)
             return -EIO;
         done += (size_t)r;
+    }
+    return 0;
+}
+
+int h5tier__pwritev_full(int fd, const struct iovec *iov, int iovcnt, off_t off)
+{
+    int i = 0;
+    size_t skip = 0; /* bytes of iov[i] already written */
+    while (i < iovcnt) {
+        struct iovec v[1024]; /* IOV_MAX on Linux */
+        int n = 0;
+        for (int k = i; k < iovcnt && n < 1024; k++, n++) {
+            v[n] = iov[k];
+            if (k == i) {
+                v[n].iov_base = (char *)v[n].iov_base + skip;
+                v[n].iov_len -= skip;
+            }
+        }
+        ssize_t r = h5tier_sys.pwritev(fd, v, n, off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -EIO;
+        off += r;
+        size_t left = (size_t)r;
+        while (i < iovcnt && left >= iov[i].iov_len - skip) {
+            left -= iov[i].iov_len - skip;
+            skip = 0;
+            i++;
+        }
+        skip += left;
     }
     return 0;
 }
@@ -202,6 +237,11 @@ int h5tier__remove_stale_tmps(const char *dir, const char *prefix, bool all)
             continue;
         char full[PATH_MAX];
         if (snprintf(full, sizeof full, "%s/%s", d0, n) >= (int)sizeof full)
+            continue;
+        /* only our own regular files: never another user's (root, or a
+         * directory without the sticky bit, could otherwise remove it) */
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
             continue;
         if (h5tier_sys.unlink(full) == 0)
             removed++;

@@ -4,7 +4,10 @@
  *
  * The shm directory is /dev/shm, or $H5TIER_SHM_DIR (an absolute path to a
  * directory: containers often mount a larger tmpfs elsewhere, and tests use
- * a small private tmpfs).  Every shm object is opened through
+ * a small private tmpfs).  A set H5TIER_SHM_DIR that is relative, missing,
+ * not a directory, owned by another user (not root), or writable by others
+ * without the sticky bit is refused (h5tier__shm_dir_check), never replaced
+ * by /dev/shm behind the user's back.  Every shm object is opened through
  * h5tier_sys.shm_open, which opens DIR/name with O_NOFOLLOW (a symlink
  * planted at the name is never followed) and O_NONBLOCK (a FIFO planted at
  * the name never blocks the open); h5tier__check_shared_fd then refuses
@@ -26,9 +29,43 @@
 const char *h5tier__shm_dir(void)
 {
     const char *d = getenv("H5TIER_SHM_DIR");
-    if (d && d[0] == '/' && strlen(d) < 3000)
-        return d;
+    if (d && *d)
+        return d; /* as given: h5tier__shm_dir_check refuses what is unusable, never silently /dev/shm */
     return SHM_DIR_DEFAULT;
+}
+
+int h5tier__shm_dir_check(void)
+{
+    const char *d = getenv("H5TIER_SHM_DIR");
+    if (!d || !*d)
+        return 0; /* /dev/shm */
+    char esc[512];
+    const char *e = h5tier__esc(d, (size_t)-1, esc, sizeof esc);
+    if (d[0] != '/')
+        return h5tier__fail(EINVAL, "H5TIER_SHM_DIR='%s' is not an absolute path; refusing to use it (and never "
+                            "falling back to /dev/shm): give an absolute path, or unset it", e);
+    if (strlen(d) >= 3000)
+        return h5tier__fail(ENAMETOOLONG, "H5TIER_SHM_DIR='%s' is too long", e);
+    struct stat st;
+    if (stat(d, &st) < 0) {
+        int err = errno;
+        return h5tier__fail(err, "H5TIER_SHM_DIR='%s' %s", e,
+                            err == ENOENT ? "does not exist (create it, e.g. a tmpfs mount, or unset H5TIER_SHM_DIR)"
+                            : err == ENOTDIR ? "is not a directory" : strerror(err));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return h5tier__fail(ENOTDIR, "H5TIER_SHM_DIR='%s' is not a directory", e);
+    uid_t me = geteuid();
+    if (st.st_uid != me && st.st_uid != 0)
+        return h5tier__fail(EPERM, "H5TIER_SHM_DIR='%s' is owned by uid %u, not by you (uid %u) nor root: its owner "
+                            "could rename or replace your objects; refusing to use it", e, (unsigned)st.st_uid,
+                            (unsigned)me);
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+        return h5tier__fail(EPERM, "H5TIER_SHM_DIR='%s' is writable by %s (mode %04o) without the sticky bit: "
+                            "anyone could delete or replace your objects; refusing to use it (chmod +t it, as "
+                            "/dev/shm is, or chmod go-w)", e, (st.st_mode & S_IWOTH) ? "others" : "its group",
+                            (unsigned)(st.st_mode & 07777));
+    return 0;
 }
 
 int h5tier__shm_path(const char *canon, char *out, size_t outlen)
@@ -53,6 +90,11 @@ int h5tier__shm_open_path(const char *canon, int flags, mode_t mode)
         errno = EINVAL; /* one component under the shm directory, nothing else */
         return -1;
     }
+    int dr = h5tier__shm_dir_check();
+    if (dr < 0) {
+        errno = -dr;
+        return -1;
+    }
     if (h5tier__shm_path(canon, path, sizeof path) < 0) {
         errno = ENAMETOOLONG;
         return -1;
@@ -73,6 +115,11 @@ int h5tier__shm_unlink_path(const char *canon)
     char path[4096];
     if (!canon || canon[0] != '/' || !canon[1] || strchr(canon + 1, '/')) {
         errno = EINVAL;
+        return -1;
+    }
+    int dr = h5tier__shm_dir_check();
+    if (dr < 0) {
+        errno = -dr;
         return -1;
     }
     if (h5tier__shm_path(canon, path, sizeof path) < 0) {
@@ -151,6 +198,9 @@ static size_t utf8_len(const unsigned char *p, size_t n)
         return 0; /* overlong or surrogate */
     if (cp >= 0x80 && cp < 0xa0)
         return 0; /* C1 controls (e.g. U+009B, a CSI) are escaped too */
+    if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
+        cp == 0x061c)
+        return 0; /* bidirectional overrides and marks reorder what a terminal shows ("Trojan Source") */
     return len;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/internal.h"
@@ -21,12 +22,13 @@
 enum {
     SC_OPEN, SC_OPENAT, SC_CLOSE, SC_SHM_OPEN, SC_SHM_UNLINK, SC_FTRUNCATE, SC_FALLOCATE, SC_MMAP,
     SC_MUNMAP, SC_MREMAP, SC_MADVISE, SC_PREAD, SC_PWRITE, SC_FSYNC, SC_FDATASYNC, SC_RENAME,
-    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_COPY_FILE_RANGE, SC_LINK, SC_SYNC_FILE_RANGE, SC_MKDIR, SC_N
+    SC_UNLINK, SC_FLOCK, SC_FSTAT, SC_FCHMOD, SC_COPY_FILE_RANGE, SC_LINK, SC_SYNC_FILE_RANGE, SC_MKDIR, SC_PWRITEV, SC_N
 };
 static const char *const sc_names[SC_N] = {
     "open", "openat", "close", "shm_open", "shm_unlink", "ftruncate", "fallocate", "mmap",
     "munmap", "mremap", "madvise", "pread", "pwrite", "fsync", "fdatasync", "rename",
-    "unlink", "flock", "fstat", "fchmod", "copy_file_range", "link", "sync_file_range", "mkdir"};
+    "unlink", "flock", "fstat", "fchmod", "copy_file_range", "link", "sync_file_range", "mkdir",
+    "pwritev"};
 
 struct fault {
     unsigned long nth; /* 0 = not armed */
@@ -123,6 +125,29 @@ static int d_sync_file_range(int fd, off_t o, off_t l, unsigned fl)
     return sync_file_range(fd, o, l, fl);
 }
 
+/* A short pwritev transfers the first half of the bytes (at least 1). */
+static ssize_t d_pwritev(int fd, const struct iovec *iov, int cnt, off_t o)
+{
+    size_t total = 0;
+    for (int i = 0; i < cnt; i++)
+        total += iov[i].iov_len;
+    size_t want = total;
+    if (gate_short(SC_PWRITEV, &want) < 0)
+        return -1;
+    if (want == total || cnt <= 0)
+        return pwritev(fd, iov, cnt, o);
+    struct iovec cut[64];
+    int n = 0;
+    for (int i = 0; i < cnt && n < 64 && want > 0; i++) {
+        cut[n] = iov[i];
+        if (cut[n].iov_len > want)
+            cut[n].iov_len = want;
+        want -= cut[n].iov_len;
+        n++;
+    }
+    return pwritev(fd, cut, n, o);
+}
+
 /* The real system calls, as the table starts and as h5tier_sys_reset leaves it. */
 #define SYSCALL_DEFAULTS                                                                             \
     {                                                                                                \
@@ -131,7 +156,8 @@ static int d_sync_file_range(int fd, off_t o, off_t l, unsigned fl)
         .mmap = d_mmap, .munmap = d_munmap, .mremap = d_mremap, .madvise = d_madvise,                \
         .pread = d_pread, .pwrite = d_pwrite, .fsync = d_fsync, .fdatasync = d_fdatasync,            \
         .rename = d_rename, .unlink = d_unlink, .flock = d_flock, .fstat = d_fstat, .fchmod = d_fchmod, \
-        .copy_file_range = d_copy_file_range, .link = d_link, .sync_file_range = d_sync_file_range, .mkdir = d_mkdir \
+        .copy_file_range = d_copy_file_range, .link = d_link, .sync_file_range = d_sync_file_range, .mkdir = d_mkdir,        \
+        .pwritev = d_pwritev                                                                         \
     }
 static const h5tier_syscalls_t defaults = SYSCALL_DEFAULTS;
 h5tier_syscalls_t h5tier_sys = SYSCALL_DEFAULTS;

@@ -214,8 +214,11 @@ static herr_t out_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing)
     return 0;
 }
 
-static const H5FD_class_t out_class = {
-    "h5tier_persist_out",   /* name */
+static const H5FD_class_t out_class = { /* names where 1.14 adds fields */
+#if defined(H5FD_CLASS_VERSION)
+    .version = H5FD_CLASS_VERSION, .value = (H5FD_class_value_t)321, /* 1.14+: private, testing range */
+#endif
+    .name = "h5tier_persist_out", /* name */
     OUT_MAXADDR,            /* maxaddr */
     H5F_CLOSE_WEAK,         /* fc_degree */
     NULL,                   /* terminate */
@@ -242,11 +245,11 @@ static const H5FD_class_t out_class = {
     out_get_handle,         /* get_handle: the fd */
     out_read,               /* read: zero-filled past EOF */
     out_write,              /* write: discards after the first failure */
-    NULL,                   /* flush: h5tier_persist fsyncs after close */
+    .flush = NULL,          /* flush: h5tier_persist fsyncs after close */
     out_truncate,           /* truncate: to the EOA at close */
     NULL,                   /* lock: the temp file is private (O_EXCL name) */
     NULL,                   /* unlock */
-    H5FD_FLMAP_DICHOTOMY    /* fl_map */
+    .fl_map = H5FD_FLMAP_DICHOTOMY /* fl_map */
 };
 
 hid_t h5tier__persist_out_fapl(int earliest)

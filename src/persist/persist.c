@@ -111,6 +111,8 @@ static int exists_dst(h5tier__pctx_t *ctx, const char *path, H5O_type_t *type)
 static int open_ob(h5tier__pctx_t *ctx, const h5tier__pobj_t *ob, hid_t *s, hid_t *d)
 {
     const char *kind = h5tier_persist_kind_name(ob->kind);
+    if (d)
+        *d = H5I_INVALID_HID; /* set on every path (GCC 12 -O3 maybe-uninitialized) */
     if ((*s = H5Oopen(ctx->src, ob->src, H5P_DEFAULT)) < 0)
         return h5tier__fail(H5TIER_EHDF5, "%s '%s': cannot open it in the source", kind, ob->src);
     if (d && (*d = H5Oopen(ctx->dst, ob->dst[0] ? ob->dst : ".", H5P_DEFAULT)) < 0) {

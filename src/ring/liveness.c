@@ -2,7 +2,7 @@
  * ring/liveness.c -- is a shm object a ring with a live writer?  See
  * liveness.h.
  */
-#include <sys/mman.h>
+#include <stdlib.h>
 
 #include "ring/liveness.h"
 #include "ring/ring_internal.h"
@@ -12,11 +12,19 @@ int h5tier__ring_live_writer(int fd, uint64_t size, pid_t *pid)
     *pid = 0;
     if (size < sizeof(ring_hdr_t))
         return 0;
-    ring_hdr_t *h = h5tier_sys.mmap(NULL, sizeof(ring_hdr_t), PROT_READ, MAP_SHARED, fd, 0);
-    if (h == MAP_FAILED)
-        return -errno;
+    /* A private copy read with pread, never a mapping: whoever may write the
+     * ring could truncate it under a mapping and kill us with SIGBUS. */
+    ring_hdr_t *h = malloc(sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    size_t got = 0;
+    int r = h5tier__pread_full(fd, h, sizeof *h, 0, &got);
+    if (r < 0) {
+        free(h);
+        return r;
+    }
     int live = 0;
-    if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == RING_MAGIC) {
+    if (got == sizeof *h && __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == RING_MAGIC) {
         bool alive = false;
         pid_t p = h5tier__owner_check(&h->writer_pid, &h->writer_start, &alive);
         if (p > 0 && alive) {
@@ -24,6 +32,6 @@ int h5tier__ring_live_writer(int fd, uint64_t size, pid_t *pid)
             live = 1;
         }
     }
-    h5tier_sys.munmap(h, sizeof(ring_hdr_t));
+    free(h);
     return live;
 }

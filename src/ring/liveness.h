@@ -13,7 +13,8 @@
 /* fd: an open shm object of size bytes.  Returns 1 when it carries a ring
  * control block whose writer process is alive (*pid = that pid), 0 when it
  * is not a ring or has no live writer, -errno when it cannot be read.
- * Reads through a private read-only mapping; trusts nothing but the magic
+ * Reads a private copy of the header with pread (never a mapping, which a
+ * truncation would turn into SIGBUS); trusts nothing but the magic
  * and the (pid, start time) pair checked with h5tier__owner_check. */
 int h5tier__ring_live_writer(int fd, uint64_t size, pid_t *pid);
 

@@ -392,6 +392,8 @@ static int wait_data(h5tier_ring_reader_t *r, int timeout_ms)
             r->tail_cache = t;
             return 0;
         }
+        if (H5TIER_UNLIKELY(h5tier__ring_broken(&r->m) < 0))
+            return -EIO; /* truncated under us: avail() says which object */
         if (rc == -EINTR)
             return h5tier__fail(EINTR, "stream '%s': wait interrupted by a signal", r->sname);
     }
@@ -430,10 +432,13 @@ static int lapped(h5tier_ring_reader_t *r, uint64_t valid_from, bool report)
 static long avail(h5tier_ring_reader_t *r, int timeout_ms)
 {
     for (;;) {
+        int rb = h5tier__ring_broken(&r->m);
+        if (H5TIER_UNLIKELY(rb < 0))
+            return rb;
         if (r->pos >= r->tail_cache) {
             int rc = wait_data(r, timeout_ms);
             if (rc < 0)
-                return rc;
+                return (rb = h5tier__ring_broken(&r->m)) < 0 ? rb : rc; /* zeros misread as a bad tail */
         }
         uint64_t old = oldest_of(r->tail_cache, r->cap);
         if (r->pos < old) {
@@ -482,6 +487,9 @@ long h5tier_ring_next_many(h5tier_ring_reader_t *r, void *buf, size_t max, size_
         memcpy(buf, r->data + slot * r->rsize, first * r->rsize);
         if (first < n)
             memcpy((char *)buf + first * r->rsize, r->data, (n - first) * r->rsize);
+        int rb = h5tier__ring_broken(&r->m); /* zeros from a truncated object are never returned as records */
+        if (H5TIER_UNLIKELY(rb < 0))
+            return rb;
         uint64_t valid = validate(r, pos);
         if (H5TIER_UNLIKELY(valid > pos)) {
             int rc = lapped(r, valid, r->opts.flags & H5TIER_RING_REPORT_LAPS);
@@ -532,6 +540,9 @@ int h5tier_ring_view_done(h5tier_ring_reader_t *r)
         return h5tier__fail(EINVAL, "stream '%s': no view is pending", r->sname);
     uint64_t n = r->view_n;
     r->view_n = 0;
+    int rb = h5tier__ring_broken(&r->m);
+    if (rb < 0)
+        return rb;
     uint64_t valid = validate(r, r->view_pos);
     if (valid > r->view_pos)
         return lapped(r, valid, true); /* the caller used torn records: always say so */

@@ -314,6 +314,8 @@ static int rtab_open(const char *name, ring_map_t *m, const ring_hdr_t *hdr, con
             m->rtab = NULL;
             return h5tier__fail(errno, "%s: mmap: %s", what, strerror(errno));
         }
+        /* every reader may write, so truncate, it: survive that (sigbus.c, h5tier__ring_broken) */
+        h5tier__sigbus_register(m->rtab, want, m->rtab_writable ? PROT_READ | PROT_WRITE : PROT_READ);
         return 0;
     }
 }
@@ -398,6 +400,8 @@ static int ring_map_once(const char *name, int mode, ring_map_t *m, bool *retry)
                          strerror(errno));
         goto fail;
     }
+    if (!writer) /* a reader survives the owner truncating it (sigbus.c) */
+        h5tier__sigbus_register(m->all, m->size, PROT_READ);
     m->ctl = m->all;
     m->nstreams = hdr.nstreams;
     for (unsigned i = 0; i < hdr.nstreams; i++) {
@@ -448,8 +452,25 @@ void h5tier__ring_prefault(ring_map_t *m)
 #endif
 }
 
+int h5tier__ring_broken(const ring_map_t *m)
+{
+    bool data = m->all && h5tier__sigbus_broken(m->all), rtab = m->rtab && h5tier__sigbus_broken(m->rtab);
+    if (H5TIER_LIKELY(!data && !rtab))
+        return 0;
+    char esc[H5TIER_SHM_NAME_MAX * 4 + 8];
+    const char *n = h5tier__esc(m->name + 1, (size_t)-1, esc, sizeof esc);
+    if (data)
+        return h5tier__fail(EIO, "ring '%s': its shm object %s/%s was truncated by another process while mapped "
+                            "here: what was read from it is not the ring's (reopen the ring)", n, h5tier__shm_dir(), n);
+    return h5tier__fail(EIO, "ring '%s': its reader table %s/.%s" RING_RTAB_SUFFIX " was truncated by another process "
+                        "(reader slots, tethers and sleepers are lost; the records are intact; reattach the writer "
+                        "as the ring's owner to rebuild the table)", n, h5tier__shm_dir(), n);
+}
+
 void h5tier__ring_unmap(ring_map_t *m)
 {
+    h5tier__sigbus_unregister(m->all);
+    h5tier__sigbus_unregister(m->rtab);
     if (m->all)
         h5tier_sys.munmap(m->all, m->size);
     if (m->rtab)
@@ -1106,6 +1127,7 @@ int h5tier_ring_close(h5tier_ring_t *w)
     if (!w)
         return 0;
     int32_t me = w->pid;
+    int broken = h5tier__ring_broken(&w->m);
     atomic_compare_exchange_strong(&w->hdr->writer_pid, &me, 0);
     for (unsigned i = 0; i < w->n; i++) /* wake sleepers so they see the change */
         if (atomic_load(&w->s[i].rs->sleepers)) {
@@ -1114,7 +1136,7 @@ int h5tier_ring_close(h5tier_ring_t *w)
         }
     h5tier__ring_unmap(&w->m);
     free(w);
-    return 0;
+    return broken;
 }
 
 unsigned h5tier_ring_nstreams(const h5tier_ring_t *w) { return w->n; }
@@ -1258,7 +1280,7 @@ static inline int check_put(h5tier_ring_t *w, int s, size_t size)
     if (H5TIER_UNLIKELY(w->s[s].claimed))
         return h5tier__fail(EINVAL, "ring '%s': stream '%s': claimed records are not committed yet", w->m.name + 1,
                             w->s[s].name);
-    return 0;
+    return h5tier__ring_broken(&w->m); /* nothing is put after the reader table was cut short */
 }
 
 /* Reserve up to n (>= 1, <= cap) records from ws->tail for writing: wait for

@@ -214,6 +214,9 @@ int h5tier__ring_check_hdf5(ring_map_t *m);
  * creates anything.  0 or the error of either. */
 int h5tier__ring_verify(const char *name);
 void h5tier__ring_unmap(ring_map_t *m);
+/* 0, or -EIO with a message naming the object when another process truncated
+ * the reader table (or, for a reader, the data object) under m (sigbus.c). */
+int h5tier__ring_broken(const ring_map_t *m);
 /* Map every page of m->all now (read or write per m->writable), so that the
  * first lap of the writer and of a reader takes no page faults on the hot
  * path (each costs microseconds, more in a VM).  Best effort, no error. */

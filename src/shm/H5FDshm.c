@@ -70,6 +70,7 @@
 #include <unistd.h>
 
 #include "shm/shm_driver.h"
+#include "shm/plugin.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
@@ -147,21 +148,55 @@ static herr_t vfd_fapl_free(void *fa)
 
 static uint64_t round_up(uint64_t x, uint64_t to) { return (x + to - 1) / to * to; }
 
+/* A reader's mapping of the data object was cut short under it (SIGBUS
+ * caught, sigbus.c).  Pushes the error; returns -EIO. */
+static int push_data_broken(const shm_file_t *f)
+{
+    return H5TIER_PUSH(H5TIER_AREA_SHM, EIO,
+                       "shm object '%s' (%s%s) was truncated by another process while this reader had it mapped: "
+                       "what it read there is not the file's (reopen it)",
+                       f->canon, h5tier__shm_dir(), f->canon);
+}
+
+/* The control object was truncated under our mapping (sigbus.c): pushes the
+ * error, returns -EIO.  The data object (and a backing file) are intact. */
+static int push_ctl_broken(const shm_file_t *f)
+{
+    return H5TIER_PUSH(H5TIER_AREA_SHM, EIO,
+                       "shm object '%s': its control object %s/.%s.h5tier was truncated by another process: reader "
+                       "slots and the published end of file are lost (the data in %s%s%s%s is intact)",
+                       f->canon, h5tier__shm_dir(), f->canon + 1, h5tier__shm_dir(), f->canon,
+                       f->backed ? " and the backing file " : "", f->backed ? f->cfg.backing_file : "");
+}
+
 /* Map (or remap) [0, len) of the object.  0 or -errno (pushed). */
 static int map_to(shm_file_t *f, size_t len)
 {
     if (len == f->maplen)
         return 0;
+    if (!f->writer && f->map && h5tier__sigbus_broken(f->map))
+        return push_data_broken(f); /* its pages are private zeros now: nothing to extend */
     void *p;
-    if (f->map)
+    if (f->map) {
+        if (!f->writer)
+            h5tier__sigbus_unregister(f->map);
         p = h5tier_sys.mremap(f->map, f->maplen, len, MREMAP_MAYMOVE);
-    else
+    } else
         p = h5tier_sys.mmap(NULL, len, f->writer ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, f->fd, 0);
-    if (p == MAP_FAILED)
-        return H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot map %zu bytes (was %zu)", f->canon, len,
+    if (p == MAP_FAILED) {
+        int e = errno;
+        if (f->map && !f->writer)
+            h5tier__sigbus_register(f->map, f->maplen, PROT_READ); /* the old mapping stays */
+        return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot map %zu bytes (was %zu)", f->canon, len,
                            f->maplen);
+    }
     f->map = p;
     f->maplen = len;
+    /* A reader's view of another process's object: its owner may shrink it
+     * under us (a writer closing while we read unregistered, or anyone with
+     * write permission): survive, and let vfd_read report it. */
+    if (!f->writer)
+        h5tier__sigbus_register(p, len, PROT_READ);
     return 0;
 }
 
@@ -312,8 +347,10 @@ static int reader_refresh(shm_file_t *f)
 static void file_free(shm_file_t *f)
 {
     h5tier__shm_ahead_stop(f->ahead); /* first: no fallocate or mapping of ours may race what follows */
-    if (f->map)
+    if (f->map) {
+        h5tier__sigbus_unregister(f->map);
         h5tier_sys.munmap(f->map, f->maplen);
+    }
     if (f->ctl) {
         if (f->reader_slot >= 0)
             h5tier__shmc_reader_remove(f->ctl, f->reader_slot);
@@ -360,6 +397,30 @@ static int open_data(shm_file_t *f, int oflags, int quiet_enoent)
     default:
         return H5TIER_PUSH(H5TIER_AREA_SHM, e, "shm object '%s': cannot open", f->canon);
     }
+}
+
+/* An existing data object is believed only when it is a regular file; a
+ * writer that would truncate it (H5F_ACC_TRUNC: "make me a new file") also
+ * needs it to be its own: another user's object, even one writable by all,
+ * would receive this process's file (the other user could read it, rewrite
+ * it under us or truncate it).  Opening another user's shared file for
+ * read-write without TRUNC stays possible: that sharing was its owner's
+ * choice.  0 or -errno pushed. */
+static int check_existing(shm_file_t *f, int truncating)
+{
+    char what[H5TIER_SHM_NAME_MAX + 64];
+    snprintf(what, sizeof what, "shm object '%s'", f->canon);
+    struct stat st;
+    int rc = h5tier__check_shared_fd(f->fd, what, H5TIER_TRUST_ANY_OWNER | H5TIER_TRUST_SHARED, 0, &st);
+    if (rc < 0)
+        return h5tier__shm_push_last(rc);
+    if (truncating && st.st_uid != geteuid())
+        return H5TIER_PUSH(H5TIER_AREA_SHM, EPERM,
+                           "shm object '%s' is owned by uid %u, not by you (uid %u): H5F_ACC_TRUNC would write "
+                           "your new file into another user's object; remove it (its owner can) or choose "
+                           "another name",
+                           f->canon, (unsigned)st.st_uid, (unsigned)geteuid());
+    return 0;
 }
 
 /* Fill the freshly created, empty object f->fd (mapped read-write by the
@@ -451,6 +512,8 @@ static int open_writer(shm_file_t *f, unsigned flags)
     int exists = rc == 0;
     if (exists && excl)
         return H5TIER_PUSH(H5TIER_AREA_SHM, EEXIST, "shm object '%s' already exists (H5F_ACC_EXCL)", f->canon);
+    if (exists && (rc = check_existing(f, (flags & H5F_ACC_TRUNC) != 0)) < 0)
+        return rc;
     rc = h5tier__shmc_open(f->canon, 1, 0, ctl_mode(f->cfg.mode), &f->ctl_fd, &f->ctl);
     if (rc < 0)
         return h5tier__shm_push_last(rc);
@@ -586,6 +649,8 @@ static int open_reader(shm_file_t *f)
         rc = open_data(f, O_RDONLY, 0);
     }
     if (rc < 0)
+        return rc;
+    if ((rc = check_existing(f, 0)) < 0) /* a FIFO or directory at the name: refused, never mapped */
         return rc;
     struct stat st;
     if (h5tier_sys.fstat(f->fd, &st) < 0)
@@ -727,7 +792,14 @@ static herr_t vfd_close(H5FD_t *_f)
         struct stat st;
         if (h5tier_sys.fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > phys)
             phys = (uint64_t)st.st_size;
-        if (phys > keep && h5tier__shmc_live_readers(f->ctl) == 0) {
+        /* A truncated control object lost its reader slots: readers may be
+         * mapping past keep, so the reservation stays. */
+        int ctl_broken = h5tier__shmc_broken(f->ctl);
+        if (ctl_broken) {
+            push_ctl_broken(f);
+            failed = 1;
+        }
+        if (phys > keep && !ctl_broken && h5tier__shmc_live_readers(f->ctl) == 0) {
             if (h5tier_sys.ftruncate(f->fd, (off_t)keep) < 0) {
                 H5TIER_PUSH(H5TIER_AREA_SHM, errno, "shm object '%s': cannot shrink to %llu bytes", f->canon,
                             (unsigned long long)keep);
@@ -743,6 +815,14 @@ static herr_t vfd_close(H5FD_t *_f)
             h5tier_sys.shm_unlink(f->canon);
             if (h5tier__shmc_name(f->canon, cname, sizeof cname) == 0)
                 h5tier_sys.shm_unlink(cname);
+        }
+    }
+    if (!f->owner && f->ctl && f->reader_slot >= 0) {
+        h5tier__shmc_reader_remove(f->ctl, f->reader_slot);
+        f->reader_slot = -1;
+        if (h5tier__shmc_broken(f->ctl)) { /* a reader's slot was lost: said, nothing else is */
+            push_ctl_broken(f);
+            failed = 1;
         }
     }
     if (failed)
@@ -781,6 +861,10 @@ static herr_t vfd_read(H5FD_t *_f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, si
         if (n > size)
             n = size;
         memcpy(buf, f->map + addr, n);
+        if (!f->writer && H5TIER_UNLIKELY(h5tier__sigbus_broken(f->map))) {
+            push_data_broken(f); /* zeros, not the file: never returned as data */
+            return -1;
+        }
     }
     if (n < size) /* past the end (SWMR readers may read past EOA) or never written */
         memset((unsigned char *)buf + n, 0, size - n);
@@ -893,6 +977,11 @@ static herr_t vfd_flush(H5FD_t *_f, hid_t dxpl, hbool_t closing)
     /* At closing the commit happens in vfd_close (see there why). */
     if (f->backed && !closing && !(f->cfg.flags & H5TIER_SHM_NO_PERSIST_ON_FLUSH) && commit_backing(f) < 0)
         return -1;
+    /* After the commit: a broken control object never costs the data its persist. */
+    if (!closing && h5tier__shmc_broken(f->ctl)) {
+        push_ctl_broken(f);
+        return -1;
+    }
     return 0;
 }
 
@@ -996,6 +1085,7 @@ static const H5FD_class_t shm_class = {
 #if defined(H5FD_CLASS_VERSION)
     .version = H5FD_CLASS_VERSION,                 /* struct version (1.14+) */
     .value = (H5FD_class_value_t)H5TIER_SHM_DRIVER_VALUE, /* driver value (1.14+) */
+    .del = h5tier__shm_vfd_del,                    /* H5Fdelete (1.14+, plugin.c) */
 #endif
     .name = H5TIER_SHM_DRIVER_NAME,                /* name shown by H5Pget_driver_info etc. */
     .maxaddr = SHM_MAXADDR,                        /* largest address: off_t range */
@@ -1031,4 +1121,8 @@ static const H5FD_class_t shm_class = {
     .fl_map = H5FD_FLMAP_DICHOTOMY,                /* free-list map, like sec2 */
 };
 
+#if defined(H5FD_CLASS_VERSION)
+const H5FD_class_t *h5tier__shm_class(void) { return h5tier__shm_class14(&shm_class); } /* plugin.c */
+#else
 const H5FD_class_t *h5tier__shm_class(void) { return &shm_class; }
+#endif

@@ -137,17 +137,40 @@ int h5tier__shmc_open(const char *canon, int create, int readonly, mode_t mode, 
             goto fail;
         }
     }
-    map = h5tier_sys.mmap(NULL, H5TIER_SHMC_SIZE, readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (readonly) {
+        /* A reader of the control object takes a private snapshot (pread),
+         * never a shared mapping: whoever may write the object (everyone
+         * who may read a shared file) could truncate it under the mapping
+         * and kill us with SIGBUS. */
+        map = h5tier_sys.mmap(NULL, H5TIER_SHMC_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    } else {
+        map = h5tier_sys.mmap(NULL, H5TIER_SHMC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    }
     if (map == MAP_FAILED) {
         rc = h5tier__fail(errno, "shm object '%s': cannot map control object", canon);
         goto fail;
     }
+    if (!readonly) /* anyone who may read the file may write, so truncate, this object: survive it */
+        h5tier__sigbus_register(map, H5TIER_SHMC_SIZE, PROT_READ | PROT_WRITE);
     h5tier_shmc_t *ctl = map;
     if (created)
         shmc_init(ctl);
     else {
         uint64_t magic = 0;
         for (int tries = 0; tries < 200; tries++) { /* creator still initialising */
+            if (readonly) {
+                size_t got = 0;
+                int e = h5tier__pread_full(fd, map, sizeof(h5tier_shmc_t), 0, &got);
+                if (e < 0) {
+                    rc = h5tier__fail(-e, "shm object '%s': cannot read control object '%s'", canon, cname);
+                    goto fail;
+                }
+                if (got < sizeof(h5tier_shmc_t)) { /* shrank since the size check */
+                    rc = h5tier__fail(H5TIER_EMAGIC, "shm object '%s': control object '%s' is too short (%zu bytes)",
+                                      canon, cname, got);
+                    goto fail;
+                }
+            }
             magic = __atomic_load_n(&ctl->magic, __ATOMIC_ACQUIRE);
             if (magic)
                 break;
@@ -167,8 +190,10 @@ int h5tier__shmc_open(const char *canon, int create, int readonly, mode_t mode, 
     *ctlp = ctl;
     return 0;
 fail:
-    if (map != MAP_FAILED)
+    if (map != MAP_FAILED) {
+        h5tier__sigbus_unregister(map);
         h5tier_sys.munmap(map, H5TIER_SHMC_SIZE);
+    }
     if (fd >= 0)
         h5tier_sys.close(fd);
     if (created)
@@ -178,8 +203,10 @@ fail:
 
 void h5tier__shmc_close(int fd, h5tier_shmc_t *ctl)
 {
-    if (ctl)
+    if (ctl) {
+        h5tier__sigbus_unregister(ctl);
         h5tier_sys.munmap(ctl, H5TIER_SHMC_SIZE);
+    }
     if (fd >= 0)
         h5tier_sys.close(fd);
 }

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,25 @@ static int open_data_ro(const char *canon, struct stat *st)
     return fd;
 }
 
+/* An error for a temporary name that already exists (left by another
+ * process with our pid in another pid namespace, or planted by another user
+ * to make us follow or overwrite it): it is never followed nor reused.
+ * path is the full path, shown escaped with its kind and owner.  -EEXIST. */
+static int planted_tmp(const char *what, const char *path)
+{
+    char esc[4096], kind[96] = "";
+    struct stat st;
+    if (lstat(path, &st) == 0)
+        snprintf(kind, sizeof kind, " (%s owned by uid %u)",
+                 S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISREG(st.st_mode) ? "a file" : "not a regular file",
+                 (unsigned)st.st_uid);
+    return h5tier__fail(EEXIST,
+                        "%s: its temporary '%s' already exists%s: another process or user left or planted it; it is "
+                        "never followed nor overwritten: retry (a new process uses a new temporary name), and remove it "
+                        "if it is yours",
+                        what, h5tier__esc(path, (size_t)-1, esc, sizeof esc), kind);
+}
+
 /* ---- info and list ----------------------------------------------------- */
 
 int h5tier_shm_info(const char *name, h5tier_shm_info_t *info)
@@ -71,6 +91,8 @@ int h5tier_shm_info(const char *name, h5tier_shm_info_t *info)
     char canon[H5TIER_SHM_NAME_MAX + 2];
     int r = h5tier__shm_name_canon(name, canon, sizeof canon);
     if (r < 0)
+        return r;
+    if ((r = h5tier__shm_dir_check()) < 0)
         return r;
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", canon);
@@ -124,6 +146,9 @@ static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const
 
 int h5tier_shm_list(int (*cb)(const h5tier_shm_info_t *info, void *arg), void *arg)
 {
+    int r0 = h5tier__shm_dir_check();
+    if (r0 < 0)
+        return r0;
     const char *dir = h5tier__shm_dir();
     DIR *d = opendir(dir);
     if (!d)
@@ -189,6 +214,39 @@ out:
  * from `ls` by the leading dot. */
 static void load_tmp_prefix(const char *canon, char *out, size_t len) { snprintf(out, len, "/.%s~", canon + 1); }
 
+/* Remove what killed loads of ANY name left: ".X~PID" objects owned by the
+ * caller whose process is gone (or is us: a previous process with our pid).
+ * Hidden by the dot, they would hold RAM unseen by `shm ls` until someone
+ * loads the same X again.  Another user's are never touched, nor a live
+ * process's.  A data object never starts with '.', and a control object
+ * ends in ".h5tier", so nothing else matches.  Best effort. */
+static void sweep_load_tmps(void)
+{
+    const char *dir = h5tier__shm_dir();
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    uid_t me = geteuid();
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name, *tilde = strrchr(n, '~');
+        if (n[0] != '.' || !tilde || tilde == n + 1)
+            continue;
+        size_t nd = strspn(tilde + 1, "0123456789");
+        if (nd == 0 || nd > 9 || tilde[1 + nd] != 0)
+            continue;
+        pid_t pid = (pid_t)atol(tilde + 1);
+        if (pid != getpid() && !(pid > 0 && kill(pid, 0) < 0 && errno == ESRCH))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != me)
+            continue;
+        char full[4096];
+        if (snprintf(full, sizeof full, "%s/%s", dir, n) < (int)sizeof full)
+            (void)h5tier_sys.unlink(full);
+    }
+    closedir(d);
+}
+
 /* Refuse to make canon next to a control object that is not ours to trust. */
 static int check_foreign_control(const char *canon)
 {
@@ -222,6 +280,8 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
         return r;
     if (!file || !*file)
         return h5tier__fail(EINVAL, "load into shm object '%s': no file given", NM(canon, e));
+    if ((r = h5tier__shm_dir_check()) < 0)
+        return r;
     if (!mode)
         mode = 0600;
     char what[ESC_NAME + 64];
@@ -277,19 +337,21 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
     /* Build the copy under a temporary name, publish it only complete: a
      * killed load never leaves a partial object under the final name. */
     load_tmp_prefix(canon, prefix, sizeof prefix);
-    h5tier__remove_stale_tmps(h5tier__shm_dir(), prefix + 1, false); /* what killed loads left */
+    sweep_load_tmps(); /* what killed loads (of any name) left */
     snprintf(tmp, sizeof tmp, "%s%d", prefix, (int)getpid());
-    fd = h5tier_sys.shm_open(tmp, O_RDWR | O_CREAT | O_EXCL, mode);
+    fd = h5tier_sys.shm_open(tmp, O_RDWR | O_CREAT | O_EXCL, 0600); /* private until complete */
+    if (fd < 0 && errno == EEXIST) {
+        char tp[4096];
+        h5tier__shm_path(tmp, tp, sizeof tp);
+        ret = planted_tmp(what, tp);
+        goto out;
+    }
     if (fd < 0) {
         ret = h5tier__fail(errno, "shm object '%s': cannot create its temporary object '%s' in %s: %s", NM(canon, e),
                            tmp + 1, h5tier__shm_dir(), strerror(errno));
         goto out;
     }
     made_tmp = 1;
-    if (h5tier_sys.fchmod(fd, mode) < 0) { /* the umask must not narrow what was asked for */
-        ret = h5tier__fail(errno, "shm object '%s': chmod failed: %s", NM(canon, e), strerror(errno));
-        goto out;
-    }
     if (size > 0) {
         r = h5tier__reserve(fd, (off_t)size);
         if (r < 0) {
@@ -314,6 +376,13 @@ int h5tier_shm_load(const char *file, const char *name, mode_t mode, int force,
                                strerror(-r));
             goto out;
         }
+    }
+    /* The requested mode only now: while it was being filled nobody else
+     * could write or truncate it (SIGBUS under our mapping).  Also the
+     * umask must not narrow what was asked for. */
+    if (h5tier_sys.fchmod(fd, mode) < 0) {
+        ret = h5tier__fail(errno, "shm object '%s': chmod failed: %s", NM(canon, e), strerror(errno));
+        goto out;
     }
     /* publish: a second name for the complete object, never replacing one */
     char tpath[4096];
@@ -373,6 +442,8 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         return r;
     if (!file || !*file)
         return h5tier__fail(EINVAL, "save of shm object '%s': no file given", NM(canon, e));
+    if ((r = h5tier__shm_dir_check()) < 0)
+        return r;
     char tmp[PATH_MAX];
     int n = snprintf(tmp, sizeof tmp, "%s.h5tier-save.%d", file, (int)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp)
@@ -403,7 +474,7 @@ int h5tier_shm_save(const char *name, const char *file, int force,
     uint64_t osize = (uint64_t)st.st_size;
     int out = -1, ret = 0, made = 0, cfd = -1;
     h5tier_shmc_t *ctl = NULL;
-    void *map = MAP_FAILED;
+    void *map = MAP_FAILED, *buf = NULL;
     uint64_t mapped = 0, size = 0, eof = 0;
     pid_t writer = 0;
     char saved[1024];
@@ -420,15 +491,42 @@ int h5tier_shm_save(const char *name, const char *file, int force,
     } else {
         h5tier__fail(0, "%s", saved); /* none, or not ours: nothing from it is believed */
     }
-    if (osize) {
-        map = h5tier_sys.mmap(NULL, (size_t)osize, PROT_READ, MAP_SHARED, fd, 0);
-        if (map == MAP_FAILED) {
-            ret = h5tier__fail(errno, "shm object '%s': mmap failed: %s", NM(canon, e), strerror(errno));
+    /* Nothing of the object is mapped: whoever shrinks it meanwhile (its
+     * writer at close, anyone allowed to write a shared object) would kill
+     * us with SIGBUS.  Its head (userblock + superblock) is read into a
+     * private anonymous image of the object's size (untouched pages cost
+     * nothing), which the checks below read; the copy goes by pread. */
+    long long sig = osize ? h5tier__h5_signature_fd(fd, osize) : -1;
+    if (sig < -1) {
+        ret = h5tier__fail((int)-sig, "shm object '%s': read failed: %s", NM(canon, e), strerror((int)-sig));
+        goto done;
+    }
+    if (sig < 0) {
+        ret = h5tier__fail(H5TIER_ENOTHDF5, "shm object '%s': not an HDF5 file (no signature at 0, 512, 1024, ...)",
+                           NM(canon, e));
+        goto done;
+    }
+    map = h5tier_sys.mmap(NULL, (size_t)osize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                          -1, 0);
+    if (map == MAP_FAILED) {
+        ret = h5tier__fail(errno, "shm object '%s': mmap failed: %s", NM(canon, e), strerror(errno));
+        goto done;
+    }
+    mapped = osize;
+    {
+        uint64_t head = (uint64_t)sig + 4096 < osize ? (uint64_t)sig + 4096 : osize;
+        size_t got = 0;
+        if ((r = h5tier__pread_full(fd, map, (size_t)head, 0, &got)) < 0) {
+            ret = h5tier__fail(-r, "shm object '%s': read failed: %s", NM(canon, e), strerror(-r));
             goto done;
         }
-        mapped = osize;
+        if (got < head) {
+            ret = h5tier__fail(H5TIER_ETRUNC, "shm object '%s' shrank while being saved (to %zu bytes); nothing "
+                               "was saved", NM(canon, e), got);
+            goto done;
+        }
     }
-    if (osize == 0 || h5tier__h5_signature_offset(map, osize) < 0) {
+    if (h5tier__h5_signature_offset(map, osize) < 0) { /* changed since the first look */
         ret = h5tier__fail(H5TIER_ENOTHDF5, "shm object '%s': not an HDF5 file (no signature at 0, 512, 1024, ...)",
                            NM(canon, e));
         goto done;
@@ -452,20 +550,45 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         goto done;
     }
     /* Up to the end published by the writer (the object may be larger: the
-     * growth increment), never less than the superblock's end of file. */
-    size = eof && eof <= osize ? eof : osize;
+     * growth increment); without one, up to the superblock's end of file
+     * (an object extended by anyone must not make us copy its holes); never
+     * less than the superblock's end of file. */
+    size = eof && eof <= osize ? eof : end ? end : osize;
     if (end > size)
         size = end;
 
     out = h5tier_sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0 && errno == EEXIST) {
+        char w[4200], ef[4096];
+        snprintf(w, sizeof w, "file '%s'", h5tier__esc(file, (size_t)-1, ef, sizeof ef));
+        ret = planted_tmp(w, tmp);
+        goto done;
+    }
     if (out < 0) {
         ret = h5tier__fail(errno, "file '%s': cannot create temp file '%s': %s", file, tmp, strerror(errno));
         goto done;
     }
     made = 1;
+    buf = malloc(size < COPY_CHUNK ? (size_t)size : COPY_CHUNK);
+    if (!buf) {
+        ret = h5tier__fail(ENOMEM, "file '%s': out of memory for the copy buffer", file);
+        goto done;
+    }
     for (uint64_t done = 0; done < size;) {
-        size_t len = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK;
-        r = h5tier__pwrite_full(out, (const char *)map + done, len, (off_t)done);
+        size_t len = size - done < COPY_CHUNK ? (size_t)(size - done) : COPY_CHUNK, got = 0;
+        r = h5tier__pread_full(fd, buf, len, (off_t)done, &got);
+        if (r < 0) {
+            ret = h5tier__fail(-r, "shm object '%s': read at offset %llu failed: %s", NM(canon, e),
+                               (unsigned long long)done, strerror(-r));
+            goto done;
+        }
+        if (got < len) {
+            ret = h5tier__fail(H5TIER_ETRUNC, "shm object '%s' shrank while being saved (at byte %llu of %llu); "
+                               "nothing was saved", NM(canon, e), (unsigned long long)(done + got),
+                               (unsigned long long)size);
+            goto done;
+        }
+        r = h5tier__pwrite_full(out, buf, len, (off_t)done);
         if (r < 0) {
             ret = h5tier__fail(-r, "file '%s': write failed: %s", file, strerror(-r));
             goto done;
@@ -510,6 +633,7 @@ int h5tier_shm_save(const char *name, const char *file, int force,
         ret = 1;
     }
 done:
+    free(buf);
     if (out >= 0)
         h5tier_sys.close(out);
     if (made)
@@ -532,6 +656,8 @@ int h5tier_shm_remove(const char *name, int force)
         return r;
     r = h5tier__shmc_name(canon, cname, sizeof cname);
     if (r < 0)
+        return r;
+    if ((r = h5tier__shm_dir_check()) < 0)
         return r;
     /* A ring with a live writer is refused, as `ring rm` does. */
     int dfd = h5tier_sys.shm_open(canon, O_RDONLY, 0);
@@ -590,7 +716,13 @@ int h5tier_shm_remove(const char *name, int force)
     int ret = 0;
     if (h5tier_sys.shm_unlink(canon) < 0) {
         int err = errno;
-        if (err != ENOENT || cfd < 0)
+        char dpath[4096];
+        struct stat dst;
+        if ((err == EPERM || err == EACCES) && h5tier__shm_path(canon, dpath, sizeof dpath) == 0 &&
+            lstat(dpath, &dst) == 0 && dst.st_uid != geteuid())
+            ret = h5tier__fail(EPERM, "shm object '%s' belongs to uid %u (you are uid %u): only its owner can remove "
+                               "or replace it", NM(canon, e), (unsigned)dst.st_uid, (unsigned)geteuid());
+        else if (err != ENOENT || cfd < 0)
             ret = h5tier__fail(err, "shm object '%s': %s", NM(canon, e),
                                err == ENOENT ? "does not exist" : strerror(err));
     }

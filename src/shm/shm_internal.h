@@ -65,10 +65,18 @@ int h5tier__shmc_name(const char *canon, char *out, size_t outlen);
  * with h5tier__shmc_trust first (-EPERM / -EINVAL), then its magic, version
  * and size: -H5TIER_EMAGIC / -H5TIER_EVERSION with an errmsg naming the
  * object.  Fields other readers may write (eof, pids, backing_file) are
- * still only hints: callers bound-check them.
+ * still only hints: callers bound-check them.  readonly gives a private
+ * snapshot read with pread (a shared mapping could be truncated under us,
+ * SIGBUS), not a live view; *fd is still the object (for flock).
  * When !create and it does not exist: -ENOENT. */
 int h5tier__shmc_open(const char *canon, int create, int readonly, mode_t mode, int *fd, h5tier_shmc_t **ctl);
 void h5tier__shmc_close(int fd, h5tier_shmc_t *ctl);
+/* A shared (not readonly) mapping is registered with h5tier__sigbus_register:
+ * when another process truncates the object under it, the process survives
+ * and this says so; from then on the mapping is private zeros (reader slots,
+ * writer fields and eof are lost to the others), which callers report as
+ * "truncated by another process". */
+static inline bool h5tier__shmc_broken(const h5tier_shmc_t *ctl) { return ctl && h5tier__sigbus_broken(ctl); }
 
 /* Before an existing control object is believed (h5tier__shmc_open does it
  * for every opener): it must be a regular file owned by the caller or by

@@ -4,7 +4,8 @@
  * symlink, never blocking on a FIFO), h5tier__check_shared_fd refuses
  * non-regular files, other owners (as root, with a chown'd file) and
  * group/other-writable objects unless shared, h5tier__check_mode refuses
- * setuid/setgid/sticky/execute bits, and h5tier__esc never lets a control
+ * setuid/setgid/sticky/execute bits, the stale-temporary sweep removes only
+ * the caller's own regular files, and h5tier__esc never lets a control
  * byte through while keeping valid UTF-8.
  */
 #include <errno.h>
@@ -77,8 +78,10 @@ static void shm_dir(void)
     rmdir(fifo);
     unsetenv("H5TIER_SHM_DIR");
     CHECK(!strcmp(h5tier__shm_dir(), "/dev/shm"));
-    setenv("H5TIER_SHM_DIR", "relative/dir", 1); /* only absolute paths count */
-    CHECK(!strcmp(h5tier__shm_dir(), "/dev/shm"));
+    setenv("H5TIER_SHM_DIR", "relative/dir", 1); /* refused, never silently /dev/shm */
+    CHECK(h5tier__shm_dir_check() == -EINVAL && strstr(h5tier_errmsg(), "relative/dir"));
+    CHECK(h5tier_sys.shm_open("/x", O_RDONLY, 0) < 0 && errno == EINVAL);
+    CHECK(h5tier_sys.shm_unlink("/x") < 0 && errno == EINVAL);
     unsetenv("H5TIER_SHM_DIR");
 }
 
@@ -116,6 +119,42 @@ static void modes_and_owners(void)
     CHECK(h5tier__check_mode(0700, "--mode") == -EINVAL && strstr(h5tier_errmsg(), "execute"));
 }
 
+/* The sweep of dead processes' temporaries removes only our own regular
+ * files: never another user's (as root, or in a directory without the
+ * sticky bit), never a symlink's target. */
+static void stale_sweep(void)
+{
+    char d[600], p[700];
+    snprintf(d, sizeof d, "%s/sweep", tu_tmpdir());
+    CHECK(mkdir(d, 0700) == 0);
+    const char *dead = "999999999"; /* above pid_max: never a live process */
+    snprintf(p, sizeof p, "%s/t.tmp-%s", d, dead);
+    int fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    close(fd);
+    char other[700], lnk[700], target[700];
+    snprintf(other, sizeof other, "%s/t.tmp-999999998", d);
+    snprintf(lnk, sizeof lnk, "%s/t.tmp-999999997", d);
+    snprintf(target, sizeof target, "%s/target", d);
+    fd = open(target, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK(symlink(target, lnk) == 0);
+    int root = geteuid() == 0;
+    if (root) {
+        fd = open(other, O_RDWR | O_CREAT | O_EXCL, 0600);
+        CHECK(fd >= 0 && fchown(fd, 4242, 4242) == 0);
+        close(fd);
+    }
+    int n = h5tier__remove_stale_tmps(d, "t.tmp-", false);
+    CHECKF(n == 1, "removed %d, expected only our own dead temporary", n);
+    struct stat st;
+    CHECK(stat(p, &st) < 0);
+    CHECK(lstat(lnk, &st) == 0 && stat(target, &st) == 0);
+    if (root)
+        CHECKF(stat(other, &st) == 0, "another user's temporary was removed");
+}
+
 static void escaping(void)
 {
     char b[64];
@@ -149,6 +188,7 @@ int main(void)
 {
     shm_dir();
     modes_and_owners();
+    stale_sweep();
     escaping();
     printf("test_trust: ok\n");
     return 0;

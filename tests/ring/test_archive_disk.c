@@ -202,7 +202,7 @@ int main(void)
     CHECK_OK(h5tier_archive_append(a, 0, 10, bytes, 5));
     CHECK_OK(h5tier_archive_close(a));
     st = tu_sh(out, sizeof out, "%s -c \"import h5py; f = h5py.File('%s', 'r'); "
-               "print(list(f['x_seq'][:]), len(f['det/frames_seq']))\"", tu_python(), direct);
+               "print(f['x_seq'][:].tolist(), len(f['det/frames_seq']))\"", tu_python(), direct);
     CHECKF(st == 0 && strstr(out, "[10, 11, 12, 13, 14] 116"), "%s", out);
     H5Tclose(u8);
     H5Dclose(like);
