@@ -102,7 +102,10 @@ void cli_getopt_begin(cli_getopt_t *p, const char *cmd, int argc, char **argv, c
     p->lo = lo;
     /* ':' first: a missing value is reported as ':' rather than '?', and
      * getopt prints nothing itself (opterr = 0 as well). */
-    snprintf(p->shorts, sizeof p->shorts, ":%s", shorts ? shorts : "");
+    if (shorts && shorts[0] == '+') /* "+...": stop at the first positional (glibc: '+' before ':') */
+        snprintf(p->shorts, sizeof p->shorts, "+:%s", shorts + 1);
+    else
+        snprintf(p->shorts, sizeof p->shorts, ":%s", shorts ? shorts : "");
     p->ind = argc;
     optind = 0; /* glibc: 0 re-initialises everything, including permutation state */
     opterr = 0;
@@ -122,7 +125,7 @@ static const char *long_name(const struct option *lo, int v)
 static int cluster_bad(const char *shorts, const char *w, char *bad)
 {
     for (size_t i = 1; w[i]; i++) {
-        const char *o = w[i] == ':' ? NULL : strchr(shorts + 1, w[i]);
+        const char *o = w[i] == ':' || w[i] == '+' ? NULL : strchr(shorts + 1, w[i]);
         if (!o) {
             *bad = w[i];
             return 1;

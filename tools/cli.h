@@ -47,7 +47,9 @@ int cli_parse_number(const char *text, double *out);
  * ("fm:" gives -f and -m VALUE; each short letter must be the val of a long
  * option), unique prefixes of long options, `--` ends the options, and
  * options may follow positional arguments (argv is permuted so that the
- * positionals end up at argv[p.ind..argc)).
+ * positionals end up at argv[p.ind..argc)).  shorts starting with '+' turn
+ * the permutation off: parsing stops at the first positional (for commands
+ * whose trailing arguments belong to another program, `h5tier run`).
  *
  *     cli_getopt_t p;
  *     cli_getopt_begin(&p, "shm load", argc, argv, "fm:", longopts);

@@ -151,4 +151,22 @@ usage_error "--count" ring archive $N-r1 "$TMP/x.h5" --count
 usage_error "--nope" ring archive --nope $N-r1 "$TMP/x.h5"
 [ ! -e "$TMP/x.h5" ] || fail "ring archive wrote a file after a usage error"
 for n in $N-r1 $N-r2 $N-r3; do $CLI ring rm "$n" --force || fail "ring rm NAME --force"; done
+
+
+# ---- tier cache rm and run (options of the merged tier helper's commands) ----
+mkdir -p "$TMP/cache"
+$CLI tier cache rm "$TMP/cache" --stale > "$TMP/o" || fail "tier cache rm DIR --stale"
+grep -q "removed 0" "$TMP/o" || fail "tier cache rm output: $(cat $TMP/o)"
+$CLI tier cache rm --file="$TMP/src.h5" "$TMP/cache" > "$TMP/o" || fail "tier cache rm --file=F DIR"
+$CLI tier cache rm --file "$TMP/src.h5" "$TMP/cache" > "$TMP/o" || fail "tier cache rm --file F DIR"
+usage_error "--file" tier cache rm "$TMP/cache" --file
+usage_error "--bogus" tier cache rm "$TMP/cache" --bogus
+for spelling in "--driver=nosuch" "--driver nosuch"; do
+  $CLI run $spelling -- true > /dev/null 2> "$TMP/e"; rc=$?
+  if grep -q "cannot find libh5tier_shim" "$TMP/e"; then break; fi   # no shim in this build: nothing to check
+  [ $rc -eq 2 ] && grep -q "unknown driver 'nosuch'" "$TMP/e" || fail "run $spelling: exit $rc: $(cat $TMP/e)"
+done
+usage_error "--driver" run --driver
+usage_error "--bogus" run --bogus -- true
+usage_error "true" run --driver=shm true
 echo "PASS"
