@@ -151,6 +151,8 @@ int main(int argc, char **argv)
         char *jw = run_reader(5, "s4v2.json");
         CHECKF(json_u(jw, "kept_loaded_pages") > 0, "no warm run after the format-1 index: %s", jw);
         tu_log("ok: a format-1 (pre-XXH3) index makes the cache cold, the next run is warm");
+        free(jv);
+        free(jw);
     }
 
     /* shared: a process holds it while another reads */
