@@ -17,7 +17,7 @@ py=/usr/bin/python3
 seconds=${DEMO_SECONDS:-3}
 rate=${DEMO_RATE:-}
 [ -x "$cli" ] || { echo "demo: $cli not found (build first: make build)" >&2; exit 1; }
-"$py" -c 'import h5py, numpy' 2>/dev/null || { echo "demo: $py with h5py and numpy is needed (apt-get install python3-h5py)" >&2; exit 1; }
+"$py" -c 'import h5py, numpy, xxhash' 2>/dev/null || { echo "demo: $py with h5py and numpy is needed (apt-get install python3-h5py python3-xxhash)" >&2; exit 1; }
 
 name="h5tier-demo-$$"
 work=$(mktemp -d "${DEMO_DIR:-${TMPDIR:-/tmp}}/h5tier-demo-XXXXXX")
@@ -79,7 +79,7 @@ ls -l "$out" | awk '{printf "archive file: %s, %.1f MB\n", $9, $5 / 1e6}'
 
 say "7. check the archive with h5py: every record exactly once, in order, checksums valid"
 "$py" - "$out" "$total" <<'EOF'
-import sys, h5py, numpy as np
+import sys, h5py, numpy as np, xxhash
 path, total = sys.argv[1], int(sys.argv[2])
 f = h5py.File(path, "r")
 ds, sq, lost = f["events"], f["/.h5tier/events/seq"], f["/.h5tier/events/lost"]
@@ -88,7 +88,6 @@ n = len(sq)
 ok = n == total and len(ds) == n and len(lost) == 0
 bad = 0
 step = 1 << 20
-prime = np.uint64(0x100000001b3)
 for a in range(0, n, step):
     s = sq[a:a + step]
     raw = ds[a:a + step].view(np.uint8).reshape(len(s), 64)
@@ -100,9 +99,10 @@ for a in range(0, n, step):
         ok = False
         print(f"  a record's own seq differs from /.h5tier/events/seq near row {a}")
         break
-    h = np.full(len(s), 0xcbf29ce484222325, dtype=np.uint64)
-    for i in range(56):                        # FNV-1a 64 of bytes 0..55 ('ring write' payload)
-        h = (h ^ raw[:, i].astype(np.uint64)) * prime
+    body = np.ascontiguousarray(raw[:, :56]); flat = memoryview(body).cast("B")
+    # XXH3-64 of bytes 0..55 (python3-xxhash; the 'ring write' payload checksum)
+    h = np.fromiter((xxhash.xxh3_64_intdigest(flat[i * 56:(i + 1) * 56]) for i in range(len(s))),
+                    dtype=np.uint64, count=len(s))
     bad += int((h != raw[:, 56:].copy().view("<u8")[:, 0]).sum())
 ok = ok and bad == 0
 if ok:

@@ -3,7 +3,7 @@
 # runs apt-get; otherwise it prints the exact command and fails.
 #   scripts/deps.sh [extra-package ...]
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libhdf5-dev hdf5-tools python3 python3-h5py python3-numpy xfsprogs libncurses-dev tmux python3-pytest python3-matplotlib python3-pip python3-setuptools libopenmpi-dev openmpi-bin libzmq3-dev iproute2 "$@")
+pkgs=(build-essential cmake pkg-config libhdf5-dev hdf5-tools python3 python3-h5py python3-numpy xfsprogs libncurses-dev tmux python3-pytest python3-matplotlib python3-pip python3-setuptools libopenmpi-dev openmpi-bin libzmq3-dev iproute2 libxxhash-dev python3-xxhash "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

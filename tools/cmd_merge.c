@@ -100,23 +100,25 @@ int h5tier_cmd_merge(int argc, char **argv)
     int check = 0, quiet = 0, mpi = 0, c;
     double num;
     uint64_t sz;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "j:qh", longopts, NULL)) != -1) {
+    cli_getopt_t p;
+    cli_getopt_begin(&p, CMD, argc, argv, "j:qh", longopts);
+    while ((c = cli_getopt_next(&p)) != -1) {
+        const char *val = p.arg;
         switch (c) {
         case 'c': check = 1; break;
         case 'j':
-            if (cli_parse_number(optarg, &num) < 0 || num < 1 || num > 64 || num != (unsigned)num)
-                return cli_usage(CMD, "--threads wants a whole number from 1 to 64, not '%s'", optarg);
+            if (cli_parse_number(val, &num) < 0 || num < 1 || num > 64 || num != (unsigned)num)
+                return cli_usage(CMD, "--threads wants a whole number from 1 to 64, not '%s'", val);
             o.threads = (unsigned)num;
             break;
         case 'm':
-            if (cli_parse_number(optarg, &num) < 0 || num < 1 || num > 65536 || num != (unsigned)num)
-                return cli_usage(CMD, "--max-open wants a whole number from 1 to 65536, not '%s'", optarg);
+            if (cli_parse_number(val, &num) < 0 || num < 1 || num > 65536 || num != (unsigned)num)
+                return cli_usage(CMD, "--max-open wants a whole number from 1 to 65536, not '%s'", val);
             o.max_open_files = (unsigned)num;
             break;
         case 'b':
-            if (h5tier_parse_size(optarg, &sz) < 0 || sz < 4096 || sz > ((uint64_t)1 << 30))
-                return cli_usage(CMD, "--buffer wants a size from 4KiB to 1GiB, not '%s'", optarg);
+            if (h5tier_parse_size(val, &sz) < 0 || sz < 4096 || sz > ((uint64_t)1 << 30))
+                return cli_usage(CMD, "--buffer wants a size from 4KiB to 1GiB, not '%s'", val);
             o.buffer_size = (size_t)sz;
             break;
         case 'f': o.flags |= H5TIER_MERGE_FORCE; break;
@@ -125,15 +127,15 @@ int h5tier_cmd_merge(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'M': mpi = 1; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
-    int nargs = argc - optind;
+    int first = p.ind, nargs = argc - first;
     if (check ? nargs != 1 : nargs != 2) {
         usage(stderr);
         return cli_usage(CMD, check ? "--check wants one argument: DIR" : "want two arguments: DIR OUT.h5");
     }
-    const char *dir = argv[optind], *out = check ? NULL : argv[optind + 1];
+    const char *dir = argv[first], *out = check ? NULL : argv[first + 1];
     o.warn = warn_cb;
     o.progress = cli_progress;
     o.progress_arg = (void *)"merge";

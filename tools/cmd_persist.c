@@ -185,19 +185,21 @@ int h5tier_cmd_persist(int argc, char **argv)
     hid_t f = H5I_INVALID_HID;
     if (!objs)
         return cli_fail(CMD, -ENOMEM, NULL, "out of memory");
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:vhfn", lo, NULL)) != -1) {
+    cli_getopt_t p;
+    cli_getopt_begin(&p, CMD, argc, argv, "o:vhfn", lo);
+    while ((c = cli_getopt_next(&p)) != -1) {
+        const char *val = p.arg;
         char *end;
         switch (c) {
-        case 'o': objs[nobj++] = optarg; break;
-        case 'c': if ((ret = parse_bytes("--compact-below", optarg, &o.compact_below))) goto done; break;
-        case 'M': if ((ret = parse_bytes("--contiguous-max", optarg, &o.contiguous_max))) goto done; break;
-        case 'C': if ((ret = parse_bytes("--chunk", optarg, &o.chunk_bytes))) goto done; break;
-        case 'm': if ((ret = parse_bytes("--memory", optarg, &o.memory))) goto done; break;
+        case 'o': objs[nobj++] = val; break;
+        case 'c': if ((ret = parse_bytes("--compact-below", val, &o.compact_below))) goto done; break;
+        case 'M': if ((ret = parse_bytes("--contiguous-max", val, &o.contiguous_max))) goto done; break;
+        case 'C': if ((ret = parse_bytes("--chunk", val, &o.chunk_bytes))) goto done; break;
+        case 'm': if ((ret = parse_bytes("--memory", val, &o.memory))) goto done; break;
         case 'z':
-            o.compress_level = (int)strtol(optarg, &end, 10);
-            if (*end || end == optarg || o.compress_level < 0 || o.compress_level > 9) {
-                ret = cli_usage(CMD, "--compress: '%s' is not a level 0..9", optarg);
+            o.compress_level = (int)strtol(val, &end, 10);
+            if (*end || end == val || o.compress_level < 0 || o.compress_level > 9) {
+                ret = cli_usage(CMD, "--compress: '%s' is not a level 0..9", val);
                 goto done;
             }
             break;
@@ -206,11 +208,12 @@ int h5tier_cmd_persist(int argc, char **argv)
         case 'n': o.dry_run = 1; break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); goto done;
-        default: ret = cli_usage(CMD, "unknown option"); goto done;
+        default: ret = 2; goto done; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
-    if (argc - optind != 2) {
-        ret = cli_usage(CMD, "expected SRC and DST, got %d argument%s", argc - optind, argc - optind == 1 ? "" : "s");
+    int first = p.ind;
+    if (argc - first != 2) {
+        ret = cli_usage(CMD, "expected SRC and DST, got %d argument%s", argc - first, argc - first == 1 ? "" : "s");
         goto done;
     }
     if (o.compact_below > 65000) {
@@ -218,7 +221,7 @@ int h5tier_cmd_persist(int argc, char **argv)
                         o.compact_below);
         goto done;
     }
-    const char *src = argv[optind], *dst = argv[optind + 1];
+    const char *src = argv[first], *dst = argv[first + 1];
     o.objects = nobj ? objs : NULL;
     o.nobjects = nobj;
     if (o.dry_run || verbose)

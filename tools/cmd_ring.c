@@ -126,51 +126,53 @@ static int cmd_create(int argc, char **argv)
     const char *like_file = NULL;
     const char *select[H5TIER_RING_MAX_STREAMS];
     unsigned nselect = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is_help(a)) {
-            create_help(stdout);
-            return 0;
-        }
-        int has = i + 1 < argc;
-        if (!strcmp(a, "--stream") && has) {
+    static const struct option lo[] = {{"stream", required_argument, 0, 's'},   {"dtype", required_argument, 0, 'd'},
+                                       {"like-file", required_argument, 0, 'L'}, {"select", required_argument, 0, 'S'},
+                                       {"like", required_argument, 0, 'l'},     {"capacity", required_argument, 0, 'c'},
+                                       {"mode", required_argument, 0, 'm'},     {"force", no_argument, 0, 'f'},
+                                       {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    cli_getopt_t p; /* options keep their order: --dtype/--capacity after --stream S belong to S */
+    cli_getopt_begin(&p, "ring create", argc, argv, "h", lo);
+    int c;
+    while ((c = cli_getopt_next(&p)) != -1) {
+        switch (c) {
+        case 'h': create_help(stdout); return 0;
+        case 's':
             if (ns >= H5TIER_RING_MAX_STREAMS)
                 return cli_usage("ring create", "more than %d streams", H5TIER_RING_MAX_STREAMS);
             cur = &streams[ns++];
-            *cur = (sdef_t){argv[++i], NULL, NULL, 0};
-        } else if (!strcmp(a, "--dtype") && has) {
-            cur->dtype = argv[++i];
-            cur->like = NULL;
-        } else if (!strcmp(a, "--like") && has) {
-            cur->like = argv[++i];
-            cur->dtype = NULL;
-        } else if (!strcmp(a, "--like-file") && has) {
-            like_file = argv[++i];
-        } else if (!strcmp(a, "--select") && has) {
+            *cur = (sdef_t){p.arg, NULL, NULL, 0};
+            break;
+        case 'd': cur->dtype = p.arg; cur->like = NULL; break;
+        case 'l': cur->like = p.arg; cur->dtype = NULL; break;
+        case 'L': like_file = p.arg; break;
+        case 'S':
             if (nselect >= H5TIER_RING_MAX_STREAMS)
                 return cli_usage("ring create", "more than %d --select", H5TIER_RING_MAX_STREAMS);
-            select[nselect++] = argv[++i];
-        } else if (!strcmp(a, "--capacity") && has) {
-            if (parse_count(argv[++i], &cur->capacity) < 0)
-                return cli_usage("ring create", "bad --capacity '%s'", argv[i]);
-        } else if (!strcmp(a, "--mode") && has) {
+            select[nselect++] = p.arg;
+            break;
+        case 'c':
+            if (parse_count(p.arg, &cur->capacity) < 0)
+                return cli_usage("ring create", "bad --capacity '%s'", p.arg);
+            break;
+        case 'm': {
             unsigned m;
-            if (cli_parse_mode(argv[++i], &m) < 0)
-                return cli_usage("ring create", "bad --mode '%s': expected octal permissions such as 0660", argv[i]);
+            if (cli_parse_mode(p.arg, &m) < 0)
+                return cli_usage("ring create", "bad --mode '%s': expected octal permissions such as 0660", p.arg);
             if (m & 07111)
                 return cli_usage("ring create", "--mode %04o: only read/write bits are allowed (no setuid, setgid, "
                                  "sticky or execute), e.g. 0600 or 0640", m);
             mode = (mode_t)m;
-        } else if (!strcmp(a, "--force")) {
-            force = 1;
-        } else if (a[0] == '-') {
-            return cli_usage("ring create", "unknown or incomplete option '%s'", a);
-        } else if (!name) {
-            name = a;
-        } else {
-            return cli_usage("ring create", "unexpected argument '%s'", a);
+            break;
+        }
+        case 'f': force = 1; break;
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
+    if (p.ind < argc)
+        name = argv[p.ind];
+    if (p.ind + 1 < argc)
+        return cli_usage("ring create", "unexpected argument '%s'", argv[p.ind + 1]);
     if (!name)
         return cli_usage("ring create", "missing NAME");
     if (bad_name("ring create", name))
@@ -282,40 +284,49 @@ static int cmd_write(int argc, char **argv)
     double rate = 0, duration = 0;
     h5tier_ring_writer_opts_t wo;
     h5tier_ring_writer_opts_init(&wo);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (cli_is_help(a)) {
-            write_help(stdout);
-            return 0;
-        } else if (!strcmp(a, "--stream") && has) {
-            stream = argv[++i];
-        } else if (!strcmp(a, "--count") && has) {
-            if (parse_count(argv[++i], &count) < 0)
-                return cli_usage("ring write", "bad --count '%s'", argv[i]);
-        } else if (!strcmp(a, "--batch") && has) {
-            if (parse_count(argv[++i], &batch) < 0 || batch == 0 || batch > 1u << 20)
-                return cli_usage("ring write", "bad --batch '%s'", argv[i]);
-        } else if (!strcmp(a, "--rate") && has) {
-            if (cli_parse_number(argv[++i], &rate) < 0)
-                return cli_usage("ring write", "bad --rate '%s': expected records per second (0 = full speed)", argv[i]);
-        } else if (!strcmp(a, "--duration") && has) {
-            if (cli_parse_number(argv[++i], &duration) < 0 || !(duration > 0))
+    static const struct option lo[] = {{"stream", required_argument, 0, 's'},   {"count", required_argument, 0, 'n'},
+                                       {"batch", required_argument, 0, 'b'},    {"rate", required_argument, 0, 'r'},
+                                       {"duration", required_argument, 0, 'd'},
+                                       {"tether-timeout", required_argument, 0, 't'},
+                                       {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    cli_getopt_t p;
+    cli_getopt_begin(&p, "ring write", argc, argv, "h", lo);
+    int c;
+    while ((c = cli_getopt_next(&p)) != -1) {
+        switch (c) {
+        case 'h': write_help(stdout); return 0;
+        case 's': stream = p.arg; break;
+        case 'n':
+            if (parse_count(p.arg, &count) < 0)
+                return cli_usage("ring write", "bad --count '%s'", p.arg);
+            break;
+        case 'b':
+            if (parse_count(p.arg, &batch) < 0 || batch == 0 || batch > 1u << 20)
+                return cli_usage("ring write", "bad --batch '%s'", p.arg);
+            break;
+        case 'r':
+            if (cli_parse_number(p.arg, &rate) < 0)
+                return cli_usage("ring write", "bad --rate '%s': expected records per second (0 = full speed)", p.arg);
+            break;
+        case 'd':
+            if (cli_parse_number(p.arg, &duration) < 0 || !(duration > 0))
                 return cli_usage("ring write", "bad --duration '%s': expected seconds > 0 (omit it to write until "
-                                 "interrupted)", argv[i]);
-        } else if (!strcmp(a, "--tether-timeout") && has) {
+                                 "interrupted)", p.arg);
+            break;
+        case 't': {
             double ms;
-            if (cli_parse_number(argv[++i], &ms) < 0 || ms > 1e9)
-                return cli_usage("ring write", "bad --tether-timeout '%s': expected milliseconds", argv[i]);
+            if (cli_parse_number(p.arg, &ms) < 0 || ms > 1e9)
+                return cli_usage("ring write", "bad --tether-timeout '%s': expected milliseconds", p.arg);
             wo.tether_timeout_ms = (int)ms;
-        } else if (a[0] == '-') {
-            return cli_usage("ring write", "unknown or incomplete option '%s'", a);
-        } else if (!name) {
-            name = a;
-        } else {
-            return cli_usage("ring write", "unexpected argument '%s'", a);
+            break;
+        }
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
+    if (p.ind < argc)
+        name = argv[p.ind];
+    if (p.ind + 1 < argc)
+        return cli_usage("ring write", "unexpected argument '%s'", argv[p.ind + 1]);
     if (!name)
         return cli_usage("ring write", "missing NAME");
     if (bad_name("ring write", name))
@@ -517,16 +528,21 @@ static int cmd_tail(int argc, char **argv)
     long max_elems = 64;
     h5tier_ring_reader_opts_t ro;
     h5tier_ring_reader_opts_init(&ro);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (cli_is_help(a)) {
-            tail_help(stdout);
-            return 0;
-        } else if (!strcmp(a, "--stream") && has) {
-            stream = argv[++i];
-        } else if (!strcmp(a, "--from") && has) {
-            const char *f = argv[++i];
+    static const struct option lo[] = {{"stream", required_argument, 0, 's'},   {"from", required_argument, 0, 'F'},
+                                       {"count", required_argument, 0, 'n'},    {"timeout", required_argument, 0, 't'},
+                                       {"max-elems", required_argument, 0, 'e'},
+                                       {"tether", required_argument, 0, 'T'},   {"json", no_argument, 0, 'j'},
+                                       {"verify", no_argument, 0, 'v'},         {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    cli_getopt_t p;
+    cli_getopt_begin(&p, "ring tail", argc, argv, "h", lo);
+    int c;
+    while ((c = cli_getopt_next(&p)) != -1) {
+        switch (c) {
+        case 'h': tail_help(stdout); return 0;
+        case 's': stream = p.arg; break;
+        case 'F': {
+            const char *f = p.arg;
             if (!strcmp(f, "oldest"))
                 ro.from = H5TIER_RING_FROM_OLDEST;
             else if (!strcmp(f, "latest"))
@@ -540,29 +556,34 @@ static int cmd_tail(int argc, char **argv)
                                      "not '%s'", f);
                 ro.from = H5TIER_RING_FROM_SEQ;
             }
-        } else if (!strcmp(a, "--count") && has) {
-            if (parse_count(argv[++i], &count) < 0)
-                return cli_usage("ring tail", "bad --count '%s'", argv[i]);
-        } else if (!strcmp(a, "--timeout") && has) {
-            if (cli_parse_number(argv[++i], &timeout) < 0 || timeout > 2e6)
+            break;
+        }
+        case 'n':
+            if (parse_count(p.arg, &count) < 0)
+                return cli_usage("ring tail", "bad --count '%s'", p.arg);
+            break;
+        case 't':
+            if (cli_parse_number(p.arg, &timeout) < 0 || timeout > 2e6)
                 return cli_usage("ring tail", "bad --timeout '%s': expected seconds (0 = print what is there and "
-                                 "stop)", argv[i]);
-        } else if (!strcmp(a, "--max-elems") && has) {
-            max_elems = atol(argv[++i]);
-        } else if (!strcmp(a, "--tether") && has) {
-            tether = argv[++i];
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--verify")) {
-            verify = 1;
-        } else if (a[0] == '-') {
-            return cli_usage("ring tail", "unknown or incomplete option '%s'", a);
-        } else if (!name) {
-            name = a;
-        } else {
-            return cli_usage("ring tail", "unexpected argument '%s'", a);
+                                 "stop)", p.arg);
+            break;
+        case 'e': {
+            double me;
+            if (cli_parse_number(p.arg, &me) < 0 || me > 1e9 || me != (double)(long)me)
+                return cli_usage("ring tail", "bad --max-elems '%s': expected a whole number", p.arg);
+            max_elems = (long)me;
+            break;
+        }
+        case 'T': tether = p.arg; break;
+        case 'j': json = 1; break;
+        case 'v': verify = 1; break;
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
+    if (p.ind < argc)
+        name = argv[p.ind];
+    if (p.ind + 1 < argc)
+        return cli_usage("ring tail", "unexpected argument '%s'", argv[p.ind + 1]);
     if (!name)
         return cli_usage("ring tail", "missing NAME");
     if (bad_name("ring tail", name))
@@ -705,8 +726,13 @@ static int cmd_stat(int argc, char **argv)
 {
     const char *name = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
+    static const struct option lo[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    cli_getopt_t p;
+    cli_getopt_begin(&p, "ring stat", argc, argv, "h", lo);
+    int c;
+    while ((c = cli_getopt_next(&p)) != -1) {
+        switch (c) {
+        case 'h':
             printf("usage: h5tier ring stat NAME [--json]\n"
                    "\n"
                    "Show a ring: generation, writer pid (alive/dead) and heartbeat age; per stream the\n"
@@ -717,16 +743,14 @@ static int cmd_stat(int argc, char **argv)
                    "  h5tier ring stat ev\n"
                    "  watch -n1 h5tier ring stat ev\n");
             return 0;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (argv[i][0] == '-') {
-            return cli_usage("ring stat", "unknown option '%s'", argv[i]);
-        } else if (!name) {
-            name = argv[i];
-        } else {
-            return cli_usage("ring stat", "unexpected argument '%s'", argv[i]);
+        case 'j': json = 1; break;
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
+    if (p.ind < argc)
+        name = argv[p.ind];
+    if (p.ind + 1 < argc)
+        return cli_usage("ring stat", "unexpected argument '%s'", argv[p.ind + 1]);
     if (!name)
         return cli_usage("ring stat", "missing NAME");
     if (bad_name("ring stat", name))
@@ -816,8 +840,13 @@ static int cmd_rm(int argc, char **argv)
 {
     const char *name = NULL;
     int force = 0;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
+    static const struct option lo[] = {{"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    cli_getopt_t p;
+    cli_getopt_begin(&p, "ring rm", argc, argv, "h", lo);
+    int c;
+    while ((c = cli_getopt_next(&p)) != -1) {
+        switch (c) {
+        case 'h':
             printf("usage: h5tier ring rm NAME [--force]\n"
                    "\n"
                    "Remove ring NAME from /dev/shm.  Refuses while a live writer is attached unless\n"
@@ -826,16 +855,14 @@ static int cmd_rm(int argc, char **argv)
                    "example:\n"
                    "  h5tier ring rm ev\n");
             return 0;
-        } else if (!strcmp(argv[i], "--force")) {
-            force = 1;
-        } else if (argv[i][0] == '-') {
-            return cli_usage("ring rm", "unknown option '%s'", argv[i]);
-        } else if (!name) {
-            name = argv[i];
-        } else {
-            return cli_usage("ring rm", "unexpected argument '%s'", argv[i]);
+        case 'f': force = 1; break;
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
+    if (p.ind < argc)
+        name = argv[p.ind];
+    if (p.ind + 1 < argc)
+        return cli_usage("ring rm", "unexpected argument '%s'", argv[p.ind + 1]);
     if (!name)
         return cli_usage("ring rm", "missing NAME");
     if (bad_name("ring rm", name)) /* a bad name is a usage error (2), as in 'shm rm' */

@@ -98,79 +98,83 @@ int h5tier_cmd_ring_archive(int argc, char **argv)
     int quiet = 0;
     h5tier_archiver_opts_t o;
     h5tier_archiver_opts_init(&o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (cli_is_help(a)) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--stream")) {
-            if (!v)
-                return cli_usage(CMD, "--stream needs a name");
+    static const struct option lo[] = {{"stream", required_argument, 0, 's'},   {"lossless", no_argument, 0, 'L'},
+                                       {"tether", required_argument, 0, 'T'},   {"keep-tether", no_argument, 0, 'K'},
+                                       {"timeout", required_argument, 0, 't'},  {"duration", required_argument, 0, 'd'},
+                                       {"flush", required_argument, 0, 'F'},    {"count", required_argument, 0, 'n'},
+                                       {"chunk", required_argument, 0, 'c'},    {"mode", required_argument, 0, 'm'},
+                                       {"plain", no_argument, 0, 'P'},          {"quiet", no_argument, 0, 'q'},
+                                       {"convert", required_argument, 0, 'C'},
+                                       {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    cli_getopt_t p;
+    cli_getopt_begin(&p, CMD, argc, argv, "qh", lo);
+    int c;
+    while ((c = cli_getopt_next(&p)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return 0;
+        case 's':
             if (nstreams == H5TIER_RING_MAX_STREAMS)
                 return cli_usage(CMD, "too many --stream");
-            streams[nstreams++] = v;
-            i++;
-        } else if (!strcmp(a, "--convert")) {
-            if (!v)
-                return cli_usage(CMD, "--convert needs an archive FILE.h5");
+            streams[nstreams++] = p.arg;
+            break;
+        case 'C': {
             H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-            int rc = h5tier_archive_convert(v);
+            int rc = h5tier_archive_convert(p.arg);
             if (rc < 0)
                 return cli_fail(CMD, rc, rc == -EBUSY ? "stop the archiver writing it first" : NULL, "--convert '%s'",
-                                v);
-            printf("archive '%s': %d stream%s moved to the /.h5tier layout\n", v, rc, rc == 1 ? "" : "s");
+                                p.arg);
+            printf("archive '%s': %d stream%s moved to the /.h5tier layout\n", p.arg, rc, rc == 1 ? "" : "s");
             return 0;
-        } else if (!strcmp(a, "--lossless")) {
-            o.lossless = 1;
-        } else if (!strcmp(a, "--tether")) {
-            if (!v)
-                return cli_usage(CMD, "--tether needs a name");
-            o.tether = v;
-            i++;
-        } else if (!strcmp(a, "--keep-tether")) {
-            o.keep_tether = 1;
-        } else if (!strcmp(a, "--timeout") || !strcmp(a, "--duration") || !strcmp(a, "--flush")) {
+        }
+        case 'L': o.lossless = 1; break;
+        case 'T': o.tether = p.arg; break;
+        case 'K': o.keep_tether = 1; break;
+        case 't':
+        case 'd':
+        case 'F': {
+            const char *opt = c == 't' ? "--timeout" : c == 'd' ? "--duration" : "--flush";
             double d = 0;
-            int rc = parse_double(a, v, &d);
+            int rc = parse_double(opt, p.arg, &d);
             if (rc)
                 return rc;
-            if (!strcmp(a, "--timeout"))
+            if (c == 't')
                 o.idle_timeout_s = d;
-            else if (!strcmp(a, "--duration"))
+            else if (c == 'd')
                 o.duration_s = d;
             else
                 o.flush_interval_s = d;
-            i++;
-        } else if (!strcmp(a, "--count") || !strcmp(a, "--chunk")) {
+            break;
+        }
+        case 'n':
+        case 'c': {
             uint64_t x;
-            if (!v || h5tier_parse_size(v, &x) < 0 || x == 0)
-                return cli_usage(CMD, "%s needs a positive number", a);
-            if (!strcmp(a, "--count"))
+            if (h5tier_parse_size(p.arg, &x) < 0 || x == 0)
+                return cli_usage(CMD, "%s needs a positive number, not '%s'", c == 'n' ? "--count" : "--chunk", p.arg);
+            if (c == 'n')
                 o.count = x;
             else
                 o.chunk_bytes = (size_t)x;
-            i++;
-        } else if (!strcmp(a, "--mode")) {
+            break;
+        }
+        case 'm': {
             unsigned m;
-            if (!v || cli_parse_mode(v, &m) < 0)
-                return cli_usage(CMD, "--mode needs octal permissions such as 0600 or 0640");
+            if (cli_parse_mode(p.arg, &m) < 0)
+                return cli_usage(CMD, "--mode needs octal permissions such as 0600 or 0640, not '%s'", p.arg);
             if (m & 07111)
                 return cli_usage(CMD, "--mode %04o: only read/write bits are allowed (no setuid, setgid, sticky "
                                  "or execute), e.g. 0600 or 0640", m);
             o.archive_flags |= H5TIER_ARCHIVE_MODE(m);
-            i++;
-        } else if (!strcmp(a, "--plain")) {
-            o.archive_flags |= H5TIER_ARCHIVE_PLAIN_WRITE;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            quiet = 1;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage(CMD, "unknown option '%s'", a);
-        } else {
-            if (npos == 2)
-                return cli_usage(CMD, "unexpected argument '%s'", a);
-            pos[npos++] = a;
+            break;
         }
+        case 'P': o.archive_flags |= H5TIER_ARCHIVE_PLAIN_WRITE; break;
+        case 'q': quiet = 1; break;
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
+        }
+    }
+    for (int i = p.ind; i < argc; i++) {
+        if (npos == 2)
+            return cli_usage(CMD, "unexpected argument '%s'", argv[i]);
+        pos[npos++] = argv[i];
     }
     if (npos != 2)
         return cli_usage(CMD, "need a ring NAME and an OUT.h5 file");

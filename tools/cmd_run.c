@@ -77,29 +77,25 @@ static int find_shim(char *out, size_t len)
 int h5tier_cmd_run(int argc, char **argv)
 {
     const char *driver = NULL, *config = NULL;
-    int verbose = 0, i = 1;
-    for (; i < argc; i++) {
-        if (!strcmp(argv[i], "--")) {
-            i++;
-            break;
+    int verbose = 0, i;
+    static const struct option lo[] = {{"driver", required_argument, 0, 'd'}, {"config", required_argument, 0, 'c'},
+                                       {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    cli_getopt_t p; /* '+': no permutation, everything after the options is the program's */
+    cli_getopt_begin(&p, CMD, argc, argv, "+vh", lo);
+    int oc;
+    while ((oc = cli_getopt_next(&p)) != -1) {
+        switch (oc) {
+        case 'h': usage(stdout); return 0;
+        case 'd': driver = p.arg; break;
+        case 'c': config = p.arg; break;
+        case 'v': verbose = 1; break;
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--driver") && i + 1 < argc)
-            driver = argv[++i];
-        else if (!strncmp(argv[i], "--driver=", 9))
-            driver = argv[i] + 9;
-        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
-            config = argv[++i];
-        else if (!strncmp(argv[i], "--config=", 9))
-            config = argv[i] + 9;
-        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
-            verbose = 1;
-        else
-            return cli_usage(CMD, "unknown option '%s' (the program comes after --)", argv[i]);
     }
+    i = p.ind;
+    if (i < argc && strcmp(argv[i - 1], "--"))
+        return cli_usage(CMD, "unexpected argument '%s' (the program comes after --)", argv[i]);
     if (!driver)
         return cli_usage(CMD, "--driver is required (tier or shm)");
     if (i >= argc)

@@ -160,44 +160,55 @@ static const char recover_help[] =
 typedef struct opts {
     int json, force, help;
     mode_t mode;
-    char **pos; /* the positional arguments, gathered in place at argv + 1 (any number) */
+    char **pos; /* the positional arguments: argv's own slots, as many as given */
     int npos;
 } opts_t;
 
-/* Parse the options of subcommand sub (argv[0] is the subcommand).  Returns
- * 0, or the exit status 2 after a usage message. */
+/* Parse the options of subcommand sub (argv[0] is the subcommand) with the
+ * shared getopt_long parser (tools/cli.c): only the options named in allowed
+ * ("json", "force", "mode") exist for that subcommand.  Returns 0, or the
+ * exit status 2 after a usage message. */
 static int parse(const char *sub, int argc, char **argv, const char *allowed, opts_t *o)
 {
+    static const struct option all[] = {{"json", no_argument, 0, 'j'},
+                                        {"force", no_argument, 0, 'f'},
+                                        {"mode", required_argument, 0, 'm'}};
+    struct option lo[5];
+    char shorts[8] = "h";
+    int n = 0;
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (strstr(allowed, all[k].name)) {
+            lo[n++] = all[k];
+            if (all[k].val == 'f')
+                strcat(shorts, "f");
+        }
+    lo[n++] = (struct option){"help", no_argument, 0, 'h'};
+    lo[n] = (struct option){0, 0, 0, 0};
     char what[64];
     snprintf(what, sizeof what, "%s %s", CMD, sub);
     memset(o, 0, sizeof *o);
-    o->pos = argv + 1; /* argv[1 + npos] <= argv[i]: never overwrites an argument not read yet */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is_help(a)) {
-            o->help = 1;
-        } else if (!strcmp(a, "--json") && strstr(allowed, "json")) {
-            o->json = 1;
-        } else if ((!strcmp(a, "--force") || !strcmp(a, "-f")) && strstr(allowed, "force")) {
-            o->force = 1;
-        } else if (!strcmp(a, "--mode") && strstr(allowed, "mode")) {
-            if (++i >= argc)
-                return cli_usage(what, "--mode needs a value such as 0600");
+    cli_getopt_t p;
+    cli_getopt_begin(&p, what, argc, argv, shorts, lo);
+    int c;
+    while ((c = cli_getopt_next(&p)) != -1) {
+        switch (c) {
+        case 'h': o->help = 1; break;
+        case 'j': o->json = 1; break;
+        case 'f': o->force = 1; break;
+        case 'm': {
             unsigned m;
-            if (cli_parse_mode(argv[i], &m) < 0)
-                return cli_usage(what, "bad --mode '%s': expected octal permissions such as 0600", argv[i]);
+            if (cli_parse_mode(p.arg, &m) < 0)
+                return cli_usage(what, "bad --mode '%s': expected octal permissions such as 0600", p.arg);
             if (h5tier__check_mode((mode_t)m, "--mode") < 0)
                 return cli_usage(what, "%s", h5tier_errmsg());
             o->mode = (mode_t)m;
-        } else if (!strcmp(a, "--")) {
-            for (i++; i < argc; i++)
-                o->pos[o->npos++] = argv[i];
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage(what, "unknown option '%s'", a);
-        } else {
-            o->pos[o->npos++] = argv[i];
+            break;
+        }
+        default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
+    o->pos = argv + p.ind; /* getopt_long has moved the positionals to the end */
+    o->npos = argc - p.ind;
     return 0;
 }
 

@@ -177,7 +177,7 @@ int h5tier_cmd_tier(int argc, char **argv)
     if (!strcmp(argv[1], "cache")) {
         if (argc < 4)
             return cli_usage(CMD, "usage: h5tier tier cache ls|rm DIR");
-        const char *dir = argv[3];
+        const char *dir = argv[3]; /* rm: options may come first (GNU), so DIR is found after parsing */
         if (!strcmp(argv[2], "ls")) {
             if (argc != 4)
                 return cli_usage(CMD, "cache ls takes only DIR");
@@ -192,14 +192,24 @@ int h5tier_cmd_tier(int argc, char **argv)
         if (!strcmp(argv[2], "rm")) {
             const char *file = NULL;
             int stale = 0;
-            for (int i = 4; i < argc; i++) {
-                if (!strcmp(argv[i], "--stale"))
-                    stale = 1;
-                else if (!strcmp(argv[i], "--file") && i + 1 < argc)
-                    file = argv[++i];
-                else
-                    return cli_usage(CMD, "cache rm: unknown option '%s'", argv[i]);
+            static const struct option lo[] = {{"stale", no_argument, 0, 's'},
+                                               {"file", required_argument, 0, 'f'},
+                                               {"help", no_argument, 0, 'h'},
+                                               {0, 0, 0, 0}};
+            cli_getopt_t p; /* argv + 2: "rm DIR [options]", options also before DIR */
+            cli_getopt_begin(&p, CMD " cache rm", argc - 2, argv + 2, "h", lo);
+            int c;
+            while ((c = cli_getopt_next(&p)) != -1) {
+                switch (c) {
+                case 'h': usage(stdout); return 0;
+                case 's': stale = 1; break;
+                case 'f': file = p.arg; break;
+                default: return 2; /* CLI_GETOPT_ERROR: the message is printed */
+                }
             }
+            if (p.ind + 1 != argc - 2)
+                return cli_usage(CMD " cache rm", "expected one DIR");
+            dir = argv[2 + p.ind];
             int rc = h5tier_tier_cache_remove(dir, file, stale);
             if (rc < 0)
                 return cli_fail(CMD, rc, NULL, "cannot remove caches in '%s'", dir);

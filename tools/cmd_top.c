@@ -562,28 +562,33 @@ int h5tier_cmd_top(int argc, char **argv)
     int nnames = 0;
     if (!names)
         return cli_fail("top", -ENOMEM, NULL, "arguments");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is_help(a)) {
+    static const struct option lo[] = {{"once", no_argument, 0, 'o'},
+                                       {"json", no_argument, 0, 'j'},
+                                       {"interval", required_argument, 0, 'i'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    cli_getopt_t p;
+    cli_getopt_begin(&p, "top", argc, argv, "h", lo);
+    int c;
+    while ((c = cli_getopt_next(&p)) != -1) {
+        switch (c) {
+        case 'h':
             top_help(stdout);
             free(names);
             return 0;
-        } else if (!strcmp(a, "--once")) {
-            once = 1;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--interval") && i + 1 < argc) {
-            if (cli_parse_number(argv[++i], &interval) < 0 || interval < 0.05 || interval > 3600) {
+        case 'o': once = 1; break;
+        case 'j': json = 1; break;
+        case 'i':
+            if (cli_parse_number(p.arg, &interval) < 0 || interval < 0.05 || interval > 3600) {
                 free(names);
-                return cli_usage("top", "bad --interval '%s': expected seconds (0.05 to 3600)", argv[i]);
+                return cli_usage("top", "bad --interval '%s': expected seconds (0.05 to 3600)", p.arg);
             }
-        } else if (a[0] == '-') {
-            free(names);
-            return cli_usage("top", "unknown or incomplete option '%s'", a);
-        } else {
-            names[nnames++] = argv[i];
+            break;
+        default: free(names); return 2; /* CLI_GETOPT_ERROR: the message is printed */
         }
     }
+    for (int i = p.ind; i < argc; i++)
+        names[nnames++] = argv[i];
     if (json && !once) {
         free(names);
         return cli_usage("top", "--json needs --once");

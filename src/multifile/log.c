@@ -1,6 +1,6 @@
 /*
  * multifile/log.c -- the multifile on-disk formats (see mf_internal.h): the
- * 64-bit checksum, header and record encoding in fixed little-endian, and
+ * checksum (XXH3-64 from libxxhash), header and record encoding in fixed little-endian, and
  * the names of a directory's files.
  */
 #include <fcntl.h>
@@ -11,117 +11,22 @@
 
 #include "multifile/mf_internal.h"
 
-/* ---- checksum: the xxHash64 construction (4 lanes of 8 bytes) ----------- */
-
-#define P1 11400714785074694791ull
-#define P2 14029467366897019727ull
-#define P3 1609587929392839161ull
-#define P4 9650029242287828579ull
-#define P5 2870177450012600261ull
-
-static inline uint64_t rotl(uint64_t x, unsigned r) { return (x << r) | (x >> (64 - r)); }
-static inline uint64_t rd64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-static inline uint32_t rd32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap32(v);
-#endif
-    return v;
-}
-static inline uint64_t round1(uint64_t acc, uint64_t in) { return rotl(acc + in * P2, 31) * P1; }
-static inline uint64_t merge1(uint64_t acc, uint64_t v) { return (acc ^ round1(0, v)) * P1 + P4; }
+/* ---- checksum: XXH3-64 (libxxhash) --------------------------------------- */
 
 void h5tier__mf_hash_init(mf_hash_t *h, uint64_t seed)
 {
-    memset(h, 0, sizeof *h);
-    h->seed = seed;
-    h->v[0] = seed + P1 + P2;
-    h->v[1] = seed + P2;
-    h->v[2] = seed;
-    h->v[3] = seed - P1;
-}
-
-static void stripes(uint64_t v[4], const unsigned char *p, size_t n32)
-{
-    uint64_t a = v[0], b = v[1], c = v[2], d = v[3];
-    for (size_t i = 0; i < n32; i++, p += 32) {
-        a = round1(a, rd64(p));
-        b = round1(b, rd64(p + 8));
-        c = round1(c, rd64(p + 16));
-        d = round1(d, rd64(p + 24));
-    }
-    v[0] = a, v[1] = b, v[2] = c, v[3] = d;
+    XXH3_INITSTATE(&h->st);
+    XXH3_64bits_reset_withSeed(&h->st, seed);
 }
 
 void h5tier__mf_hash_update(mf_hash_t *h, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    h->total += len;
-    if (h->nbuf) {
-        size_t take = 32 - h->nbuf < len ? 32 - h->nbuf : len;
-        memcpy(h->buf + h->nbuf, p, take);
-        h->nbuf += (unsigned)take;
-        p += take;
-        len -= take;
-        if (h->nbuf < 32)
-            return;
-        stripes(h->v, h->buf, 1);
-        h->nbuf = 0;
-    }
-    stripes(h->v, p, len / 32);
-    p += len / 32 * 32;
-    len %= 32;
-    memcpy(h->buf, p, len);
-    h->nbuf = (unsigned)len;
+    XXH3_64bits_update(&h->st, data, len);
 }
 
-uint64_t h5tier__mf_hash_final(const mf_hash_t *h)
-{
-    uint64_t x;
-    if (h->total >= 32) {
-        x = rotl(h->v[0], 1) + rotl(h->v[1], 7) + rotl(h->v[2], 12) + rotl(h->v[3], 18);
-        for (int i = 0; i < 4; i++)
-            x = merge1(x, h->v[i]);
-    } else {
-        x = h->seed + P5;
-    }
-    x += h->total;
-    const unsigned char *p = h->buf;
-    size_t n = h->nbuf;
-    for (; n >= 8; n -= 8, p += 8)
-        x = rotl(x ^ round1(0, rd64(p)), 27) * P1 + P4;
-    if (n >= 4) {
-        x = rotl(x ^ (uint64_t)rd32(p) * P1, 23) * P2 + P3;
-        p += 4;
-        n -= 4;
-    }
-    for (; n; n--, p++)
-        x = rotl(x ^ (uint64_t)*p * P5, 11) * P1;
-    x ^= x >> 33;
-    x *= P2;
-    x ^= x >> 29;
-    x *= P3;
-    x ^= x >> 32;
-    return x;
-}
+uint64_t h5tier__mf_hash_final(const mf_hash_t *h) { return XXH3_64bits_digest(&h->st); }
 
-uint64_t h5tier__mf_hash(const void *p, size_t len, uint64_t seed)
-{
-    mf_hash_t h;
-    h5tier__mf_hash_init(&h, seed);
-    h5tier__mf_hash_update(&h, p, len);
-    return h5tier__mf_hash_final(&h);
-}
+uint64_t h5tier__mf_hash(const void *p, size_t len, uint64_t seed) { return XXH3_64bits_withSeed(p, len, seed); }
 
 /* ---- records and headers ------------------------------------------------- */
 
@@ -174,6 +79,11 @@ int h5tier__mf_hdr_decode(const unsigned char in[MF_HDR_SIZE], const char *magic
         return h5tier__fail(H5TIER_EMAGIC, "%s: no multifile header (magic is not %.8s)", what, magic);
     memcpy(h->magic, in, 8);
     h->version = (uint32_t)h5tier__le_get(in + 8, 4);
+    if (h->version == MF_VERSION_HANDHASH)
+        return h5tier__fail(H5TIER_EVERSION,
+                            "%s: format version %u (written by an h5tier before 2026-12-08, whose checksums "
+                            "were not XXH3), this h5tier reads version %u; merge it with the h5tier that wrote it",
+                            what, h->version, MF_VERSION);
     if (h->version != MF_VERSION)
         return h5tier__fail(H5TIER_EVERSION, "%s: format version %u, this h5tier reads version %u", what,
                             h->version, MF_VERSION);

@@ -25,7 +25,11 @@
  * 0's metadata, bytes in its log), DIGEST (address, length and checksum of
  * a piece of the rank's final metadata image; no bytes), CLOSE (last record:
  * aux = end of allocated space, address = records before it, length = log
- * size).  Checksums are a 64-bit xxHash-style hash with a seed per use.
+ * size).  Checksums are XXH3-64 (libxxhash) with a seed per use.
+ *
+ * Format versions: 2 (XXH3).  Version 1 (h5tier before XXH3: a hash written
+ * by hand) is refused with an error that says so; merge such a directory
+ * with the h5tier that wrote it.
  */
 #ifndef H5TIER_MF_INTERNAL_H
 #define H5TIER_MF_INTERNAL_H
@@ -34,10 +38,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack, no malloc per hash */
+#include <xxhash.h>
+
 #include "common/internal.h"
 #include "h5tier_multifile.h"
 
-#define MF_VERSION 1u
+#define MF_VERSION 2u
+#define MF_VERSION_HANDHASH 1u /* hand-written hash; refused with a clear error */
 #define MF_HDR_SIZE 64u
 #define MF_REC_SIZE 64u
 #define MF_META_NAME "meta"
@@ -51,11 +59,10 @@ enum { MF_KIND_DATA = 1, MF_KIND_META = 2, MF_KIND_DIGEST = 3, MF_KIND_CLOSE = 4
 
 /* ---- checksum (log.c) ---------------------------------------------------- */
 
+/* A streaming XXH3-64 state (xxhash.h's static-linking-only struct; it
+ * needs 64-byte alignment, so keep it on the stack or in aligned memory). */
 typedef struct mf_hash {
-    uint64_t v[4];
-    uint64_t seed, total;
-    unsigned char buf[32];
-    unsigned nbuf;
+    XXH3_state_t st;
 } mf_hash_t;
 
 void h5tier__mf_hash_init(mf_hash_t *h, uint64_t seed);

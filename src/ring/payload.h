@@ -6,7 +6,9 @@
  * A payload of `size` bytes for sequence number seq:
  *     bytes [0, 8)             seq (little-endian u64)          (size >= 16)
  *     bytes [8, size - 8)      a pattern derived from seq and the offset
- *     bytes [size - 8, size)   FNV-1a 64 checksum of bytes [0, size - 8)
+ *     bytes [size - 8, size)   XXH3-64 (libxxhash, seed 0) of bytes [0, size - 8),
+ *                              little-endian; the Python checkers compute the
+ *                              same with python3-xxhash's xxh3_64_intdigest
  * Records of 8..15 bytes hold seq then pattern bytes; shorter ones only a
  * pattern byte per position.  ring_payload_check() tells the seq back and
  * whether the record is intact: a record torn between two writes fails it.
@@ -16,6 +18,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <xxhash.h>
 
 static inline uint64_t ring_payload_mix(uint64_t x)
 {
@@ -25,26 +28,9 @@ static inline uint64_t ring_payload_mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static inline uint64_t ring_payload_fnv(const unsigned char *p, size_t n)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * UINT64_C(0x100000001b3);
-    return h;
-}
-
-/* The checksum of a big record is computed over a sample (first and last
- * 4 KiB and every 4 KiB-th word), so that 1 MiB records stay cheap; the
- * pattern check below still covers every byte. */
-static inline uint64_t ring_payload_sum(const unsigned char *p, size_t n)
-{
-    if (n <= 8192)
-        return ring_payload_fnv(p, n);
-    uint64_t h = ring_payload_fnv(p, 4096) ^ ring_payload_fnv(p + n - 4096, 4096);
-    for (size_t i = 4096; i + 8 <= n - 4096; i += 4096)
-        h = (h ^ ring_payload_fnv(p + i, 8)) * UINT64_C(0x100000001b3);
-    return h;
-}
+/* The checksum of a record: XXH3-64 of all of it (XXH3 runs at memory
+ * speed, so even 1 MiB records are hashed whole). */
+static inline uint64_t ring_payload_sum(const unsigned char *p, size_t n) { return XXH3_64bits(p, n); }
 
 static inline void ring_payload_fill(void *buf, size_t size, uint64_t seq)
 {

@@ -186,7 +186,8 @@ int h5tier_shm_list(int (*cb)(const h5tier_shm_info_t *info, void *arg), void *a
         }
         n++;
     }
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n) /* qsort(NULL, 0, ...) is undefined */
+        qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && ret == 0; i++) {
         h5tier_shm_info_t info;
         char saved[1024];

@@ -7,7 +7,7 @@
  *
  *   1. recover any leftover PATH.h5tier-journal (see below);
  *   2. write PATH.h5tier-journal (O_EXCL | O_NOFOLLOW, 0600, same directory):
- *        header  64 bytes: magic "H5TJRNL1", version (2), header size, page
+ *        header  64 bytes: magic "H5TJRNL1", version (3), header size, page
  *                size, old size, new eof, number of runs, offset of the
  *                commit record, hash of the header;
  *        runs    per run of dirty pages (clipped to eof): a 32-byte record
@@ -55,6 +55,12 @@
  *   committed but PATH is missing, or another format version
  *                                                   -> -H5TIER_EJOURNAL /
  *     -H5TIER_EVERSION, journal kept for inspection.
+ *   Every hash of format 3 is xxHash's XXH3-64 (libxxhash, seeded with the
+ *   chain value where a hash is chained); formats 1 and 2 used a hash
+ *   written here (jhash_v2 below) and are still read with it: the header's
+ *   version picks the hash before any hash is checked, and a header with the
+ *   right magic but an unknown version is refused and kept, never taken for
+ *   a torn one.
  *   Format 1 journals (h5tier before 2026-12-07: data and commit record
  *   synced separately) are still replayed; for them a valid commit record
  *   with a failing data checksum means damage after the commit, so they
@@ -79,12 +85,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "shm/shm_internal.h"
 
 #define J_MAGIC UINT64_C(0x314C4E524A543548)   /* "H5TJRNL1" little-endian */
 #define J_CMAGIC UINT64_C(0x31544D434A543548)  /* "H5TJCMT1" little-endian */
-#define J_VERSION 2u     /* written; 1 is still read (see above) */
+#define J_VERSION 3u     /* written (XXH3); 1 and 2 are still read (see above) */
+#define J_VERSION_V2 2u  /* same layout and sync order as 3, the old hash */
 #define J_VERSION_V1 1u
 #define J_HDR 64u
 #define J_REC 32u
@@ -124,7 +132,8 @@ typedef struct jcommit {
 _Static_assert(sizeof(jcommit_t) == J_REC, "journal commit record layout");
 
 /* ---- checksum ------------------------------------------------------------
- * A 64-bit hash written once here: four independent lanes of
+ * Format 3: XXH3-64 (libxxhash).  Formats 1 and 2 (read only): a 64-bit
+ * hash written once here: four independent lanes of
  * rotl((h ^ word) * prime, 31) over 8-byte words (so the multiply latency
  * overlaps), the tail byte-wise FNV-1a, then a murmur3 fmix64 finaliser.
  * Not cryptographic; it detects torn and garbled journal writes. */
@@ -143,7 +152,7 @@ static uint64_t fmix64(uint64_t k)
     return k;
 }
 
-static uint64_t jhash(uint64_t seed, const void *buf, size_t len)
+static uint64_t jhash_v2(uint64_t seed, const void *buf, size_t len)
 {
     const unsigned char *p = buf;
     uint64_t a = seed ^ UINT64_C(0xcbf29ce484222325), b = a + P2, c = a ^ P2, d = rotl64(a, 17) + 1;
@@ -166,15 +175,24 @@ static uint64_t jhash(uint64_t seed, const void *buf, size_t len)
     return fmix64(h ^ (uint64_t)len);
 }
 
+/* The journal hash of format version ver: XXH3-64 seeded with seed for
+ * format 3, the old hand-written one for formats 1 and 2. */
+static uint64_t jhash(unsigned ver, uint64_t seed, const void *buf, size_t len)
+{
+    if (ver >= 3)
+        return XXH3_64bits_withSeed(buf, len, seed);
+    return jhash_v2(seed, buf, len);
+}
+
 /* Hash of a run's data: jhash chained over COPY_CHUNK-sized pieces, the
  * same pieces recovery reads back, so neither side needs the whole run. */
-static uint64_t data_hash(const void *buf, uint64_t len)
+static uint64_t data_hash(unsigned ver, const void *buf, uint64_t len)
 {
     uint64_t h = 0;
     const unsigned char *p = buf;
     while (len) {
         size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
-        h = jhash(h, p, n);
+        h = jhash(ver, h, p, n);
         p += n;
         len -= n;
     }
@@ -234,7 +252,8 @@ static int open_regular(const char *path, int flags, struct stat *st)
 static int walk_runs(const char *path, const char *jpath, int jfd, const jhdr_t *h, const jcommit_t *c,
                      int tfd, int apply, void *buf, size_t buflen)
 {
-    uint64_t chain = jhash(0, h, J_HDR);
+    unsigned ver = h->version;
+    uint64_t chain = jhash(ver, 0, h, J_HDR);
     uint64_t pos = J_HDR;
     for (uint64_t i = 0; i < h->nruns; i++) {
         jrec_t r;
@@ -242,13 +261,13 @@ static int walk_runs(const char *path, const char *jpath, int jfd, const jhdr_t 
         int e = h5tier__pread_full(jfd, &r, J_REC, (off_t)pos, &got);
         if (e < 0)
             return h5tier__fail(-e, "backing file '%s': read of journal '%s' failed: %s", path, jpath, strerror(-e));
-        if (got < J_REC || r.hash != jhash(0, &r, 24) || r.off + r.len < r.off || r.off + r.len > h->new_eof ||
+        if (got < J_REC || r.hash != jhash(ver, 0, &r, 24) || r.off + r.len < r.off || r.off + r.len > h->new_eof ||
             pos + J_REC + r.len > h->commit_off)
             return h5tier__fail(H5TIER_EJOURNAL,
                                 "backing file '%s': journal '%s' is committed but run record %llu is damaged; "
                                 "journal kept, file not changed by recovery",
                                 path, jpath, (unsigned long long)i);
-        chain = jhash(chain, &r, J_REC);
+        chain = jhash(ver, chain, &r, J_REC);
         pos += J_REC;
         uint64_t hsum = 0, done = 0;
         while (done < r.len) {
@@ -267,7 +286,7 @@ static int walk_runs(const char *path, const char *jpath, int jfd, const jhdr_t 
                     return h5tier__fail(-e, "backing file '%s': write while replaying journal failed: %s", path,
                                         strerror(-e));
             } else {
-                hsum = jhash(hsum, buf, n);
+                hsum = jhash(ver, hsum, buf, n);
             }
             done += n;
         }
@@ -346,17 +365,21 @@ int h5tier_shm_recover(const char *backing_file)
     }
     /* Torn or empty header, or no valid commit record: the journal was never
      * committed, so the target was never touched.  Discard it. */
-    if (got < J_HDR || h.magic != J_MAGIC || h.hash != jhash(0, &h, 56)) {
+    /* The version picks the hash, so it is looked at first: a header with
+     * our magic and a version this h5tier does not know may be a newer
+     * h5tier's committed journal, kept rather than discarded. */
+    if (got >= J_HDR && h.magic == J_MAGIC &&
+        ((h.version != J_VERSION && h.version != J_VERSION_V2 && h.version != J_VERSION_V1) || h.hdr_size != J_HDR)) {
+        ret = h5tier__fail(H5TIER_EVERSION,
+                           "backing file '%s': journal '%s' has format version %u (this h5tier reads %u to %u); "
+                           "kept, file not changed",
+                           backing_file, jpath, h.version, J_VERSION_V1, J_VERSION);
+        goto out;
+    }
+    if (got < J_HDR || h.magic != J_MAGIC || h.hash != jhash(h.version, 0, &h, 56)) {
         h5tier_sys.close(jfd);
         jfd = -1;
         ret = discard_journal(backing_file, jpath);
-        goto out;
-    }
-    if ((h.version != J_VERSION && h.version != J_VERSION_V1) || h.hdr_size != J_HDR) {
-        ret = h5tier__fail(H5TIER_EVERSION,
-                           "backing file '%s': journal '%s' has format version %u (this h5tier reads %u and %u); "
-                           "kept, file not changed",
-                           backing_file, jpath, h.version, J_VERSION_V1, J_VERSION);
         goto out;
     }
     got = 0;
@@ -367,7 +390,7 @@ int h5tier_shm_recover(const char *backing_file)
             goto out;
         }
     }
-    if (got < J_REC || c.magic != J_CMAGIC || c.hash != jhash(0, &c, 24) || c.hdr_hash != h.hash) {
+    if (got < J_REC || c.magic != J_CMAGIC || c.hash != jhash(h.version, 0, &c, 24) || c.hdr_hash != h.hash) {
         h5tier_sys.close(jfd);
         jfd = -1;
         ret = discard_journal(backing_file, jpath);
@@ -650,7 +673,8 @@ static int commit_journal(const char *path, int tfd, uint64_t old_size, const vo
                 .new_eof = eof, .nruns = nruns, .commit_off = J_HDR + nruns * J_REC + bytes};
     if (h5tier__journal_write_version != J_VERSION) /* tests only */
         h.version = h5tier__journal_write_version;
-    h.hash = jhash(0, &h, 56);
+    unsigned ver = h.version;
+    h.hash = jhash(ver, 0, &h, 56);
 
     int jfd = h5tier_sys.open(jpath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (jfd < 0) {
@@ -661,12 +685,12 @@ static int commit_journal(const char *path, int tfd, uint64_t old_size, const vo
     bool committed = false;
     const char *step = "write of journal";
     e = h5tier__pwrite_full(jfd, &h, J_HDR, 0);
-    uint64_t chain = jhash(0, &h, J_HDR), pos = J_HDR;
+    uint64_t chain = jhash(ver, 0, &h, J_HDR), pos = J_HDR;
     it = it0;
     while (e == 0 && next_run(&it, &off, &len)) {
-        jrec_t rec = {.off = off, .len = len, .data_hash = data_hash((const char *)image + off, len)};
-        rec.hash = jhash(0, &rec, 24);
-        chain = jhash(chain, &rec, J_REC);
+        jrec_t rec = {.off = off, .len = len, .data_hash = data_hash(ver, (const char *)image + off, len)};
+        rec.hash = jhash(ver, 0, &rec, 24);
+        chain = jhash(ver, chain, &rec, J_REC);
         e = h5tier__pwrite_full(jfd, &rec, J_REC, (off_t)pos);
         if (e == 0)
             e = h5tier__pwrite_full(jfd, (const char *)image + off, (size_t)len, (off_t)(pos + J_REC));
@@ -675,7 +699,7 @@ static int commit_journal(const char *path, int tfd, uint64_t old_size, const vo
     if (e < 0)
         goto jfail;
     jcommit_t c = {.magic = J_CMAGIC, .chain = chain, .hdr_hash = h.hash};
-    c.hash = jhash(0, &c, 24);
+    c.hash = jhash(ver, 0, &c, 24);
     step = "write of journal commit record";
     if ((e = h5tier__pwrite_full(jfd, &c, J_REC, (off_t)pos)) < 0)
         goto jfail;

@@ -27,6 +27,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "tier/tier_internal.h"
 
@@ -41,16 +42,13 @@ typedef struct kept_hdr {
     char path[4096];
 } kept_hdr_t;
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+/* The index checksum: XXH3-64 (libxxhash) of the entries, seeded with the
+ * XXH3-64 of the header.  Format 1 used a hand-written FNV-1a; such an index
+ * fails the version check: the cache is cold and `cache ls` shows it stale. */
+static uint64_t kept_sum(const void *hdr, size_t hlen, const void *ent, size_t elen)
 {
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= c[i];
-        h *= 1099511628211ull;
-    }
-    return h;
+    return XXH3_64bits_withSeed(ent, elen, XXH3_64bits(hdr, hlen));
 }
-#define FNV0 14695981039346656037ull
 
 void h5tier__tier_kept_name(uint64_t dev, uint64_t ino, char *out, size_t len)
 {
@@ -85,7 +83,7 @@ static int load_index(tier_kept_t *k, const struct stat *bst, uint64_t page, uin
         goto out;
     if (h.nent && (h5tier__pread_full(fd, ent, h.nent * sizeof *ent, sizeof h, &got) < 0 || got != h.nent * sizeof *ent))
         goto out;
-    uint64_t sum = 0, want = fnv(fnv(FNV0, &h, sizeof h), ent, h.nent * sizeof *ent);
+    uint64_t sum = 0, want = kept_sum(&h, sizeof h, ent, h.nent * sizeof *ent);
     if (h5tier__pread_full(fd, &sum, 8, (off_t)(sizeof h + h.nent * sizeof *ent), &got) < 0 || got != 8 || sum != want)
         goto out;
     for (uint64_t i = 0; i < h.nent; i++)
@@ -197,7 +195,7 @@ int h5tier__tier_kept_save(tier_kept_t *k, const char *bpath, int bfd, uint64_t 
     h.page = page;
     h.nent = n;
     snprintf(h.path, sizeof h.path, "%s", bpath);
-    uint64_t sum = fnv(fnv(FNV0, &h, sizeof h), ent, n * sizeof *ent);
+    uint64_t sum = kept_sum(&h, sizeof h, ent, n * sizeof *ent);
     char tmp[PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s.tmp%d", k->idx_path, (int)getpid());
     int fd = h5tier_sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

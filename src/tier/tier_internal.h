@@ -52,7 +52,7 @@ uint64_t h5tier__tier_default_ram(void);
 /* ---- kept SSD cache (kept.c) -------------------------------------------- */
 
 #define TIER_KEPT_MAGIC "H5TKEPT1"
-#define TIER_KEPT_VERSION 1u
+#define TIER_KEPT_VERSION 2u /* 2: XXH3 checksum (1: FNV-1a, read as stale) */
 
 typedef struct tier_kept_entry {
     uint64_t pno;  /* page number in the logical file */

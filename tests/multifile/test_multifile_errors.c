@@ -243,8 +243,12 @@ int main(int argc, char **argv)
     /* a version we do not speak */
     const char *ver = copy_of(mdir(good), "ver.h5.mf");
     snprintf(p, sizeof p, "%s/r000001.log", ver);
-    patch(p, 8, "\x02", 1);
-    merge_fails(ver, "format version 2, this h5tier reads version 1", "ver_out.h5");
+    patch(p, 8, "\x03", 1);
+    merge_fails(ver, "format version 3, this h5tier reads version 2", "ver_out.h5");
+    /* a log of format 1 (before XXH3): refused with an error that says why */
+    patch(p, 8, "\x01", 1);
+    merge_fails(ver, "format version 1 (written by an h5tier before", "ver1_out.h5");
+    CHECK(strstr(out, "not XXH3") && strstr(out, "reads version 2"));
 
     /* a rank killed mid-write (SIGKILL at its 30th pwrite) */
     const char *kill = mf_path("kill.h5");

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import xxhash
 import pytest
 
 SRC = os.environ.get("H5TIER_SRC_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -52,21 +53,27 @@ def shm_name(request):
                 pass
 
 
-def fnv_check(records):
-    """For uint8 records of `h5tier ring write` (16 < size <= 8192): the seq
-    embedded in bytes 0..7 and whether each record's FNV-1a checksum (last 8
-    bytes) matches, vectorised over the batch."""
+def payload_sums(raw):
+    """XXH3-64 (python3-xxhash, seed 0) of bytes [0, size - 8) of each row of
+    a 2-D uint8 array: the checksum `h5tier ring write` puts in a record's
+    last 8 bytes (src/ring/payload.h)."""
+    body = np.ascontiguousarray(raw[:, :raw.shape[1] - 8])
+    n, size = body.shape
+    flat = memoryview(body).cast("B")
+    return np.fromiter((xxhash.xxh3_64_intdigest(flat[i * size:(i + 1) * size]) for i in range(n)),
+                       dtype=np.uint64, count=n)
+
+
+def payload_check(records):
+    """For uint8 records of `h5tier ring write` (size >= 16): the seq
+    embedded in bytes 0..7 and whether each record's XXH3-64 checksum (last 8
+    bytes) matches."""
     raw = np.ascontiguousarray(records).view(np.uint8).reshape(len(records), -1)
     size = raw.shape[1]
-    assert 16 <= size <= 8192
-    h = np.full(len(raw), 0xcbf29ce484222325, dtype=np.uint64)
-    prime = np.uint64(0x100000001b3)
-    with np.errstate(over="ignore"):
-        for i in range(size - 8):
-            h = (h ^ raw[:, i].astype(np.uint64)) * prime
+    assert size >= 16
     seq = raw[:, :8].copy().view("<u8")[:, 0]
     want = raw[:, size - 8:].copy().view("<u8")[:, 0]
-    return seq, h == want
+    return seq, payload_sums(raw) == want
 
 
 @pytest.fixture

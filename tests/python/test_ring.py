@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import h5tier
-from conftest import CLI, cli, fnv_check
+from conftest import CLI, cli, payload_check
 
 
 def c_writer(name, count, *extra):
@@ -32,7 +32,7 @@ def test_continuity_tethered_reader_against_c_writer(shm_name):
         expect = 0
         for batch in rd:
             assert batch.first_seq == expect
-            seq, ok = fnv_check(batch)
+            seq, ok = payload_check(batch)
             assert ok.all(), "torn record"
             assert (seq == batch.seqs).all()
             expect += len(batch)
@@ -60,7 +60,7 @@ def test_lapping_counts_every_lost_record(shm_name):
             if b.first_seq > expect:
                 lost_seen += b.first_seq - expect
             assert b.first_seq >= expect
-            seq, ok = fnv_check(b)
+            seq, ok = payload_check(b)
             assert ok.all(), "a torn record was returned"
             assert (seq == b.seqs).all()
             got += len(b)
@@ -85,7 +85,7 @@ def test_view_overwritten_while_in_use_raises(shm_name):
         with rd.view(10) as v:
             assert not v.flags.writeable
             assert v.first_seq == 0 and len(v) == 10
-            assert (fnv_check(v)[0] == np.arange(10)).all()
+            assert (payload_check(v)[0] == np.arange(10)).all()
         # a view overwritten by a C writer while held raises on validation
         v = rd.view(50)
         assert v.first_seq == 10
@@ -121,7 +121,7 @@ def test_views_follow_a_live_writer_without_torn_data(shm_name):
                 v = rd.view()
             except (h5tier.Timeout, h5tier.DeadWriterError):
                 break
-            seq, ok = fnv_check(v)     # may be torn: only trusted after view_done
+            seq, ok = payload_check(v)     # may be torn: only trusted after view_done
             try:
                 rd.view_done()
             except h5tier.LappedError:

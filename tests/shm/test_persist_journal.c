@@ -10,7 +10,9 @@
  * checksum: format 2 syncs them together), replays a committed one, and
  * re-applies one that a crash brought back after its commit finished; a
  * format 1 journal is still replayed, and refused (kept) when its data is
- * damaged after a valid commit record; a journal of an unknown version is
+ * damaged after a valid commit record; format 2 journals (the hash written
+ * by hand before XXH3) are still replayed, and format 2 and 3 journals with
+ * a damaged run are discarded; a journal of an unknown version is
  * refused with an error naming it and kept; symlinks and non-HDF5 files are refused with a clear error.
  */
 #include "persist_util.h"
@@ -236,14 +238,14 @@ int main(void)
     ndirty = pimg_diff(&b, &a, PS, &pm);
     h5tier__journal_write_version = 1;
     pimg_commit_unapplied(path, &a, &pm);
-    h5tier__journal_write_version = 2;
+    h5tier__journal_write_version = 3;
     CHECK(h5tier_shm_recover(path) == 1);
     CHECK(!pexists(jpath) && pimg_file_is(path, &a));
     h5tier__pagemap_free(&pm);
     ndirty = pimg_diff(&a, &b, PS, &pm);
     h5tier__journal_write_version = 1;
     pimg_commit_unapplied(path, &b, &pm);
-    h5tier__journal_write_version = 2;
+    h5tier__journal_write_version = 3;
     fd = open(jpath, O_RDWR);
     CHECK(fd >= 0);
     unsigned char byte;
@@ -258,15 +260,54 @@ int main(void)
     CHECK(pexists(jpath) && pimg_file_is(path, &a));
     CHECK(h5tier__backing_commit(path, b.buf, b.len, &pm, 0, 0600, NULL) == -H5TIER_EJOURNAL);
     CHECK(unlink(jpath) == 0);
+    /* 9d. a format 2 journal (h5tier before XXH3: the old hand-written
+     * hash) is still read: replayed when whole; one with a damaged run is
+     * discarded (format 2 syncs data and commit record together), file
+     * untouched.  And the format 3 journal (XXH3) detects the same damage. */
+    for (unsigned v = 2; v <= 3; v++) {
+        h5tier__journal_write_version = v;
+        pimg_commit_unapplied(path, &b, &pm);
+        h5tier__journal_write_version = 3;
+        fd = open(jpath, O_RDONLY);
+        CHECK(fd >= 0);
+        uint32_t ver = 0;
+        CHECK(pread(fd, &ver, 4, 8) == 4);
+        close(fd);
+        CHECKF(ver == v, "journal written as format %u says %u", v, ver);
+        r = h5tier_shm_recover(path);
+        CHECKF(r == 1, "recover of a whole format-%u journal returned %d", v, r);
+        CHECK(!pexists(jpath) && pimg_file_is(path, &b));
+        /* back to a, damaged: discarded, b stays */
+        h5tier__pagemap_free(&pm);
+        ndirty = pimg_diff(&b, &a, PS, &pm);
+        h5tier__journal_write_version = v;
+        pimg_commit_unapplied(path, &a, &pm);
+        h5tier__journal_write_version = 3;
+        fd = open(jpath, O_RDWR);
+        CHECK(fd >= 0);
+        CHECK(pread(fd, &byte, 1, 64 + 32 + 100) == 1);
+        byte ^= 0x01;
+        CHECK(pwrite(fd, &byte, 1, 64 + 32 + 100) == 1);
+        close(fd);
+        r = h5tier_shm_recover(path);
+        CHECKF(r == 2, "recover of a damaged format-%u journal returned %d (want 2: discarded)", v, r);
+        CHECK(!pexists(jpath) && pimg_file_is(path, &b));
+        /* the file holds b; a whole journal takes it back to a */
+        pimg_commit_unapplied(path, &a, &pm);
+        CHECK(h5tier_shm_recover(path) == 1);
+        CHECK(!pexists(jpath) && pimg_file_is(path, &a));
+        h5tier__pagemap_free(&pm);
+        ndirty = pimg_diff(&a, &b, PS, &pm);
+    }
     /* a committed journal of an unknown format version (valid checksums):
      * a clear error naming the version, journal kept, file untouched */
-    h5tier__journal_write_version = 3;
+    h5tier__journal_write_version = 4;
     pimg_commit_unapplied(path, &b, &pm);
-    h5tier__journal_write_version = 2;
+    h5tier__journal_write_version = 3;
     r = h5tier_shm_recover(path);
-    CHECKF(r == -H5TIER_EVERSION, "recover of a format-3 journal returned %d", r);
+    CHECKF(r == -H5TIER_EVERSION, "recover of a format-4 journal returned %d", r);
     tu_log("unknown version message: %s", h5tier_errmsg());
-    CHECK(strstr(h5tier_errmsg(), "version 3") && strstr(h5tier_errmsg(), "kept"));
+    CHECK(strstr(h5tier_errmsg(), "version 4") && strstr(h5tier_errmsg(), "kept"));
     CHECK(pexists(jpath) && pimg_file_is(path, &a));
     CHECK(unlink(jpath) == 0);
     h5tier__pagemap_free(&pm);

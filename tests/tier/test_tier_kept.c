@@ -9,10 +9,15 @@
  * process opening the file while another holds the cache shares it
  * read-only and reads correct data.  A writer through the tier driver
  * invalidates and rewrites the cache, and its readers after it see its
- * bytes.  h5tier_tier_cache_list/remove see and remove the cache.
+ * bytes.  h5tier_tier_cache_list/remove see and remove the cache.  An index
+ * of format 1 (FNV-1a checksum, before XXH3) is never used: that run is cold.
  */
 #include <stdio.h>
 #include <sys/wait.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "tiertest.h"
 
@@ -124,6 +129,31 @@ int main(int argc, char **argv)
     tu_log("ok: a changed backing file invalidates the cache");
     char *j4 = run_reader(5, "s4.json");
     CHECK(json_u(j4, "kept_loaded_pages") > 0);
+
+    /* an index of format 1 (its checksum was FNV-1a, before XXH3): never
+     * trusted, the run is cold, and the index it writes at close is warm again */
+    {
+        char idx[8192] = "";
+        DIR *dd = opendir(cachedir);
+        CHECK(dd);
+        for (struct dirent *e; (e = readdir(dd));)
+            if (strstr(e->d_name, ".idx") && strlen(e->d_name) > 4 && !strcmp(e->d_name + strlen(e->d_name) - 4, ".idx"))
+                snprintf(idx, sizeof idx, "%s/%s", cachedir, e->d_name);
+        closedir(dd);
+        CHECKF(idx[0], "no .idx in %s", cachedir);
+        int fd = open(idx, O_RDWR);
+        CHECK(fd >= 0);
+        uint32_t v1 = 1;
+        CHECK(pwrite(fd, &v1, 4, 8) == 4);
+        close(fd);
+        char *jv = run_reader(5, "s4v1.json");
+        CHECKF(json_u(jv, "kept_loaded_pages") == 0, "a format-1 index was used: %s", jv);
+        char *jw = run_reader(5, "s4v2.json");
+        CHECKF(json_u(jw, "kept_loaded_pages") > 0, "no warm run after the format-1 index: %s", jw);
+        tu_log("ok: a format-1 (pre-XXH3) index makes the cache cold, the next run is warm");
+        free(jv);
+        free(jw);
+    }
 
     /* shared: a process holds it while another reads */
     char hs[4096];
