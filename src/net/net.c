@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
 #include <zmq.h>
 
 #include "common/internal.h"
@@ -181,13 +182,8 @@ static int is_loopback(const char *ep)
 
 /* ---- the schema image ------------------------------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ c[i]) * UINT64_C(0x100000001b3);
-    return h;
-}
+/* The schema hash folds each piece in with XXH3-64, seeded by the hash so far. */
+static uint64_t schema_hash(uint64_t h, const void *p, size_t n) { return XXH3_64bits_withSeed(p, n, h); }
 
 /* Build the image: published streams as empty unlimited datasets (type, record shape,
    attributes), and everything else of the ring besides its streams.  *hash covers each
@@ -198,7 +194,7 @@ static int build_schema(const char *ring, const h5tier_ring_stream_info_t *si, u
     int rc = 0;
     hid_t rf = h5tier_ring_open_hdf5(ring), fapl = H5Pcreate(H5P_FILE_ACCESS), mf = H5I_INVALID_HID;
     *img = NULL;
-    *hash = UINT64_C(0xcbf29ce484222325);
+    *hash = 0;
     if (rf < 0 || fapl < 0 || H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 ||
         (mf = H5Fcreate("h5tier-schema", H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
         rc = h5tier__fail(H5TIER_EHDF5, "ring '%s': cannot build the schema image", ring);
@@ -230,11 +226,11 @@ static int build_schema(const char *ring, const h5tier_ring_stream_info_t *si, u
             H5Tencode(t, NULL, &tl);
             unsigned char *tb = tl ? malloc(tl) : NULL;
             if (tb && H5Tencode(t, tb, &tl) >= 0)
-                *hash = fnv(*hash, tb, tl);
+                *hash = schema_hash(*hash, tb, tl);
             free(tb);
-            *hash = fnv(*hash, path, strlen(path) + 1);
-            *hash = fnv(*hash, &si[idx[k]].record_size, 8);
-            *hash = fnv(*hash, dims + 1, sizeof(hsize_t) * (size_t)(nd - 1));
+            *hash = schema_hash(*hash, path, strlen(path) + 1);
+            *hash = schema_hash(*hash, &si[idx[k]].record_size, 8);
+            *hash = schema_hash(*hash, dims + 1, sizeof(hsize_t) * (size_t)(nd - 1));
             if (ms >= 0)
                 H5Sclose(ms);
             if (dcpl >= 0)

@@ -124,7 +124,7 @@ $CLI ring archive $N-r3 "$TMP/a1.h5" --stream=a --count=1000 --timeout=5 -q || f
 $CLI ring archive --stream a --count 1000 --timeout 5 --quiet $N-r3 "$TMP/a2.h5" || fail "ring archive --count 1000"
 for f in a1 a2; do
   h5dump -H "$TMP/$f.h5" > /dev/null || fail "h5dump $f.h5"
-  "$PY" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); n=len(f['a_seq']); sys.exit(0 if n==1000 else 1)" "$TMP/$f.h5" \
+  "$PY" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); n=len(f['/.h5tier/a/seq']); sys.exit(0 if n==1000 else 1)" "$TMP/$f.h5" \
     || fail "archive $f.h5 does not hold 1000 records"
 done
 # a ring named with a leading '-': only after --
