@@ -83,9 +83,11 @@ int h5tier__shm_path(const char *canon, char *out, size_t outlen)
     return 0;
 }
 
-int h5tier__shm_open_path(const char *canon, int flags, mode_t mode)
+/* The path of canonical "/name" in a usable shm directory, for the system
+ * calls below: 0, or -1 with errno (EINVAL for a name that is not one
+ * component, the directory check's error, ENAMETOOLONG). */
+static int object_path(const char *canon, char *path, size_t len)
 {
-    char path[4096];
     if (!canon || canon[0] != '/' || !canon[1] || strchr(canon + 1, '/')) {
         errno = EINVAL; /* one component under the shm directory, nothing else */
         return -1;
@@ -95,10 +97,18 @@ int h5tier__shm_open_path(const char *canon, int flags, mode_t mode)
         errno = -dr;
         return -1;
     }
-    if (h5tier__shm_path(canon, path, sizeof path) < 0) {
+    if (h5tier__shm_path(canon, path, len) < 0) {
         errno = ENAMETOOLONG;
         return -1;
     }
+    return 0;
+}
+
+int h5tier__shm_open_path(const char *canon, int flags, mode_t mode)
+{
+    char path[4096];
+    if (object_path(canon, path, sizeof path) < 0)
+        return -1;
     int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
@@ -113,20 +123,7 @@ int h5tier__shm_open_path(const char *canon, int flags, mode_t mode)
 int h5tier__shm_unlink_path(const char *canon)
 {
     char path[4096];
-    if (!canon || canon[0] != '/' || !canon[1] || strchr(canon + 1, '/')) {
-        errno = EINVAL;
-        return -1;
-    }
-    int dr = h5tier__shm_dir_check();
-    if (dr < 0) {
-        errno = -dr;
-        return -1;
-    }
-    if (h5tier__shm_path(canon, path, sizeof path) < 0) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    return unlink(path);
+    return object_path(canon, path, sizeof path) < 0 ? -1 : unlink(path);
 }
 
 static const char *kind_of(mode_t m)
