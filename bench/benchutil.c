@@ -27,6 +27,10 @@ int bench_quick(int argc, char **argv)
 
 static void json_str(FILE *f, const char *s)
 {
+    if (!s) { /* a row without an anchor */
+        fputs("null", f);
+        return;
+    }
     fputc('"', f);
     for (; *s; s++) {
         if (*s == '"' || *s == '\\')
@@ -50,8 +54,8 @@ void bench_result(const char *suite, const char *case_name, double ours, const c
 {
     double ratio = anchor_value != 0 ? ours / anchor_value : 0;
     int met = dir == GOAL_GE ? ratio >= goal : dir == GOAL_LE ? ratio <= goal : -1;
-    printf("%-12s %-44s %12.4g %-8s vs %-28s %12.4g  ratio %7.3f", suite, case_name, ours, unit, anchor,
-           anchor_value, ratio);
+    printf("%-12s %-44s %12.4g %-8s vs %-28s %12.4g  ratio %7.3f", suite, case_name, ours, unit,
+           anchor ? anchor : "-", anchor_value, ratio);
     if (dir != GOAL_NONE)
         printf("  goal %s%.2f %s", dir == GOAL_GE ? ">=" : "<=", goal, met ? "MET" : "NOT MET");
     putchar('\n');

@@ -88,7 +88,7 @@ def main():
                     total += 1
                     met += bool(m)
                 ms = "" if m is None else ("yes" if m else "**no**")
-                print(f"| {r['case']} | {fmt(r['ours'])} | {r['unit']} | {r['anchor']} | "
+                print(f"| {r['case']} | {fmt(r['ours'])} | {r['unit']} | {r['anchor'] or '-'} | "
                       f"{fmt(r['anchor_value'])} | {fmt(r['ratio'])} | {r.get('goal') or ''} | {ms} |")
             print()
         for n in notes.get(suite, []):
